@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.urls import reverse
+
+
+class Role(models.TextChoices):
+    NEUROLOGIST = "neurologist", "Neurologist"
+    NURSE = "nurse", "MS nurse"
+    THERAPIST = "therapist", "Therapist"
+    ADMIN = "admin", "Clinic admin"
+
+
+class Discipline(models.TextChoices):
+    """A therapist's discipline. Referral targets (a wider list) live with referrals."""
+
+    PHYSIOTHERAPY = "physiotherapy", "Physiotherapy"
+    OCCUPATIONAL_THERAPY = "occupational_therapy", "Occupational therapy"
+    SPEECH_AND_LANGUAGE = "speech_language", "Speech and language therapy"
+    PSYCHOLOGY = "psychology", "Psychology / neuropsychology"
+
+
+CLINICAL_ROLES = frozenset({Role.NEUROLOGIST, Role.NURSE, Role.THERAPIST})
+
+
+class CareTeam(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    lead_neurologist = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="led_teams",
+        help_text="Receives escalations of unacknowledged critical alerts.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=20, choices=Role.choices)
+    discipline = models.CharField(
+        max_length=30,
+        choices=Discipline.choices,
+        blank=True,
+        help_text="Therapists only.",
+    )
+    care_teams = models.ManyToManyField(CareTeam, related_name="members", blank=True)
+    can_break_glass = models.BooleanField(
+        default=False,
+        help_text="Pre-authorised for emergency access to patients outside their care teams.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="therapist_has_discipline",
+                condition=~models.Q(role="therapist") | ~models.Q(discipline=""),
+                violation_error_message="A therapist needs a discipline.",
+            ),
+            models.CheckConstraint(
+                name="only_therapists_have_discipline",
+                condition=models.Q(role="therapist") | models.Q(discipline=""),
+                violation_error_message="Only therapists have a discipline.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        full = self.get_full_name()
+        return full or self.username
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role in CLINICAL_ROLES
+
+    @property
+    def is_neurologist(self) -> bool:
+        return self.role == Role.NEUROLOGIST
+
+    @property
+    def is_nurse(self) -> bool:
+        return self.role == Role.NURSE
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == Role.THERAPIST
+
+    @property
+    def is_clinic_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def role_label(self) -> str:
+        if self.is_therapist and self.discipline:
+            return f"{Discipline(self.discipline).label}"
+        return Role(self.role).label if self.role else ""
+
+    def landing_url(self) -> str:
+        """Each role starts the day on its own page."""
+        return reverse(LANDING_PAGES.get(self.role, "accounts:profile"))
+
+
+LANDING_PAGES: dict[str, str] = {
+    Role.NEUROLOGIST: "patients:caseload",
+    Role.NURSE: "treatments:worklist",
+    Role.THERAPIST: "patients:referral_board",
+    Role.ADMIN: "clinic:status",
+}

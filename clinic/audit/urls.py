@@ -1,0 +1,8 @@
+from django.urls import path
+
+from clinic.audit import views
+
+app_name = "audit"
+urlpatterns = [
+    path("", views.report, name="report"),
+]

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    """The role-aware navigation bar: each role sees the pages it works in."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items: list[tuple[str, str]] = []
+    if user.is_neurologist:
+        items.append(("Caseload", reverse("patients:caseload")))
+    if user.is_clinician:
+        items.append(("Patients", reverse("patients:list")))
+    if user.is_nurse or user.is_neurologist:
+        items.append(("Monitoring", reverse("treatments:worklist")))
+    if user.is_clinician:
+        items.append(("Referrals", reverse("patients:referral_board")))
+    items.append(("DMT catalogue", reverse("treatments:catalogue")))
+    if user.is_clinic_admin:
+        items.append(("System status", reverse("clinic:status")))
+        items.append(("Audit", reverse("audit:report")))
+    current = request.path
+    return {
+        "nav_items": [
+            {"label": label, "url": url, "active": current.startswith(url)} for label, url in items
+        ],
+    }

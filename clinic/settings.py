@@ -1,0 +1,314 @@
+"""Myelin settings: one file, driven by environment variables (documented in .env.example).
+
+MYELIN_MODE=production turns on every safeguard and refuses the demo relaxations; the default,
+development, is what `make run` and `make test` use.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from clinic.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_port,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("MYELIN_VAR_DIR", str(BASE_DIR / "var")))
+
+MODE = env_choice("MYELIN_MODE", "development", ["development", "production"])
+PRODUCTION = MODE == "production"
+
+if not PRODUCTION:
+    # `make run` / `make test` write the addresses of the services they started here, so a
+    # plain `.venv/bin/pytest` or `manage.py shell` finds the same database. Real environment
+    # variables always win.
+    stack_env = VAR_DIR / "stack.env"
+    if stack_env.exists():
+        for line in stack_env.read_text(encoding="utf-8").splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key and not key.startswith("#"):
+                os.environ.setdefault(key.strip(), value.strip())
+
+DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be false when MYELIN_MODE=production.")
+
+SECRET_KEY = env_str(
+    "DJANGO_SECRET_KEY",
+    default=None if PRODUCTION else "dev-only-insecure-key-never-use-in-production-6f1c2b",
+    required=PRODUCTION,
+)
+if PRODUCTION and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters in production.")
+
+ALLOWED_HOSTS: list[str] = env_list(
+    "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is required when MYELIN_MODE=production.")
+CSRF_TRUSTED_ORIGINS: list[str] = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# Demo relaxations: the demo clinic may skip multi-factor enrolment so a newcomer can look
+# around at once. Production refuses it outright.
+DEMO_MODE = env_bool("MYELIN_DEMO_MODE", default=not PRODUCTION)
+if PRODUCTION and DEMO_MODE:
+    raise ImproperlyConfigured("MYELIN_DEMO_MODE cannot be enabled when MYELIN_MODE=production.")
+MYELIN_DEMO_PASSWORD = env_str("MYELIN_DEMO_PASSWORD", "myelin-demo-2026")
+MFA_REQUIRED = env_bool("MYELIN_MFA_REQUIRED", default=True)
+if PRODUCTION and not MFA_REQUIRED:
+    raise ImproperlyConfigured(
+        "MYELIN_MFA_REQUIRED cannot be disabled when MYELIN_MODE=production."
+    )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "pgtrigger",
+    "pghistory",
+    "clinic.apps.ClinicConfig",
+    "clinic.accounts",
+    "clinic.audit",
+    "patients",
+    "treatments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "clinic.accounts.middleware.SessionLimitsMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "clinic.accounts.middleware.LoginRequiredHtmxMiddleware",
+    "pghistory.middleware.HistoryMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "clinic.urls"
+WSGI_APPLICATION = "clinic.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "clinic.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------------------------
+# Database: PostgreSQL is the source of truth.
+# ---------------------------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL", default=None, required=PRODUCTION)
+if not _database_url:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Run `make run` (it starts PostgreSQL and writes var/stack.env), "
+        "or set DATABASE_URL=postgres://user:password@host:port/dbname."
+    )
+DATABASES = {"default": database_from_url("DATABASE_URL", _database_url)}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", default=None, required=PRODUCTION) or "redis://127.0.0.1:6379/0"
+
+# ---------------------------------------------------------------------------------------------
+# Accounts, authentication and sessions
+# ---------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Idle time-out and absolute limit, enforced on the server (SessionLimitsMiddleware).
+SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("MYELIN_SESSION_IDLE_MINUTES", 15, minimum=1))
+SESSION_ABSOLUTE_LIMIT = timedelta(hours=env_int("MYELIN_SESSION_ABSOLUTE_HOURS", 12, minimum=1))
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIMIT.total_seconds())
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = (
+    False  # htmx reads the token from the page, not the cookie; harmless either way
+)
+SECURE_COOKIES = env_bool("MYELIN_SECURE_COOKIES", default=PRODUCTION)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+
+# Login throttling: at most 5 failures per username and per address in 15 minutes.
+AXES_FAILURE_LIMIT = env_int("MYELIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "clinic.accounts.views.lockout"
+AXES_VERBOSE = False
+AXES_ENABLED = env_bool("MYELIN_LOGIN_THROTTLING", default=True)
+
+OTP_TOTP_ISSUER = "Myelin"
+
+# ---------------------------------------------------------------------------------------------
+# Security headers
+# ---------------------------------------------------------------------------------------------
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = env_int("MYELIN_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_SSL_REDIRECT = env_bool("MYELIN_SSL_REDIRECT", default=PRODUCTION)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# ---------------------------------------------------------------------------------------------
+# Internationalisation and time: dates are the clinic's, beat runs in UTC.
+# ---------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("MYELIN_TIME_ZONE", "Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+# ---------------------------------------------------------------------------------------------
+# Static files: served by the app itself (whitenoise); no CDN.
+# ---------------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("MYELIN_STATIC_ROOT", str(VAR_DIR / "static")))
+STATICFILES_DIRS = [BASE_DIR / "clinic" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# ---------------------------------------------------------------------------------------------
+# Email
+# ---------------------------------------------------------------------------------------------
+_mail_backend = env_str(
+    "MYELIN_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+# Read (and so validated) whatever the backend, so a typo fails now rather than at go-live.
+_smtp_options: dict[str, object] = {
+    "host": env_str("MYELIN_EMAIL_HOST", "localhost"),
+    "port": env_port("MYELIN_EMAIL_PORT", 25),
+    "username": env_str("MYELIN_EMAIL_USER", ""),
+    "password": env_str("MYELIN_EMAIL_PASSWORD", ""),
+    "use_tls": env_bool("MYELIN_EMAIL_TLS", default=False),
+    "timeout": 10,
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _mail_backend,
+        "OPTIONS": _smtp_options if _mail_backend.endswith("smtp.EmailBackend") else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("MYELIN_EMAIL_FROM", "myelin@localhost")
+
+# ---------------------------------------------------------------------------------------------
+# Celery: Redis carries messages only; beat runs in UTC.
+# ---------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message to be redelivered
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+HEARTBEAT_INTERVAL_SECONDS = env_int("MYELIN_HEARTBEAT_SECONDS", 60, minimum=5)
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {
+        "task": "clinic.tasks.heartbeat",
+        "schedule": float(HEARTBEAT_INTERVAL_SECONDS),
+        "options": {"expires": HEARTBEAT_INTERVAL_SECONDS},
+    },
+}
+
+# ---------------------------------------------------------------------------------------------
+# Logging: never patient data. Request lines carry no query strings (the access log format is
+# set in the devstack and compose file), and a filter scrubs identifiers from messages.
+# ---------------------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("MYELIN_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"])
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's request logger prints the path of failing requests, which carries patient
+        # ids; our own error handler logs a sanitised line instead.
+        "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
+    },
+}
+
+# Clinic-wide choices that change behaviour.
+LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])

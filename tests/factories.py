@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import factory
+from factory.django import DjangoModelFactory
+
+from clinic.accounts.models import CareTeam, Role, User
+from patients.models import Patient, Sex
+
+TEST_PASSWORD = "correct-horse-battery-staple-42"
+
+
+class CareTeamFactory(DjangoModelFactory):
+    class Meta:
+        model = CareTeam
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    role = Role.NEUROLOGIST
+    password = factory.django.Password(TEST_PASSWORD)
+
+    @factory.post_generation
+    def teams(self, create: bool, extracted: list[CareTeam] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.care_teams.add(*extracted)
+
+
+class PatientFactory(DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
+    given_name = factory.Faker("first_name")
+    family_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=18, maximum_age=80)
+    sex = Sex.FEMALE
+    care_team = factory.SubFactory(CareTeamFactory)

@@ -1,0 +1,481 @@
+"""Siponimod (§3.7), ozanimod (§3.8) and ponesimod (§3.9). Fingolimod has its own module."""
+
+# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
+
+from __future__ import annotations
+
+from ..schema import (
+    AlertRule,
+    BaselineCheck,
+    Comparator,
+    Condition,
+    Criterion,
+    DrugClass,
+    EfficacyCategory,
+    GateEvent,
+    MonitoringRule,
+    PeriodUnit,
+    Protocol,
+    Region,
+    Route,
+)
+from ._build import (
+    ABS,
+    CELLS,
+    CRITICAL,
+    EFFECTIVE_FROM,
+    GT,
+    LT,
+    SIX_MONTHS_DAYS,
+    ULN,
+    VERSION,
+    WARNING,
+    alert,
+    check,
+    event_alert,
+    gate,
+    pml_symptoms_alert,
+    pregnancy_gate,
+    rule,
+)
+
+_SHORTER = "'Every 6-12 months': we take the shorter interval, 6 months."
+
+
+def _lbl(region: Region) -> str:
+    return "US-PI §5" if region == Region.US else "EU-SmPC §4.4"
+
+
+def _baseline(region: Region, *, eye_required: bool, eye_note: str) -> list[BaselineCheck]:
+    lbl = _lbl(region)
+    return [
+        check("cbc", True, lbl, within_days=SIX_MONTHS_DAYS),
+        check("lft", True, lbl, within_days=SIX_MONTHS_DAYS, note="ALT/AST and total bilirubin."),
+        check("ecg", True, lbl),
+        check("eye_exam", eye_required, lbl, note=eye_note),
+        check("vzv_igg", True, lbl, note="Vaccinate negatives; start about 4 weeks later."),
+        check("blood_pressure", True, lbl),
+        check("pregnancy_test", True, lbl),
+    ]
+
+
+def _fdo_rule(region: Region, hours: int, verify: str = "") -> MonitoringRule:
+    return rule(
+        "first_dose_observation",
+        "first_dose_observation",
+        f"{hours}-hour first-dose observation (hourly pulse and BP, ECG before and after) for "
+        "people with bradycardia, AV block, or a history of MI or heart failure",
+        "US-PI §2/§5" if region == Region.US else "EU-SmPC §4.4",
+        unit=PeriodUnit.DAYS,
+        offsets=(0,),
+        before=0,
+        after=0,
+        when=(Condition.CARDIAC_RISK,),
+        verify=verify,
+    )
+
+
+def _eye_rule(region: Region, sources: tuple[str, ...]) -> MonitoringRule:
+    return rule(
+        "eye_exam_3_4m",
+        "eye_exam",
+        "Eye examination 3-4 months after starting, with diabetes, uveitis or retinal disease",
+        sources,
+        offsets=(3,),
+        before=0,
+        after=31,
+        when=(Condition.DIABETES_OR_UVEITIS,),
+    )
+
+
+def _common_alerts(region: Region) -> tuple[AlertRule, ...]:
+    return (
+        event_alert(
+            "bradyarrhythmia",
+            "Symptomatic bradycardia or new 2nd-degree or higher AV block after a dose",
+            CRITICAL,
+            "Extend monitoring; cardiology.",
+            "US-PI §5",
+        ),
+        event_alert("macular_oedema", "Confirmed macular oedema", CRITICAL, "Stop.", "US-PI §5"),
+        event_alert("hypertension", "Sustained hypertension", WARNING, "Treat.", "US-PI §5"),
+        pml_symptoms_alert("US-PI §5"),
+    )
+
+
+def siponimod(region: Region) -> Protocol:
+    us = region == Region.US
+    lbl = _lbl(region)
+    baseline = _baseline(
+        region,
+        eye_required=us,
+        eye_note="Fundus/macula"
+        + ("." if us else "; especially with diabetes, uveitis or retinal disease."),
+    )
+    baseline += [
+        check(
+            "cyp2c9", True, "US-PI §2" if us else "EU-SmPC §4.2", note="*3/*3 = contraindicated."
+        ),
+        check("skin_exam", True, lbl),
+    ]
+    return Protocol(
+        drug_key="siponimod",
+        drug_name="Siponimod",
+        brands=("Mayzent",),
+        label_region=region,
+        version=VERSION,
+        effective_from=EFFECTIVE_FROM,
+        drug_class=DrugClass.S1P_MODULATOR,
+        route=Route.ORAL,
+        schedule_text=(
+            "Genotype-based titration over 5-6 days, then 2 mg daily (1 mg daily for CYP2C9 "
+            "*1/*3 or *2/*3; contraindicated for *3/*3)."
+        ),
+        efficacy_category=EfficacyCategory.MODERATE_HIGH,
+        atc_current="L04AE03",
+        atc_former="L04AA42",
+        atc_verified=True,
+        sources=(lbl, "Lit (PMC9148218)", "CK"),
+        baseline_checks=tuple(baseline),
+        monitoring_rules=(
+            _fdo_rule(region, 6),
+            rule(
+                "cbc",
+                "cbc",
+                "Blood count with lymphocytes 3-4 months after starting, then every 6 months",
+                ("EU-SmPC §4.4", "Lit (PMC9148218)"),
+                offsets=(3,),
+                every=6,
+                before=0,
+                after=31,
+                verify=_SHORTER,
+            ),
+            rule(
+                "lft",
+                "lft",
+                "Liver tests 3 months after starting, then every 6 months",
+                ("Lit (PMC9148218)",),
+                offsets=(3,),
+                every=6,
+                before=0,
+                after=31,
+                verify=(
+                    "Reference says LFTs 3-6 months after starting, then every 6-12 months "
+                    "(verify): we take month 3, with the blood count, then every 6 months."
+                ),
+            ),
+            _eye_rule(region, ("US-PI §5", "Lit (PMC9148218)")),
+            rule(
+                "skin_exam",
+                "skin_exam",
+                "Yearly skin examination",
+                ("EU-SmPC §4.4", "CK"),
+                every=12,
+                verify="'Periodically': we take yearly.",
+            ),
+        ),
+        dose_gates=(
+            gate(
+                "cyp2c9",
+                Comparator.NE,
+                GateEvent.FIRST_DOSE,
+                "CYP2C9 genotype known and not *3/*3",
+                "US-PI §2" if us else "EU-SmPC §4.2",
+                threshold="*3/*3",
+            ),
+            gate("ecg", Comparator.DONE, GateEvent.FIRST_DOSE, "Baseline ECG", lbl),
+            pregnancy_gate(GateEvent.FIRST_DOSE, lbl),
+        ),
+        alert_rules=(
+            alert(
+                "lymphocytes_lt_0_2_on_2mg",
+                "lymphocytes",
+                LT,
+                0.2,
+                ABS,
+                CRITICAL,
+                "On 2 mg: reduce the dose to 1 mg.",
+                "EU-SmPC §4.4/§4.2",
+                unit=CELLS,
+                persistence="confirmed on repeat",
+            ),
+            alert(
+                "lymphocytes_lt_0_2_on_1mg",
+                "lymphocytes",
+                LT,
+                0.2,
+                ABS,
+                CRITICAL,
+                "Already on 1 mg: interrupt until lymphocytes ≥ 0.6 ×10⁹/L, then consider "
+                "restarting.",
+                "EU-SmPC §4.4/§4.2",
+                unit=CELLS,
+                persistence="confirmed on repeat",
+            ),
+            alert(
+                "liver_injury",
+                "alt",
+                GT,
+                3,
+                ULN,
+                CRITICAL,
+                "Stop siponimod (also for symptoms of liver injury).",
+                "US-PI §5",
+                also=(Criterion("bilirubin", GT, 2, ULN),),
+                verify="Numbers unconfirmed: we use the Hy's law pattern (ALT > 3 × ULN and "
+                "bilirubin > 2 × ULN).",
+            ),
+            *_common_alerts(region),
+        ),
+        side_effects=(
+            "Headache",
+            "High blood pressure",
+            "Raised liver enzymes",
+            "Slow heart rate on starting",
+            "Blurred vision (macular oedema)",
+            "Infections incl. shingles, cryptococcal meningitis, PML",
+            "Skin cancers",
+            "Breathlessness",
+            "Seizures, falls",
+            "Rebound after stopping",
+        ),
+        visit_checks=(
+            "Blood pressure at each visit (US-PI §5)",
+            "Restart titration after a missed titration dose or ≥ 4 consecutive missed "
+            "maintenance doses (US-PI §2; EU-SmPC §4.2)",
+            "Spirometry if respiratory symptoms (US-PI §5)",
+        ),
+        switching_notes=(
+            "Lymphocytes recover within 10 days in most people. Not recommended after "
+            "alemtuzumab; interferon/glatiramer → siponimod can be immediate (EU-SmPC §4.2)."
+        ),
+        pregnancy_notes="Contraception until 10 days after the last dose; stop ≥ 10 days before conception.",
+        interaction_notes="CYP2C9/CYP3A4 inhibitors and inducers; bradycardic drugs.",
+    )
+
+
+def _periodic_labs(region: Region, sources: tuple[str, ...]) -> tuple[MonitoringRule, ...]:
+    verify = "Labels say 'periodically'; we align with siponimod: month 3, then every 6 months."
+    return (
+        rule(
+            "cbc",
+            "cbc",
+            "Blood count with lymphocytes 3 months after starting, then every 6 months",
+            sources,
+            offsets=(3,),
+            every=6,
+            verify=verify,
+        ),
+        rule(
+            "lft",
+            "lft",
+            "Liver tests 3 months after starting, then every 6 months",
+            sources,
+            offsets=(3,),
+            every=6,
+            verify=verify,
+        ),
+    )
+
+
+def _class_lymphocyte_alert(threshold_text: str, source: str, verify: str) -> AlertRule:
+    return alert(
+        "lymphocytes_lt_0_2",
+        "lymphocytes",
+        LT,
+        0.2,
+        ABS,
+        CRITICAL,
+        f"Interrupt until {threshold_text}, then consider restarting.",
+        source,
+        unit=CELLS,
+        persistence="confirmed on repeat",
+        verify=verify,
+    )
+
+
+def ozanimod(region: Region) -> Protocol:
+    us = region == Region.US
+    lbl = _lbl(region)
+    clinic = ("US-PI §5" if us else "EU-SmPC §4.4", "Lit (neuro-outaouais clinic protocol)", "CK")
+    return Protocol(
+        drug_key="ozanimod",
+        drug_name="Ozanimod",
+        brands=("Zeposia",),
+        label_region=region,
+        version=VERSION,
+        effective_from=EFFECTIVE_FROM,
+        drug_class=DrugClass.S1P_MODULATOR,
+        route=Route.ORAL,
+        schedule_text="0.23 mg days 1-4, 0.46 mg days 5-7, then 0.92 mg daily from day 8.",
+        efficacy_category=EfficacyCategory.MODERATE_HIGH,
+        atc_current="L04AE02",
+        atc_former="L04AA38",
+        atc_verified=True,
+        sources=(lbl, "CH-FI", "CK"),
+        baseline_checks=tuple(
+            _baseline(
+                region,
+                eye_required=False,
+                eye_note="With diabetes, uveitis or retinal disease.",
+            )
+        ),
+        monitoring_rules=(
+            _fdo_rule(region, 6),
+            rule(
+                "cbc",
+                "cbc",
+                "Monthly blood count for 6 months, then every 4 months",
+                clinic,
+                offsets=(1, 2, 3, 4, 5, 6),
+                every=4,
+                verify="Labels say 'periodically'; we follow the published clinic protocol.",
+            ),
+            rule(
+                "lft",
+                "lft",
+                "Monthly ALT and bilirubin for 6 months, then every 4 months",
+                clinic,
+                offsets=(1, 2, 3, 4, 5, 6),
+                every=4,
+                verify="Labels say 'periodically'; we follow the published clinic protocol.",
+            ),
+            _eye_rule(region, ("US-PI §5", "EU-SmPC §4.4", "CK")),
+        ),
+        dose_gates=(
+            gate("ecg", Comparator.DONE, GateEvent.FIRST_DOSE, "Baseline ECG for all", lbl),
+            pregnancy_gate(GateEvent.FIRST_DOSE, lbl),
+        ),
+        alert_rules=(
+            _class_lymphocyte_alert(
+                "> 0.5 ×10⁹/L",
+                "EU-SmPC §4.4",
+                "Interruption rule (< 0.2 until > 0.5) unconfirmed; kept as in the reference.",
+            ),
+            alert(
+                "alt_gt_5_uln",
+                "alt",
+                GT,
+                5,
+                ULN,
+                CRITICAL,
+                "Stop ozanimod (also for liver injury).",
+                "EU-SmPC §4.4; Lit (clinic protocol)",
+                persistence="confirmed on repeat",
+                verify="Stop threshold unconfirmed; we use > 5 × ULN confirmed.",
+            ),
+            *_common_alerts(region),
+        ),
+        side_effects=(
+            "Colds and chest infections",
+            "Raised ALT",
+            "Dizziness on standing",
+            "Urinary infections",
+            "Back pain",
+            "High blood pressure",
+            "Blurred vision (macular oedema)",
+            "Mild slowing of heart rate on starting",
+        ),
+        visit_checks=(
+            "Blood pressure at each visit (US-PI §5)",
+            "Re-titrate after a gap (EU: ≥ 1 day in days 1-14, > 7 days in days 15-28, > 14 days "
+            "after day 28; US: a missed dose in the first 2 weeks)",
+            "Eye exam if visual symptoms; skin checks",
+        ),
+        switching_notes="Lymphocytes recover in about 30 days (median), 90% by 3 months (US-PI §12).",
+        pregnancy_notes="Contraception for 3 months after the last dose; stop ≥ 3 months before conception.",
+        interaction_notes=(
+            "MAO inhibitors contraindicated (US); strong CYP2C8 inhibitors/inducers; BCRP "
+            "inhibitors; avoid large amounts of tyramine."
+        ),
+    )
+
+
+def ponesimod(region: Region) -> Protocol:
+    us = region == Region.US
+    lbl = _lbl(region)
+    eye_verify = "US: fundus exam for all (verify) — we require it in the US protocol."
+    return Protocol(
+        drug_key="ponesimod",
+        drug_name="Ponesimod",
+        brands=("Ponvory",),
+        label_region=region,
+        version=VERSION,
+        effective_from=EFFECTIVE_FROM,
+        drug_class=DrugClass.S1P_MODULATOR,
+        route=Route.ORAL,
+        schedule_text="14-day titration pack (2 mg → 10 mg), then 20 mg daily from day 15.",
+        efficacy_category=EfficacyCategory.MODERATE_HIGH,
+        atc_current="L04AE04",
+        atc_former="L04AA50",
+        atc_verified=False,
+        sources=(lbl, "CK"),
+        baseline_checks=tuple(
+            [
+                *_baseline(
+                    region,
+                    eye_required=us,
+                    eye_note=eye_verify if us else "With diabetes, uveitis or retinal disease.",
+                ),
+                check("skin_exam", False, lbl),
+            ]
+        ),
+        monitoring_rules=(
+            _fdo_rule(
+                region,
+                4,
+                verify="4-hour observation (US-PI §2) unconfirmed; HR nadir is 2-4 h after the "
+                "dose, so 4 h covers it.",
+            ),
+            *_periodic_labs(region, (lbl, "CK")),
+            _eye_rule(region, (lbl, "CK")),
+        ),
+        dose_gates=(
+            gate("ecg", Comparator.DONE, GateEvent.FIRST_DOSE, "Baseline ECG for all", lbl),
+            pregnancy_gate(GateEvent.FIRST_DOSE, lbl),
+        ),
+        alert_rules=(
+            _class_lymphocyte_alert(
+                "recovery",
+                "CK (S1P class rule)",
+                "No numeric threshold confirmed in the ponesimod labels; class rule used as clinic "
+                "policy.",
+            ),
+            alert(
+                "alt_gt_5_uln",
+                "alt",
+                GT,
+                5,
+                ULN,
+                CRITICAL,
+                "Stop (liver injury, as for other S1P modulators).",
+                "CK (S1P class)",
+                persistence="confirmed on repeat",
+            ),
+            *_common_alerts(region),
+        ),
+        side_effects=(
+            "Colds and chest infections",
+            "Raised liver enzymes",
+            "High blood pressure",
+            "Breathlessness",
+            "Slow heart rate on starting",
+            "Blurred vision (macular oedema)",
+        ),
+        visit_checks=(
+            "Blood pressure at each visit",
+            "≥ 4 consecutive missed doses: restart titration from day 1 (US-PI §2; EU-SmPC §4.2)",
+            "Pause 1-2 weeks before and until 4 weeks after a live vaccine",
+        ),
+        switching_notes="Lymphocytes recover within about 1 week (90%).",
+        pregnancy_notes="Contraception for 1 week after the last dose.",
+    )
+
+
+PROTOCOLS: tuple[Protocol, ...] = tuple(
+    factory(region)
+    for factory in (siponimod, ozanimod, ponesimod)
+    for region in (Region.US, Region.EU)
+)
+
+__all__ = ["PROTOCOLS"]
