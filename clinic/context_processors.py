@@ -17,7 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user.is_nurse or user.is_neurologist:
         items.append(("Monitoring", reverse("treatments:worklist")))
     if user.is_clinician:
-        items.append(("Referrals", reverse("patients:referral_board")))
+        items.append(("Referrals", reverse("referrals:board")))
     items.append(("DMT catalogue", reverse("treatments:catalogue")))
     if user.is_clinic_admin:
         items.append(("System status", reverse("clinic:status")))

@@ -16,7 +16,9 @@ urlpatterns = [
     path("accounts/", include("clinic.accounts.urls")),
     path("audit/", include("clinic.audit.urls")),
     path("patients/", include("patients.urls")),
+    path("referrals/", include("patients.referral_urls")),
     path("treatments/", include("treatments.urls")),
+    path("rehab/", include("treatments.rehab_urls")),
     path("django-admin/", admin.site.urls),
 ]
 

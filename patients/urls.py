@@ -6,6 +6,5 @@ app_name = "patients"
 urlpatterns = [
     path("", views.patient_list, name="list"),
     path("caseload/", views.caseload, name="caseload"),
-    path("referrals/", views.referral_board, name="referral_board"),
     path("<uuid:external_id>/", views.detail, name="detail"),
 ]

@@ -51,8 +51,3 @@ def patient_list(request: ClinicRequest) -> HttpResponse:
 def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_patient_for(request, external_id, category=Category.CLINICAL)
     return render(request, "patients/detail.html", {"patient": patient})
-
-
-@clinician_required
-def referral_board(request: ClinicRequest) -> HttpResponse:
-    return render(request, "patients/referral_board.html", {})

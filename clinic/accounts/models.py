@@ -112,6 +112,6 @@ class User(AbstractUser):
 LANDING_PAGES: dict[str, str] = {
     Role.NEUROLOGIST: "patients:caseload",
     Role.NURSE: "treatments:worklist",
-    Role.THERAPIST: "patients:referral_board",
+    Role.THERAPIST: "referrals:board",
     Role.ADMIN: "clinic:status",
 }

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 LANDING = {
     "neurologist": ("/patients/caseload/", "My caseload"),
     "nurse": ("/treatments/worklist/", "Monitoring worklist"),
-    "therapist": ("/patients/referrals/", "Referral board"),
+    "therapist": ("/referrals/", "Referral board"),
     "admin": ("/system/status/", "System status"),
 }
 

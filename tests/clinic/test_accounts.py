@@ -10,7 +10,7 @@ from tests.factories import TEST_PASSWORD
 LANDING = {
     "neurologist": "/patients/caseload/",
     "nurse": "/treatments/worklist/",
-    "therapist": "/patients/referrals/",
+    "therapist": "/referrals/",
     "admin": "/system/status/",
 }
 
