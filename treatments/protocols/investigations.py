@@ -5,8 +5,6 @@ from §11.1 of the reference; ``loinc_verified`` is False where §11.1 marks the
 gives none. Units are UCUM codes, with a display form for screens.
 """
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,8 +6,6 @@ relative to the last dose: a new course moves the end out (the window restarts) 
 item already scheduled keeps its identity, and the duty outlives a stop of the plan.
 """
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from ..schema import (

@@ -6,8 +6,6 @@ resets them, as the label resets the schedule after a missed dose. Split first d
 day 15) count as one administration (``anchor_merge_days``).
 """
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """Cladribine tablets (§3.16): lymphocyte counts 2 and 6 months after the start of each course."""
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from ..schema import (

@@ -3,8 +3,6 @@
 DRF and MMF share DMF's active metabolite and its baseline, monitoring and lymphocyte rules.
 """
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """Mitoxantrone (§3.17): pre-dose cardiac and blood checks, and long-term surveillance."""
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from ..schema import (

@@ -1,7 +1,5 @@
 """Natalizumab IV (US, EU) and SC (EU only) (§3.10, §4)."""
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from ..schema import (

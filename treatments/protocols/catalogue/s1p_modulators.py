@@ -1,7 +1,5 @@
 """Siponimod (§3.7), ozanimod (§3.8) and ponesimod (§3.9). Fingolimod has its own module."""
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from ..schema import (

@@ -1,7 +1,5 @@
 """Teriflunomide (§3.3). The US and EU labels differ on the ALT schedule."""
 
-# ruff: noqa: RUF001  (the multiplication sign is deliberate: clinical units read "x10^9/L")
-
 from __future__ import annotations
 
 from ..schema import (
