@@ -1,0 +1,110 @@
+"""The DMT catalogue as stored, versioned data, and the clinic's catalogue settings."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from treatments.protocols import Protocol, protocol_from_dict
+
+
+class Region(models.TextChoices):
+    US = "US", "United States (FDA labels)"
+    EU = "EU", "Europe (EMA SmPCs)"
+
+
+GENERAL_DRUG_KEY = "general"
+
+
+class ProtocolVersionQuerySet(models.QuerySet["ProtocolVersion"]):
+    def drugs(self) -> ProtocolVersionQuerySet:
+        return self.exclude(drug_key=GENERAL_DRUG_KEY)
+
+    def in_effect(self, *, drug_key: str, region: str, on: date) -> ProtocolVersion | None:
+        """The latest version of the drug's protocol for the region in effect on a date."""
+        return (
+            self.filter(drug_key=drug_key, region=region, effective_from__lte=on)
+            .order_by("-effective_from", "-loaded_at")
+            .first()
+        )
+
+
+class ProtocolVersion(models.Model):
+    """One version of one drug's protocol for one label region, frozen as JSON.
+
+    A DMT plan pins the version it was started under, so a later catalogue release never
+    rewrites the duties of a plan already running. Loaded from `treatments.protocols` by
+    `manage.py load_catalogue` (idempotent) and by migration 0002.
+    """
+
+    drug_key = models.CharField(max_length=40)
+    drug_name = models.CharField(max_length=120)
+    region = models.CharField(max_length=2, choices=Region.choices)
+    version = models.CharField(max_length=20)
+    effective_from = models.DateField()
+    data = models.JSONField()
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProtocolVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["drug_name", "region", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["drug_key", "region", "version"], name="protocol_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.drug_key} {self.region} v{self.version}"
+
+    @cached_property
+    def protocol(self) -> Protocol:
+        return protocol_from_dict(self.data)
+
+    @property
+    def is_general(self) -> bool:
+        return self.drug_key == GENERAL_DRUG_KEY
+
+
+class ClinicSettings(models.Model):
+    """The clinic's choices for the catalogue: one row, edited by admins.
+
+    `label_region` decides which region's protocol new plans pin (running plans keep theirs);
+    `review_interval_months` is the neurology-review interval of the general protocol (3-6).
+    """
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    label_region = models.CharField(max_length=2, choices=Region.choices)
+    review_interval_months = models.PositiveSmallIntegerField(
+        default=6, help_text="Neurology review with EDSS every 3 to 6 months."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "clinic settings"
+        verbose_name_plural = "clinic settings"
+        constraints = [
+            models.CheckConstraint(name="clinic_settings_singleton", condition=Q(id=1)),
+            models.CheckConstraint(
+                name="clinic_settings_review_interval",
+                condition=Q(review_interval_months__gte=3, review_interval_months__lte=6),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Clinic settings"
+
+    @classmethod
+    def load(cls) -> ClinicSettings:
+        found, _ = cls.objects.get_or_create(
+            id=cls.SINGLETON_ID,
+            defaults={"label_region": settings.LABEL_REGION, "review_interval_months": 6},
+        )
+        return found

@@ -1,0 +1,233 @@
+"""Monitoring items materialised from protocols, and the patient-level care plan.
+
+An item is one dated duty ("ALT, month 3 after the first dose"). Its identity is the engine's
+key `(rule_key, anchor_on, occurrence)` within its plan, so re-synchronising after a new dose
+or a stop updates the same rows instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pghistory
+from django.db import models
+from django.db.models import Q
+
+from treatments.protocols import get_investigation
+
+
+class ItemStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    BOOKED = "booked", "Booked"
+    DONE_IN_WINDOW = "done_in_window", "Done in window"
+    DONE_LATE = "done_late", "Done late"
+    # Never stored: an open item becomes overdue by the calendar, not by a write (status_on),
+    # so nothing has to flip rows at midnight and a missed sweep cannot leave one stale.
+    OVERDUE = "overdue", "Overdue"
+    WAIVED = "waived", "Waived"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_STATUSES = (ItemStatus.SCHEDULED, ItemStatus.BOOKED)
+DONE_STATUSES = (ItemStatus.DONE_IN_WINDOW, ItemStatus.DONE_LATE)
+# Rows a re-sync must never touch: someone did or decided something about them.
+SETTLED_STATUSES = (*DONE_STATUSES, ItemStatus.WAIVED)
+
+DUE_SOON_DAYS = 7
+
+
+@pghistory.track()
+class CarePlan(models.Model):
+    """The duties every active patient has whatever the drug (the `general` protocol).
+
+    Design choice: the general protocol is materialised once per patient, not per DMT plan, so a
+    patient with no DMT still gets neurology reviews and MRI. It is anchored on the start of the
+    patient's most recent DMT plan (so the re-baseline MRI falls 6 months after a start or switch)
+    and, before any DMT, on the diagnosis date (else the date tracking began). Duties whose
+    window closed before `tracking_from` are not materialised: a patient diagnosed ten years ago
+    is not shown ten years of missed reviews.
+    """
+
+    patient = models.OneToOneField(
+        "patients.Patient", on_delete=models.PROTECT, related_name="care_plan"
+    )
+    protocol_version = models.ForeignKey(
+        "treatments.ProtocolVersion", on_delete=models.PROTECT, related_name="care_plans"
+    )
+    anchor_on = models.DateField()
+    anchor_label = models.CharField(max_length=80)
+    tracking_from = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Care plan {self.pk}"
+
+
+class MonitoringItemQuerySet(models.QuerySet["MonitoringItem"]):
+    def open(self) -> MonitoringItemQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def overdue(self, *, on: date) -> MonitoringItemQuerySet:
+        """Open items whose window closed before `on` (served by monitoring_open_close_idx)."""
+        return self.open().filter(window_closes_on__lt=on)
+
+    def due_within(self, *, on: date, days: int = DUE_SOON_DAYS) -> MonitoringItemQuerySet:
+        """Open items not yet overdue whose due date falls within `days` of `on`."""
+        return self.open().filter(window_closes_on__gte=on, due_on__lte=on + timedelta(days=days))
+
+    def booked(self) -> MonitoringItemQuerySet:
+        return self.filter(status=ItemStatus.BOOKED)
+
+    def for_patients(self, patients: models.QuerySet) -> MonitoringItemQuerySet:
+        return self.filter(patient__in=patients)
+
+
+@pghistory.track()
+class MonitoringItem(models.Model):
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="monitoring_items"
+    )
+    plan = models.ForeignKey(
+        "treatments.DmtPlan",
+        on_delete=models.PROTECT,
+        related_name="items",
+        null=True,
+        blank=True,
+    )
+    care_plan = models.ForeignKey(
+        CarePlan, on_delete=models.PROTECT, related_name="items", null=True, blank=True
+    )
+    protocol_version = models.ForeignKey(
+        "treatments.ProtocolVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    rule_key = models.CharField(max_length=60)
+    investigation = models.CharField(max_length=40)
+    anchor = models.CharField(max_length=20)
+    anchor_on = models.DateField()
+    occurrence = models.IntegerField()
+    due_on = models.DateField()
+    window_opens_on = models.DateField()
+    window_closes_on = models.DateField()
+    explanation = models.TextField()
+    source = models.CharField(max_length=200, blank=True)
+    survives_stop = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=ItemStatus.choices, default=ItemStatus.SCHEDULED
+    )
+    booked_on = models.DateField(null=True, blank=True)
+    completed_on = models.DateField(null=True, blank=True)
+    result = models.OneToOneField(
+        "treatments.Result",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="closed_item",
+    )
+    waived_reason = models.TextField(blank=True)
+    cancelled_reason = models.CharField(max_length=200, blank=True)
+    settled_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MonitoringItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            # Serves MonitoringItemQuerySet.overdue() / due_within(): the nurse worklist
+            # (treatments.views.worklist) and the alerts engine's overdue sweep. Only open rows
+            # are indexed, so the index stays small however many years of done items pile up.
+            models.Index(
+                fields=["window_closes_on", "due_on"],
+                condition=Q(status__in=["scheduled", "booked"]),
+                name="monitoring_open_close_idx",
+            ),
+            models.Index(fields=["patient", "due_on"], name="monitoring_patient_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "rule_key", "anchor_on", "occurrence"],
+                condition=Q(plan__isnull=False),
+                name="monitoring_item_plan_key",
+            ),
+            models.UniqueConstraint(
+                fields=["care_plan", "rule_key", "anchor_on", "occurrence"],
+                condition=Q(care_plan__isnull=False),
+                name="monitoring_item_care_plan_key",
+            ),
+            models.CheckConstraint(
+                name="monitoring_item_one_owner",
+                condition=(Q(plan__isnull=False) & Q(care_plan__isnull=True))
+                | (Q(plan__isnull=True) & Q(care_plan__isnull=False)),
+            ),
+            models.CheckConstraint(
+                name="monitoring_item_window_order",
+                condition=Q(window_opens_on__lte=models.F("due_on"))
+                & Q(due_on__lte=models.F("window_closes_on")),
+            ),
+            models.CheckConstraint(
+                name="monitoring_item_status_stored", condition=~Q(status="overdue")
+            ),
+            models.CheckConstraint(
+                name="monitoring_item_booked_has_date",
+                condition=~Q(status="booked") | Q(booked_on__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="monitoring_item_done_has_date",
+                condition=~Q(status__in=["done_in_window", "done_late"])
+                | Q(completed_on__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="monitoring_item_waived_has_reason",
+                condition=~Q(status="waived") | ~Q(waived_reason=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Monitoring item {self.pk} ({self.rule_key} due {self.due_on:%Y-%m-%d})"
+
+    @property
+    def key(self) -> tuple[str, date, int]:
+        return (self.rule_key, self.anchor_on, self.occurrence)
+
+    @property
+    def investigation_name(self) -> str:
+        try:
+            return get_investigation(self.investigation).name
+        except LookupError:
+            return self.investigation
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status in SETTLED_STATUSES
+
+    def status_on(self, day: date) -> ItemStatus:
+        """The status a clinician sees on `day`: an open item past its window is overdue."""
+        if self.is_open and day > self.window_closes_on:
+            return ItemStatus.OVERDUE
+        return ItemStatus(self.status)
+
+    def is_due_soon(self, day: date, days: int = DUE_SOON_DAYS) -> bool:
+        return (
+            self.is_open and self.window_closes_on >= day and self.due_on <= day + timedelta(days)
+        )
+
+    def days_overdue(self, day: date) -> int:
+        return max(0, (day - self.window_closes_on).days) if self.is_open else 0
+
+    def completion_status(self, done_on: date) -> ItemStatus:
+        """A result taken after the window closed is late; any earlier one counts as on time
+        (an early test still answers the question the duty asks)."""
+        return (
+            ItemStatus.DONE_LATE if done_on > self.window_closes_on else ItemStatus.DONE_IN_WINDOW
+        )
+
+    def can_take_result(self) -> bool:
+        return self.is_open

@@ -1,0 +1,207 @@
+"""DMT plans: one course of one drug for one patient, and the doses or courses given."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pghistory
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from treatments.protocols import Condition, PlanEvents
+
+
+class PlanStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    STOPPED = "stopped", "Stopped"
+
+
+CURRENT_STATUSES = (PlanStatus.ACTIVE, PlanStatus.SUSPENDED)
+
+
+class StopReason(models.TextChoices):
+    ADVERSE_EVENT = "adverse_event", "Adverse event"
+    LACK_OF_EFFICACY = "lack_of_efficacy", "Lack of efficacy"
+    PREGNANCY_PLANNING = "pregnancy_planning", "Pregnancy planning"
+    PATIENT_CHOICE = "patient_choice", "Patient choice"
+    OTHER = "other", "Other"
+
+
+# Patient facts a clinician confirms on the plan; FEMALE comes from the patient record.
+PLAN_CONDITION_CHOICES = [
+    (Condition.DIABETES_OR_UVEITIS.value, "Diabetes, uveitis or retinal disease"),
+    (Condition.THYROID_HISTORY.value, "History of thyroid disease"),
+    (Condition.CARDIAC_RISK.value, "Cardiac risk (HR < 55, AV block, MI or heart failure)"),
+    (Condition.JCV_POSITIVE.value, "JCV positive, index ≤ 1.5, no prior immunosuppressant"),
+    (Condition.PML_HIGH_RISK.value, "JCV positive with index > 1.5 or prior immunosuppressant"),
+]
+
+
+class DmtPlanQuerySet(models.QuerySet["DmtPlan"]):
+    def current(self) -> DmtPlanQuerySet:
+        return self.filter(status__in=CURRENT_STATUSES)
+
+    def for_patients(self, patients: models.QuerySet) -> DmtPlanQuerySet:
+        return self.filter(patient__in=patients)
+
+
+@pghistory.track()
+class DmtPlan(models.Model):
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="dmt_plans"
+    )
+    protocol_version = models.ForeignKey(
+        "treatments.ProtocolVersion", on_delete=models.PROTECT, related_name="plans"
+    )
+    drug_key = models.CharField(max_length=40)
+    drug_name = models.CharField(max_length=120)
+    status = models.CharField(max_length=12, choices=PlanStatus.choices, default=PlanStatus.PLANNED)
+    conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Patient facts (condition keys) that switch conditional monitoring rules on.",
+    )
+    planned_on = models.DateField()
+    started_on = models.DateField(null=True, blank=True)
+    suspended_on = models.DateField(null=True, blank=True)
+    suspend_reason = models.TextField(blank=True)
+    stopped_on = models.DateField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=20, choices=StopReason.choices, blank=True)
+    stop_note = models.TextField(blank=True)
+    baseline_override_reason = models.TextField(
+        blank=True, help_text="Why the plan was started with baseline checks outstanding."
+    )
+    baseline_override_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    switched_from = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="switched_to"
+    )
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DmtPlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-planned_on", "-id"]
+        indexes = [models.Index(fields=["patient", "status"], name="dmt_plan_patient_status")]
+        constraints = [
+            # One drug at a time: a second current plan for the patient is refused by the
+            # database even if two clinicians press "start" at the same moment.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(status__in=["active", "suspended"]),
+                name="one_current_dmt_plan",
+                violation_error_message="This patient already has an active or suspended DMT.",
+            ),
+            models.CheckConstraint(
+                name="dmt_plan_started_when_running",
+                condition=~Q(status__in=["active", "suspended"]) | Q(started_on__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="dmt_plan_start_after_planning",
+                condition=Q(started_on__isnull=True) | Q(started_on__gte=F("planned_on")),
+            ),
+            models.CheckConstraint(
+                name="dmt_plan_stop_after_start",
+                condition=Q(stopped_on__isnull=True)
+                | Q(started_on__isnull=True)
+                | Q(stopped_on__gte=F("started_on")),
+            ),
+            models.CheckConstraint(
+                name="dmt_plan_stopped_has_reason",
+                condition=~Q(status="stopped") | (Q(stopped_on__isnull=False) & ~Q(stop_reason="")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"DMT plan {self.pk} ({self.drug_key}, {self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "treatments:plan",
+            kwargs={"external_id": self.patient.external_id, "plan_id": self.pk},
+        )
+
+    @property
+    def is_current(self) -> bool:
+        return self.status in CURRENT_STATUSES
+
+    @property
+    def is_planned(self) -> bool:
+        return self.status == PlanStatus.PLANNED
+
+    @property
+    def has_override(self) -> bool:
+        return bool(self.baseline_override_reason)
+
+    def can_record_administration(self) -> bool:
+        return self.status in CURRENT_STATUSES
+
+    def events(self, administrations: list[DmtAdministration]) -> PlanEvents:
+        """What has happened on the plan, in the engine's terms."""
+        doses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.DOSE)
+        courses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.COURSE)
+        return PlanEvents(
+            first_dose_on=self.started_on, doses=doses, courses=courses, stopped_on=self.stopped_on
+        )
+
+    def period_end(self) -> date | None:
+        return self.stopped_on
+
+
+class AdministrationKind(models.TextChoices):
+    DOSE = "dose", "Dose / infusion"
+    COURSE = "course", "Treatment course"
+
+
+@pghistory.track()
+class DmtAdministration(models.Model):
+    """A dose, infusion or course start given on a plan; drives anchored monitoring rules."""
+
+    plan = models.ForeignKey(DmtPlan, on_delete=models.PROTECT, related_name="administrations")
+    kind = models.CharField(max_length=8, choices=AdministrationKind.choices)
+    given_on = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["given_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "kind", "given_on"],
+                name="one_administration_per_day",
+                violation_error_message="This dose or course is already recorded on that date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.given_on:%Y-%m-%d} on plan {self.plan_id}"
+
+
+@pghistory.track()
+class BaselineCheckRecord(models.Model):
+    """A baseline check ticked as done on a plan (e.g. done elsewhere, no result to enter)."""
+
+    plan = models.ForeignKey(DmtPlan, on_delete=models.PROTECT, related_name="baseline_records")
+    investigation = models.CharField(max_length=40)
+    done_on = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    checked_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["investigation"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "investigation"], name="one_baseline_record_per_check"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Baseline {self.investigation} on plan {self.plan_id}"
