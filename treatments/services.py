@@ -185,7 +185,9 @@ def baseline_status(*, plan: DmtPlan, on: date) -> list[BaselineRow]:
         elif latest is not None and (on - latest).days <= limit:
             rows.append(BaselineRow(check, latest, "result"))
         else:
-            rows.append(BaselineRow(check, None, "", expired_on=latest or (tick and tick.done_on)))
+            rows.append(
+                BaselineRow(check, None, "", expired_on=latest or (tick.done_on if tick else None))
+            )
     return rows
 
 

@@ -1,0 +1,95 @@
+"""What treatments contributes to the patient page: timeline events, DMT periods, a panel.
+
+Each source runs a fixed number of queries whatever the patient's history (patients.timeline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.timeline import ChartPeriod, Panel, TimelineEvent
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from patients.models import Patient
+
+
+def dmt_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    from treatments.models import AdministrationKind, DmtAdministration, DmtPlan
+
+    plans = list(DmtPlan.objects.filter(patient=patient))
+    for plan in plans:
+        url = reverse(
+            "treatments:plan", kwargs={"external_id": patient.external_id, "plan_id": plan.pk}
+        )
+        yield TimelineEvent(plan.planned_on, "dmt", f"{plan.drug_name} planned", url=url)
+        if plan.started_on:
+            detail = "Started with baseline override" if plan.has_override else ""
+            yield TimelineEvent(plan.started_on, "dmt", f"{plan.drug_name} started", detail, url)
+        if plan.stopped_on:
+            yield TimelineEvent(
+                plan.stopped_on,
+                "dmt",
+                f"{plan.drug_name} stopped",
+                f"{plan.get_stop_reason_display()}. {plan.stop_note}".strip(),
+                url,
+            )
+    courses = DmtAdministration.objects.filter(
+        plan__patient=patient, kind=AdministrationKind.COURSE
+    ).select_related("plan")
+    for course in courses:
+        yield TimelineEvent(course.given_on, "dmt", f"{course.plan.drug_name} course")
+
+
+def results_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    from treatments.models import Result
+
+    url = reverse("treatments:patient", kwargs={"external_id": patient.external_id})
+    for result in Result.objects.filter(patient=patient).prefetch_related("values"):
+        kind = "result-abnormal" if result.is_abnormal else "result"
+        yield TimelineEvent(result.taken_on, kind, result.investigation_name, result.summary(), url)
+
+
+def symptomatic_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    from treatments.models import SymptomaticTreatment
+
+    for treatment in SymptomaticTreatment.objects.filter(patient=patient):
+        title = f"{treatment.drug} ({treatment.get_indication_display().lower()})"
+        kind = "relapse-treatment" if treatment.is_relapse_treatment else "symptomatic"
+        yield TimelineEvent(treatment.started_on, kind, f"{title} started", treatment.dose)
+        if treatment.stopped_on:
+            yield TimelineEvent(treatment.stopped_on, kind, f"{title} stopped")
+
+
+def dmt_periods(patient: Patient) -> Iterable[ChartPeriod]:
+    from treatments.models import DmtPlan
+
+    for plan in DmtPlan.objects.filter(patient=patient, started_on__isnull=False):
+        assert plan.started_on is not None
+        yield ChartPeriod(start=plan.started_on, end=plan.stopped_on, label=plan.drug_name)
+
+
+def treatments_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
+    from treatments.models import DmtPlan, MonitoringItem
+
+    today = timezone.localdate()
+    current = DmtPlan.objects.current().filter(patient=patient).first()
+    items = MonitoringItem.objects.filter(patient=patient).open()
+    context = {
+        "panel_patient": patient,
+        "panel_plan": current,
+        "panel_overdue": items.overdue(on=today).count(),
+        "panel_next": list(items.filter(window_closes_on__gte=today).order_by("due_on")[:5]),
+    }
+    yield Panel(
+        key="treatments-panel",
+        title="DMT and monitoring",
+        template="treatments/patient.html#treatments-panel",
+        context=context,
+        order=20,
+    )
