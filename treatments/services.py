@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from clinic.audit import services as audit
@@ -48,6 +48,7 @@ from treatments.protocols import (
     DueItem,
     InvestigationKind,
     PlanEvents,
+    Protocol,
     WashoutGuidance,
     add_months,
     all_protocols,
@@ -309,7 +310,7 @@ def washout_warning(*, plan: DmtPlan, starts_on: date) -> str:
 
 
 def _last_given_on(plan: DmtPlan) -> date | None:
-    events = plan.events(list(plan.administrations.all()))
+    events = plan.plan_events(list(plan.administrations.all()))
     return events.last_dose_on or plan.stopped_on
 
 
@@ -567,11 +568,12 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
     """Upsert the plan's items from its pinned protocol up to on + 13 months (idempotent)."""
     if plan.started_on is None:
         return SyncReport()
-    events = plan.events(list(plan.administrations.all()))
-    due = schedule(
+    events = plan.plan_events(list(plan.administrations.all()))
+    due, owed = _schedule(
         plan.protocol_version.protocol,
         events,
-        horizon=horizon_for(on),
+        on=on,
+        items=plan.items.all(),
         review_interval_months=ClinicSettings.load().review_interval_months,
         conditions=_engine_conditions(plan.patient, plan.conditions),
     )
@@ -580,9 +582,45 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
         patient_id=plan.patient_id,
         version=plan.protocol_version,
         due=due,
-        horizon=horizon_for(on),
+        owed=owed,
         reason=_cancel_reason(plan),
     )
+
+
+def _schedule(
+    protocol: Protocol,
+    events: PlanEvents,
+    *,
+    on: date,
+    items: QuerySet[MonitoringItem],
+    review_interval_months: int,
+    conditions: Sequence[str] = (),
+) -> tuple[list[DueItem], set[tuple[str, date, int]]]:
+    """The items to materialise (up to on + 13 months) and the keys still owed at all.
+
+    Open rows may lie beyond today's horizon (a finite series is returned whole). To tell a row
+    the engine disowns from one it did not look that far for, the engine is asked again up to
+    the latest open row; only keys missing from that answer are cancelled.
+    """
+    horizon = horizon_for(on)
+    due = schedule(
+        protocol,
+        events,
+        horizon=horizon,
+        review_interval_months=review_interval_months,
+        conditions=conditions,
+    )
+    latest = items.filter(status__in=OPEN_STATUSES).aggregate(latest=Max("due_on"))["latest"]
+    if latest is None or latest <= horizon:
+        return due, {d.key for d in due}
+    far = schedule(
+        protocol,
+        events,
+        horizon=latest,
+        review_interval_months=review_interval_months,
+        conditions=conditions,
+    )
+    return due, {d.key for d in far}
 
 
 def _cancel_reason(plan: DmtPlan) -> str:
@@ -632,10 +670,11 @@ def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
     elif (care_plan.anchor_on, care_plan.anchor_label) != (anchor_on, label):
         care_plan.anchor_on, care_plan.anchor_label = anchor_on, label
         care_plan.save(update_fields=["anchor_on", "anchor_label", "updated_at"])
-    due = schedule(
+    due, owed = _schedule(
         care_plan.protocol_version.protocol,
         PlanEvents(first_dose_on=anchor_on),
-        horizon=horizon_for(on),
+        on=on,
+        items=care_plan.items.all(),
         review_interval_months=clinic.review_interval_months,
     )
     due = [item for item in due if item.window_closes_on >= care_plan.tracking_from]
@@ -644,7 +683,7 @@ def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
         patient_id=patient.pk,
         version=care_plan.protocol_version,
         due=due,
-        horizon=horizon_for(on),
+        owed=owed,
         reason=f"No longer due: general duties now counted from the {label}.",
     )
 
@@ -655,14 +694,14 @@ def _upsert(
     patient_id: int,
     version: ProtocolVersion,
     due: list[DueItem],
-    horizon: date,
+    owed: set[tuple[str, date, int]],
     reason: str,
 ) -> SyncReport:
     """Make the owner's items match the engine's list, keyed on (rule, anchor, occurrence).
 
     New keys are inserted (ignore_conflicts: a concurrent sync that won the race already did);
     open rows whose dates changed are updated; open rows the engine no longer returns are
-    cancelled unless they lie beyond the horizon (out of view, not disowned). Done and waived
+    cancelled. Done and waived
     rows are never touched; a cancelled row the engine wants again is reopened.
     """
     now = timezone.now()
@@ -699,7 +738,7 @@ def _upsert(
                 continue
             d = wanted.get(key)
             if d is None:
-                if item.is_open and item.due_on <= horizon:
+                if key not in owed and item.is_open:
                     item.status = ItemStatus.CANCELLED
                     item.cancelled_reason = reason[:200]
                     item.updated_at = now

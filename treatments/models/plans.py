@@ -142,7 +142,7 @@ class DmtPlan(models.Model):
     def can_record_administration(self) -> bool:
         return self.status in CURRENT_STATUSES
 
-    def events(self, administrations: list[DmtAdministration]) -> PlanEvents:
+    def plan_events(self, administrations: list[DmtAdministration]) -> PlanEvents:
         """What has happened on the plan, in the engine's terms."""
         doses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.DOSE)
         courses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.COURSE)

@@ -1,0 +1,85 @@
+"""Treatments fixtures: a fixed clinic day and helpers that put a patient on a drug."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import time_machine
+
+from clinic.accounts.models import User
+from patients.models import Patient
+from treatments import services
+from treatments.models import ClinicSettings, DmtPlan
+
+TODAY = date(2026, 6, 15)
+
+
+@pytest.fixture
+def today() -> Iterator[date]:
+    """The clinic day every treatments test runs on (noon UTC, the same date in London)."""
+    with time_machine.travel(datetime(2026, 6, 15, 12, 0, tzinfo=UTC), tick=False):
+        yield TODAY
+
+
+@pytest.fixture
+def eu_clinic(db: None) -> ClinicSettings:
+    clinic = ClinicSettings.load()
+    clinic.label_region = "EU"
+    clinic.review_interval_months = 6
+    clinic.save()
+    return clinic
+
+
+@pytest.fixture
+def us_clinic(db: None) -> ClinicSettings:
+    clinic = ClinicSettings.load()
+    clinic.label_region = "US"
+    clinic.save()
+    return clinic
+
+
+StartPlan = Callable[..., DmtPlan]
+
+
+@pytest.fixture
+def start_plan(today: date, neurologist: User) -> StartPlan:
+    """Plan and start a drug on `started_on` (planned the same day), baseline overridden."""
+
+    def _start(
+        patient: Patient,
+        drug_key: str,
+        started_on: date,
+        *,
+        conditions: tuple[str, ...] = (),
+        by: User | None = None,
+    ) -> DmtPlan:
+        plan = services.plan_dmt(
+            patient=patient,
+            drug_key=drug_key,
+            by=by or neurologist,
+            conditions=conditions,
+            planned_on=started_on,
+        )
+        return services.start_dmt_plan(
+            plan=plan,
+            started_on=started_on,
+            override_reason="Baseline done at the referring hospital (test).",
+            by=by or neurologist,
+        )
+
+    return _start
+
+
+def open_keys(plan: DmtPlan) -> set[tuple[str, date, int]]:
+    return {item.key for item in plan.items.filter(status__in=["scheduled", "booked"])}
+
+
+def due_dates(plan: DmtPlan, rule_key: str, **filters: Any) -> list[date]:
+    return list(
+        plan.items.filter(rule_key=rule_key, **filters)
+        .order_by("due_on")
+        .values_list("due_on", flat=True)
+    )
