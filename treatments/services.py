@@ -109,6 +109,15 @@ def protocol_version_for(*, drug_key: str, region: str, on: date) -> ProtocolVer
     found = ProtocolVersion.objects.in_effect(drug_key=drug_key, region=region, on=on)
     if found is not None:
         return found
+    # A plan recorded with a date before the first catalogue version (history being entered)
+    # follows the earliest version: it is the best knowledge the clinic has.
+    earliest = (
+        ProtocolVersion.objects.filter(drug_key=drug_key, region=region)
+        .order_by("effective_from")
+        .first()
+    )
+    if earliest is not None and earliest.effective_from > on:
+        return earliest
     try:
         protocol = get_protocol(drug_key, region, on=on)
     except LookupError as error:
