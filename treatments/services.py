@@ -319,8 +319,13 @@ def washout_warning(*, plan: DmtPlan, starts_on: date) -> str:
 
 
 def _last_given_on(plan: DmtPlan) -> date | None:
+    """The last day the drug was taken: the stop for a continuous drug (daily tablets,
+    injections), the last recorded administration for an infused or course-based one."""
+    protocol = plan.protocol_version.protocol
     events = plan.plan_events(list(plan.administrations.all()))
-    return events.last_dose_on or plan.stopped_on
+    if protocol.has_doses or protocol.has_courses:
+        return events.last_dose_on or plan.stopped_on
+    return plan.stopped_on or events.last_dose_on
 
 
 def start_dmt_plan(
