@@ -218,6 +218,7 @@ def treatments_context(patient: Patient, *, today: date) -> dict[str, Any]:
         MonitoringItem.objects.filter(patient=patient)
         .exclude(status="cancelled")
         .select_related("plan", "result")
+        .prefetch_related("result__values")
         .order_by("due_on", "id")
     )
     open_items = [i for i in items if i.is_open]
@@ -339,7 +340,12 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         if plan.is_planned
         else "",
         "items": annotate_status(
-            list(plan.items.select_related("result").order_by("due_on", "id")), today
+            list(
+                plan.items.select_related("result")
+                .prefetch_related("result__values")
+                .order_by("due_on", "id")
+            ),
+            today,
         ),
         "can_monitor": _can_monitor(request),
         "can_prescribe": _can_prescribe(request),
