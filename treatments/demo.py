@@ -1,0 +1,246 @@
+"""Demo DMT plans, monitoring and results for the demo clinic, dated relative to today.
+
+A plausible mix: ocrelizumab, natalizumab with JCV results, teriflunomide started four months
+ago with one abnormal ALT, alemtuzumab after two courses, cladribine, a fingolimod-to-ofatumumab
+switch, dimethyl fumarate, and a natalizumab plan waiting on its baseline checks. Past duties are
+mostly done with results; some are left overdue, some booked, some due this week.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from clinic.accounts.models import User
+from patients.models import Patient
+from treatments import labs, services
+from treatments.models import DmtPlan, MonitoringItem, QualitativeValue
+from treatments.protocols import InvestigationKind, add_months, get_investigation
+
+# analyte -> (typical value, lab's low, lab's high), in the canonical unit.
+NORMAL: dict[str, tuple[str, str | None, str | None]] = {
+    "alt": ("22", "0", "40"),
+    "ast": ("24", "0", "40"),
+    "alp": ("80", "30", "130"),
+    "ggt": ("25", "0", "60"),
+    "bilirubin": ("9", "0", "21"),
+    "creatinine": ("74", "45", "90"),
+    "egfr": ("96", "90", None),
+    "wbc": ("6.2", "4.0", "11.0"),
+    "lymphocytes": ("1.8", "1.0", "4.0"),
+    "neutrophils": ("3.6", "2.0", "7.5"),
+    "platelets": ("250", "150", "400"),
+    "haemoglobin": ("135", "115", "165"),
+    "tsh": ("1.9", "0.4", "4.0"),
+    "free_t4": ("15", "10", "22"),
+    "igg": ("10.2", "6.0", "16.0"),
+    "igm": ("1.1", "0.4", "2.3"),
+    "iga": ("2.1", "0.8", "4.0"),
+    "cd4": ("0.7", "0.5", "1.5"),
+    "lvef": ("61", "55", None),
+    "qtc": ("421", None, "450"),
+    "heart_rate": ("68", "60", "100"),
+    "systolic_bp": ("122", None, "140"),
+    "diastolic_bp": ("78", None, "90"),
+    "urine_protein_creatinine": ("10", None, "15"),
+}
+
+
+def _values(
+    investigation: str, overrides: dict[str, str] | None = None
+) -> list[services.EnteredValue]:
+    values = []
+    for analyte in services.result_analytes(investigation):
+        value, low, high = NORMAL[analyte]
+        value = (overrides or {}).get(analyte, value)
+        values.append(
+            services.EnteredValue(
+                analyte=analyte,
+                value=Decimal(value),
+                unit=labs.get_analyte(analyte).canonical_unit,
+                low=Decimal(low) if low is not None else None,
+                high=Decimal(high) if high is not None else None,
+            )
+        )
+    return values
+
+
+def _record(
+    item: MonitoringItem, by: User, *, taken_on: date | None = None, **overrides: str
+) -> None:
+    investigation = item.investigation
+    kind = get_investigation(investigation).kind
+    values = _values(investigation, overrides)
+    qualitative = ""
+    if not values:
+        qualitative = (
+            QualitativeValue.NEGATIVE
+            if kind == InvestigationKind.QUALITATIVE
+            else QualitativeValue.NORMAL
+        )
+    services.record_result(
+        patient=item.patient,
+        item=item,
+        investigation=investigation,
+        taken_on=taken_on or item.due_on,
+        values=values,
+        qualitative=qualitative if investigation != "eye_exam" else "",
+        macular_oedema=False if investigation == "eye_exam" else None,
+        index_value=Decimal("0.14") if investigation == "jcv_antibody" else None,
+        note="Seen in clinic; EDSS recorded." if investigation == "neuro_review" else "",
+        lab="Royal Infirmary laboratory",
+        by=by,
+    )
+
+
+def _work_through(
+    patient: Patient, today: date, nurse: User, *, leave_overdue: int = 1, book: bool = True
+) -> None:
+    """Settle past duties with normal results, leave the last few overdue, book one due soon."""
+    past = list(
+        MonitoringItem.objects.open()
+        .filter(patient=patient, window_closes_on__lt=today)
+        .order_by("due_on", "id")
+    )
+    keep = past[-leave_overdue:] if leave_overdue else []
+    for item in past:
+        if item not in keep:
+            _record(item, nurse)
+    soon = MonitoringItem.objects.due_within(on=today).filter(patient=patient).first()
+    if book and soon is not None:
+        services.book_item(item=soon, booked_on=max(today, soon.due_on), by=nurse)
+
+
+def _start(
+    patient: Patient, drug_key: str, started_on: date, by: User, *, conditions: tuple[str, ...] = ()
+) -> DmtPlan:
+    plan = services.plan_dmt(
+        patient=patient, drug_key=drug_key, by=by, conditions=conditions, planned_on=started_on
+    )
+    return services.start_dmt_plan(
+        plan=plan,
+        started_on=started_on,
+        override_reason="Baseline work-up done before Myelin was in use (demo history).",
+        by=by,
+    )
+
+
+def _doses(plan: DmtPlan, dates: list[date], by: User, kind: str = "dose") -> None:
+    for day in dates:
+        if day != plan.started_on:
+            services.record_administration(plan=plan, kind=kind, given_on=day, by=by)
+
+
+def seed(users: dict[str, User]) -> None:
+    services.load_catalogue()
+    today = timezone.localdate()
+    by_mrn = {p.mrn: p for p in Patient.objects.order_by("mrn")}
+    team_a = [p for mrn, p in sorted(by_mrn.items()) if mrn.startswith("MS1")]
+    team_b = [p for mrn, p in sorted(by_mrn.items()) if mrn.startswith("MS2")]
+    neuro_a, nurse_a = users["dr.okafor"], users["nurse.patel"]
+    neuro_b, nurse_b = users["dr.santos"], users["nurse.adeyemi"]
+
+    scenarios: list[Callable[[Patient], None]] = [
+        lambda p: _ocrelizumab(p, today, neuro_a, nurse_a),
+        lambda p: _natalizumab(p, today, neuro_a, nurse_a),
+        lambda p: _teriflunomide(p, today, neuro_a, nurse_a),
+        lambda p: _alemtuzumab(p, today, neuro_a, nurse_a),
+        lambda p: _cladribine(p, today, neuro_a, nurse_a),
+        lambda p: _switch(p, today, neuro_a, nurse_a),
+    ]
+    for patient, scenario in zip(team_a, scenarios, strict=False):
+        scenario(patient)
+    if team_b:
+        plan = _start(team_b[0], "dimethyl_fumarate", add_months(today, -7), neuro_b)
+        _work_through(plan.patient, today, nurse_b)
+    if len(team_b) > 1:
+        planned = services.plan_dmt(patient=team_b[1], drug_key="natalizumab_iv", by=neuro_b)
+        services.tick_baseline_check(
+            plan=planned,
+            investigation="mri_brain",
+            done_on=today - timedelta(days=20),
+            note="Baseline MRI at the regional centre",
+            by=nurse_b,
+        )
+    services.extend_monitoring(on=today)
+    for patient in [*team_a, *team_b]:
+        _work_through(patient, today, nurse_a if patient in team_a else nurse_b, leave_overdue=1)
+
+
+def _ocrelizumab(patient: Patient, today: date, neuro: User, nurse: User) -> None:
+    first = add_months(today, -8)
+    plan = _start(patient, "ocrelizumab_iv", first, neuro)
+    _doses(plan, [first + timedelta(days=14), add_months(first, 6)], nurse)
+    _work_through(patient, today, nurse, leave_overdue=0)
+
+
+def _natalizumab(patient: Patient, today: date, neuro: User, nurse: User) -> None:
+    first = add_months(today, -14)
+    plan = _start(patient, "natalizumab_iv", first, neuro)
+    infusions = [first + timedelta(weeks=4 * n) for n in range(1, 15)]
+    _doses(plan, [d for d in infusions if d <= today - timedelta(days=3)], nurse)
+    jcv = list(plan.items.open().filter(rule_key="jcv_antibody").order_by("due_on"))
+    if jcv:
+        _record(jcv[0], nurse)  # negative, index 0.14
+    if len(jcv) > 1 and jcv[1].due_on <= today:
+        services.record_result(
+            patient=patient,
+            item=jcv[1],
+            investigation="jcv_antibody",
+            taken_on=jcv[1].due_on,
+            qualitative=QualitativeValue.POSITIVE,
+            index_value=Decimal("0.62"),
+            lab="Reference virology laboratory",
+            by=nurse,
+        )
+    _work_through(patient, today, nurse)
+
+
+def _teriflunomide(patient: Patient, today: date, neuro: User, nurse: User) -> None:
+    plan = _start(patient, "teriflunomide", add_months(today, -4), neuro)
+    items = list(plan.items.open().filter(due_on__lt=today - timedelta(days=7)).order_by("due_on"))
+    for item in items[:-1]:
+        _record(item, nurse)
+    if items:
+        # The abnormal ALT the nurse should review: > 2 x ULN.
+        _record(items[-1], nurse, alt="98")
+    _work_through(patient, today, nurse, leave_overdue=0)
+
+
+def _alemtuzumab(patient: Patient, today: date, neuro: User, nurse: User) -> None:
+    first = add_months(today, -20)
+    plan = _start(patient, "alemtuzumab", first, neuro)
+    _doses(plan, [add_months(first, 12)], nurse, kind="course")
+    _work_through(patient, today, nurse, leave_overdue=2)
+
+
+def _cladribine(patient: Patient, today: date, neuro: User, nurse: User) -> None:
+    first = add_months(today, -14)
+    plan = _start(patient, "cladribine", first, neuro)
+    _doses(plan, [add_months(first, 12)], nurse, kind="course")
+    _work_through(patient, today, nurse)
+
+
+def _switch(patient: Patient, today: date, neuro: User, nurse: User) -> None:
+    fingolimod = _start(patient, "fingolimod", add_months(today, -30), neuro)
+    _work_through(patient, add_months(today, -3), nurse, leave_overdue=0, book=False)
+    ofatumumab = services.switch_dmt_plan(
+        plan=fingolimod,
+        stopped_on=add_months(today, -3),
+        reason="lack_of_efficacy",
+        note="Two relapses on fingolimod",
+        to_drug_key="ofatumumab",
+        by=neuro,
+    )
+    ofatumumab.planned_on = add_months(today, -3)
+    ofatumumab.save(update_fields=["planned_on"])
+    services.start_dmt_plan(
+        plan=ofatumumab,
+        started_on=add_months(today, -2),
+        by=neuro,
+        override_reason="Lymphocytes recovered; baseline bloods on the fingolimod record.",
+    )
+    _work_through(patient, today, nurse)
