@@ -645,6 +645,7 @@ def worklist(request: ClinicRequest) -> HttpResponse:
         "page": page,
         "today": today,
         "querystring_prefix": f"tab={tab}&",
+        "return_to": request.get_full_path(),
     }
     return render_page(request, "treatments/worklist.html", context, partial="worklist-table")
 
@@ -695,15 +696,21 @@ def _item_page(
 def _row_response(request: ClinicRequest, item: MonitoringItem, **extra: Any) -> HttpResponse:
     today = timezone.localdate()
     annotate_status([item], today)
-    context = {"item": item, "today": today, **extra}
+    context = {"item": item, "today": today, "return_to": _safe_next(request), **extra}
     return render(request, "treatments/worklist.html#item-row", context)
+
+
+def _safe_next(request: ClinicRequest) -> str:
+    """Where to go back to after an action: only a worklist page of this site."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    return next_url if next_url.startswith("/treatments/worklist/") else ""
 
 
 def _after_item_action(request: ClinicRequest, item: MonitoringItem) -> HttpResponse:
     if request.htmx:
         return _row_response(request, item, done=True)
-    next_url = request.POST.get("next", "")
-    if next_url.startswith("/treatments/"):
+    next_url = _safe_next(request)
+    if next_url:
         return HttpResponseRedirect(next_url)
     return redirect("treatments:item", item_id=item.pk)
 
@@ -800,7 +807,7 @@ def result_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         else:
             messages.success(request, f"{_investigation_name(investigation)} result recorded.")
             next_url = request.POST.get("next", "")
-            if next_url.startswith("/treatments/"):
+            if next_url.startswith("/treatments/") and "//" not in next_url:
                 return HttpResponseRedirect(next_url)
             return redirect("treatments:patient", external_id=patient.external_id)
     status = 422 if request.method == "POST" else 200
@@ -845,8 +852,8 @@ def result_review(request: ClinicRequest, result_id: int) -> HttpResponse:
             "treatments/worklist.html#result-row",
             {"result": result, "today": timezone.localdate(), "done": True},
         )
-    next_url = request.POST.get("next", "")
-    if next_url.startswith("/treatments/"):
+    next_url = _safe_next(request)
+    if next_url:
         return HttpResponseRedirect(next_url)
     return redirect(reverse("treatments:worklist") + "?tab=review")
 

@@ -9,10 +9,10 @@ import pytest
 
 from clinic.accounts.models import User
 from patients.models import Patient, PatientStatus
+from tests.treatments.conftest import TODAY, StartPlan, due_dates, open_keys
 from treatments import services
 from treatments.models import CarePlan, ItemStatus, MonitoringItem
 from treatments.protocols import add_months
-from tests.treatments.conftest import TODAY, StartPlan, due_dates, open_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +166,8 @@ def test_stopping_cancels_open_items_but_never_touches_done_or_waived_ones(
     later = plan.items.filter(rule_key="alt_monthly_6m", due_on__gt=date(2026, 4, 1)).exclude(
         pk=second.pk
     )
-    assert later.exists() and all(i.status == ItemStatus.CANCELLED for i in later)
+    assert later.exists()
+    assert all(i.status == ItemStatus.CANCELLED for i in later)
     assert MonitoringItem.objects.filter(plan=plan).count() == plan.items.count()  # none deleted
 
 

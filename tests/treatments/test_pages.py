@@ -93,7 +93,8 @@ def test_every_treatments_page_is_a_404_for_another_teams_patient(
     for url in gets:
         response = client.get(url)
         assert response.status_code == 404, url
-        assert b"Baker" not in response.content and b"BAKER" not in response.content, url
+        assert b"Baker" not in response.content, url
+        assert b"BAKER" not in response.content, url
     for url in posts:
         response = client.post(url, {"reason": "x", "booked_on": "2026-06-20"})
         assert response.status_code == 404, url
@@ -142,7 +143,8 @@ def test_only_an_admin_changes_the_clinic_settings(
     bad = admin.post("/treatments/settings/", {"label_region": "US", "review_interval_months": 9})
     good = admin.post("/treatments/settings/", {"label_region": "US", "review_interval_months": 4})
 
-    assert bad.status_code == 422 and b"between 3 and 6" in bad.content
+    assert bad.status_code == 422
+    assert b"between 3 and 6" in bad.content
     assert good.status_code == 302
     settings = ClinicSettings.load()
     assert (settings.label_region, settings.review_interval_months) == ("US", 4)
@@ -179,8 +181,10 @@ def test_the_patient_treatments_page_shows_plan_items_results_trends_and_interac
     body = response.content.decode()
     assert response.status_code == 200
     assert "Interferon beta-1a (subcutaneous)" in body
-    assert 'id="trend-alt"' in body and "<svg" in body
-    assert "antiepileptic" in body and "liver" in body
+    assert 'id="trend-alt"' in body
+    assert "<svg" in body
+    assert "antiepileptic" in body
+    assert "liver" in body
     assert "Abnormal" in body
 
 
@@ -234,7 +238,8 @@ def test_treatments_contributes_timeline_events_periods_and_a_panel(
     request.user = neurologist
     panels = timeline.panels_for(request, patient_a)
 
-    assert "Teriflunomide started" in titles and "Teriflunomide stopped" in titles
+    assert "Teriflunomide started" in titles
+    assert "Teriflunomide stopped" in titles
     assert [(p.start, p.end, p.label) for p in periods] == [
         (date(2026, 2, 15), TODAY, "Teriflunomide")
     ]

@@ -12,9 +12,9 @@ import pytest
 from clinic.accounts.models import User
 from clinic.audit.models import AccessEvent
 from patients.models import Patient
+from tests.treatments.conftest import TODAY, StartPlan
 from treatments import services
 from treatments.models import DmtPlan, PlanStatus
-from tests.treatments.conftest import TODAY, StartPlan
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,8 @@ def test_recorded_results_and_ticks_complete_the_baseline_checklist(
     assert all(r.is_satisfied for r in services.baseline_status(plan=plan, on=TODAY))
     services.start_dmt_plan(plan=plan, started_on=TODAY, by=nurse)
     plan.refresh_from_db()
-    assert plan.status == PlanStatus.ACTIVE and not plan.has_override
+    assert plan.status == PlanStatus.ACTIVE
+    assert not plan.has_override
 
 
 def test_a_panel_result_satisfies_the_baseline_check_of_its_component(
@@ -142,7 +143,8 @@ def test_suspend_and_resume_need_reasons_and_keep_the_history(
 
     plan.refresh_from_db()
     assert plan.status == PlanStatus.ACTIVE
-    assert "Lymphopenia" in plan.suspend_reason and "Recovered" in plan.suspend_reason
+    assert "Lymphopenia" in plan.suspend_reason
+    assert "Recovered" in plan.suspend_reason
 
 
 def test_stopping_for_other_reasons_needs_details(
@@ -171,9 +173,11 @@ def test_switching_stops_the_old_drug_and_plans_the_new_one_with_washout_guidanc
 
     fingolimod.refresh_from_db()
     assert fingolimod.status == PlanStatus.STOPPED
-    assert natalizumab.switched_from == fingolimod and natalizumab.is_planned
+    assert natalizumab.switched_from == fingolimod
+    assert natalizumab.is_planned
     guidance = services.washout_for(natalizumab)
-    assert guidance is not None and guidance.min_days > 0
+    assert guidance is not None
+    assert guidance.min_days > 0
 
 
 def test_a_start_inside_the_washout_is_warned_about(
@@ -188,7 +192,8 @@ def test_a_start_inside_the_washout_is_warned_about(
         by=neurologist,
     )
     guidance = services.washout_for(ocrelizumab)
-    assert guidance is not None and guidance.min_days > 0
+    assert guidance is not None
+    assert guidance.min_days > 0
 
     too_soon = services.washout_warning(plan=ocrelizumab, starts_on=TODAY)
     in_time = services.washout_warning(
@@ -224,10 +229,12 @@ def test_a_neurologist_plans_and_starts_a_drug_through_the_pages(
         f"/treatments/patients/{patient_a.external_id}/plans/new/", {"drug_key": "teriflunomide"}
     )
     plan = DmtPlan.objects.get(patient=patient_a)
-    assert response.status_code == 302 and response["Location"] == plan.get_absolute_url()
+    assert response.status_code == 302
+    assert response["Location"] == plan.get_absolute_url()
 
     page = client.get(plan.get_absolute_url())
-    assert b"Baseline checklist" in page.content and b"Outstanding" in page.content
+    assert b"Baseline checklist" in page.content
+    assert b"Outstanding" in page.content
 
     refused = client.post(plan.get_absolute_url() + "start/", {"started_on": "2026-06-15"})
     assert refused.status_code == 422

@@ -10,9 +10,9 @@ import pytest
 
 from clinic.accounts.models import User
 from patients.models import Patient
+from tests.treatments.conftest import TODAY, StartPlan
 from treatments import services
 from treatments.models import Flag, ItemStatus, MonitoringItem, Result
-from tests.treatments.conftest import TODAY, StartPlan
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,8 @@ def test_a_result_in_the_window_closes_its_item_as_done_in_window(
 
     alt_item.refresh_from_db()
     assert alt_item.status == ItemStatus.DONE_IN_WINDOW
-    assert alt_item.result == result and alt_item.completed_on == alt_item.due_on
+    assert alt_item.result == result
+    assert alt_item.completed_on == alt_item.due_on
 
 
 def test_a_result_after_the_window_closes_its_item_as_done_late(
@@ -93,10 +94,13 @@ def test_values_are_stored_in_canonical_units_with_the_entered_value_and_the_lab
     )
 
     [value] = result.values.all()
-    assert value.value == Decimal("20.52") and value.unit == "µmol/L"
+    assert value.value == Decimal("20.52")
+    assert value.unit == "µmol/L"
     assert (value.entered_value, value.entered_unit) == ("1.2", "mg/dL")
-    assert value.lln == Decimal("1.71") and value.uln == Decimal("17.1")
-    assert value.flag == Flag.HIGH and result.is_abnormal
+    assert value.lln == Decimal("1.71")
+    assert value.uln == Decimal("17.1")
+    assert value.flag == Flag.HIGH
+    assert result.is_abnormal
 
 
 def test_an_abnormal_alt_is_graded_against_the_labs_uln(
@@ -114,7 +118,8 @@ def test_an_abnormal_alt_is_graded_against_the_labs_uln(
     [value] = result.values.all()
     assert value.times_uln == Decimal("3.250")
     assert value.ctcae_grade == 2
-    assert result.is_abnormal and not result.is_reviewed
+    assert result.is_abnormal
+    assert not result.is_reviewed
 
 
 def test_a_cbc_is_one_result_with_several_analytes(
@@ -134,7 +139,8 @@ def test_a_cbc_is_one_result_with_several_analytes(
     )
 
     values = {v.analyte: v for v in result.values.all()}
-    assert values["lymphocytes"].value == Decimal("0.65") and values["lymphocytes"].flag == Flag.LOW
+    assert values["lymphocytes"].value == Decimal("0.65")
+    assert values["lymphocytes"].flag == Flag.LOW
     assert values["lymphocytes"].ctcae_grade == 2
 
 
@@ -151,7 +157,8 @@ def test_an_unconvertible_unit_is_refused_listing_the_accepted_units(
         )
 
     assert refused.value.field == "alt_unit"
-    assert "U/L" in refused.value.message and "µkat/L" in refused.value.message
+    assert "U/L" in refused.value.message
+    assert "µkat/L" in refused.value.message
     assert not Result.objects.exists()
 
 
@@ -248,10 +255,13 @@ def test_qualitative_ecg_eye_and_mri_results_are_recorded(
         by=nurse,
     )
 
-    assert not jcv.is_abnormal and "index 0.12" in jcv.summary()
+    assert not jcv.is_abnormal
+    assert "index 0.12" in jcv.summary()
     assert ecg.values.count() == 2
-    assert eye.is_abnormal and "macular oedema" in eye.summary()
-    assert not mri.is_abnormal and "Acc 12345" in mri.summary()
+    assert eye.is_abnormal
+    assert "macular oedema" in eye.summary()
+    assert not mri.is_abnormal
+    assert "Acc 12345" in mri.summary()
 
 
 # --- the result page ------------------------------------------------------------------------
@@ -278,8 +288,10 @@ def test_bad_input_on_the_result_page_is_shown_at_the_field_and_nothing_is_lost(
 
     assert response.status_code == 422
     body = response.content.decode()
-    assert 'id="id_alt_unit_error"' in body and "accepted units" in body
-    assert 'value="City lab"' in body and 'value="31' in body
+    assert 'id="id_alt_unit_error"' in body
+    assert "accepted units" in body
+    assert 'value="City lab"' in body
+    assert 'value="31' in body
     alt_item.refresh_from_db()
     assert alt_item.status == ItemStatus.SCHEDULED
 

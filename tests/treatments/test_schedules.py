@@ -13,6 +13,7 @@ import pytest
 
 from clinic.accounts.models import User
 from patients.models import Patient
+from tests.treatments.conftest import TODAY, StartPlan
 from treatments import services
 from treatments.models import ClinicSettings, DmtPlan, ItemStatus
 from treatments.protocols import (
@@ -23,7 +24,6 @@ from treatments.protocols import (
     all_protocols,
     schedule,
 )
-from tests.treatments.conftest import TODAY, StartPlan, open_keys
 
 pytestmark = pytest.mark.django_db
 

@@ -40,9 +40,12 @@ def test_the_worklist_shows_due_and_overdue_items_of_the_users_teams(
     due = client.get("/treatments/worklist/")
     overdue = client.get("/treatments/worklist/?tab=overdue")
 
-    assert due.status_code == 200 and b"Monitoring worklist" in due.content
-    assert b"ARCHER, Alice" in due.content and b"15 Jun 2026" in due.content
-    assert b"ARCHER, Alice" in overdue.content and b"Overdue" in overdue.content
+    assert due.status_code == 200
+    assert b"Monitoring worklist" in due.content
+    assert b"ARCHER, Alice" in due.content
+    assert b"15 Jun 2026" in due.content
+    assert b"ARCHER, Alice" in overdue.content
+    assert b"Overdue" in overdue.content
     assert b"Why is this due?" in due.content
 
 
@@ -52,7 +55,8 @@ def test_another_teams_items_never_appear(
     client = signed_in(other_neurologist)
     for tab in ("due", "overdue", "booked", "review"):
         response = client.get(f"/treatments/worklist/?tab={tab}")
-        assert b"Archer" not in response.content and b"ARCHER" not in response.content
+        assert b"Archer" not in response.content
+        assert b"ARCHER" not in response.content
 
 
 def test_the_worklist_records_one_access_entry_per_patient_listed(
@@ -74,14 +78,19 @@ def test_booking_from_the_worklist_with_htmx_returns_the_refreshed_row(
     item = _due_item(teriflunomide_patient)
 
     response = signed_in(nurse).post(
-        f"/treatments/items/{item.pk}/book/", {"booked_on": "2026-06-18"}, HTTP_HX_REQUEST="true"
+        f"/treatments/items/{item.pk}/book/",
+        {"booked_on": "2026-06-18", "next": "/treatments/worklist/?tab=due"},
+        HTTP_HX_REQUEST="true",
     )
 
     assert response.status_code == 200
     assert response.content.decode().strip().startswith(f'<tr id="item-{item.pk}"')
     assert b"Booked 18 Jun" in response.content
+    # The refreshed row's "Record result" link still returns to the worklist, not the POST URL.
+    assert b"next=/treatments/worklist/%3Ftab%3Ddue" in response.content
     item.refresh_from_db()
-    assert item.status == ItemStatus.BOOKED and item.booked_on == date(2026, 6, 18)
+    assert item.status == ItemStatus.BOOKED
+    assert item.booked_on == date(2026, 6, 18)
 
 
 def test_booking_without_javascript_redirects_back_to_the_worklist(
@@ -94,7 +103,8 @@ def test_booking_without_javascript_redirects_back_to_the_worklist(
         {"booked_on": "2026-06-18", "next": "/treatments/worklist/?tab=due"},
     )
 
-    assert response.status_code == 302 and response["Location"] == "/treatments/worklist/?tab=due"
+    assert response.status_code == 302
+    assert response["Location"] == "/treatments/worklist/?tab=due"
 
 
 def test_waiving_needs_a_reason_shown_in_the_row(
@@ -114,10 +124,12 @@ def test_waiving_needs_a_reason_shown_in_the_row(
     )
 
     assert b"This field is required" in refused.content
-    assert no_js.status_code == 422 and b"This field is required" in no_js.content
+    assert no_js.status_code == 422
+    assert b"This field is required" in no_js.content
     assert b"Waived" in waived.content
     item.refresh_from_db()
-    assert item.status == ItemStatus.WAIVED and item.waived_reason == "Bloods done at the GP"
+    assert item.status == ItemStatus.WAIVED
+    assert item.waived_reason == "Bloods done at the GP"
 
 
 def test_results_to_review_lists_abnormal_results_first_and_can_be_marked_reviewed(

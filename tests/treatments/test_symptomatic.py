@@ -1,0 +1,113 @@
+"""Symptomatic and relapse treatments, with the catalogue's interaction notes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from clinic.accounts.models import User
+from patients import timeline
+from patients.models import Patient
+from tests.treatments.conftest import TODAY, StartPlan
+from treatments import services
+from treatments.interactions import interaction_notes
+from treatments.models import SymptomaticTreatment
+from treatments.protocols import get_protocol
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anticonvulsants_with_interferons_ask_for_closer_liver_monitoring() -> None:
+    notes = interaction_notes("Carbamazepine", get_protocol("interferon_beta_1b", "EU"))
+
+    assert any("liver" in text.lower() for text, _ in notes)
+
+
+def test_beta_blockers_with_fingolimod_bring_the_labels_interaction_text() -> None:
+    notes = interaction_notes("bisoprolol 2.5 mg", get_protocol("fingolimod", "EU"))
+
+    texts = " ".join(text for text, _ in notes)
+    assert "bradycardia" in texts
+    assert "antiarrhythmics" in texts
+
+
+def test_a_drug_without_a_known_interaction_gets_no_note() -> None:
+    assert interaction_notes("Baclofen", get_protocol("fingolimod", "EU")) == []
+
+
+def test_a_symptomatic_treatment_is_recorded_and_appears_on_the_timeline(
+    patient_a: Patient, nurse: User, today: date
+) -> None:
+    services.record_symptomatic_treatment(
+        patient=patient_a,
+        kind="symptomatic",
+        drug="Baclofen",
+        indication="spasticity",
+        dose="10 mg three times daily",
+        started_on=TODAY - timedelta(days=30),
+        stopped_on=None,
+        note="",
+        by=nurse,
+    )
+
+    titles = [event.title for event in timeline.timeline_for(patient_a)]
+    assert "Baclofen (spasticity) started" in titles
+
+
+def test_a_stop_before_the_start_is_refused(patient_a: Patient, nurse: User, today: date) -> None:
+    with pytest.raises(services.TreatmentError) as refused:
+        services.record_symptomatic_treatment(
+            patient=patient_a,
+            kind="relapse",
+            drug="Methylprednisolone",
+            indication="relapse",
+            dose="500 mg daily for 5 days",
+            started_on=TODAY,
+            stopped_on=TODAY - timedelta(days=1),
+            note="",
+            by=nurse,
+        )
+    assert refused.value.field == "stopped_on"
+
+
+def test_recording_through_the_page_warns_about_interactions_with_the_current_dmt(
+    eu_clinic: object, patient_a: Patient, start_plan: StartPlan, nurse: User, signed_in: Any
+) -> None:
+    start_plan(patient_a, "interferon_beta_1a_sc", date(2026, 1, 5))
+    client = signed_in(nurse)
+
+    response = client.post(
+        f"/treatments/patients/{patient_a.external_id}/symptomatic/new/",
+        {
+            "kind": "symptomatic",
+            "drug": "Lamotrigine",
+            "indication": "pain",
+            "dose": "25 mg",
+            "started_on": "2026-06-15",
+        },
+        follow=True,
+    )
+
+    assert SymptomaticTreatment.objects.filter(patient=patient_a, drug="Lamotrigine").exists()
+    assert b"antiepileptic" in response.content
+
+
+def test_bad_dates_on_the_page_are_shown_at_the_field(
+    patient_a: Patient, nurse: User, signed_in: Any, today: date
+) -> None:
+    response = signed_in(nurse).post(
+        f"/treatments/patients/{patient_a.external_id}/symptomatic/new/",
+        {
+            "kind": "symptomatic",
+            "drug": "Amantadine",
+            "indication": "fatigue",
+            "started_on": "2026-06-10",
+            "stopped_on": "2026-06-01",
+        },
+    )
+
+    assert response.status_code == 422
+    assert b'id="id_stopped_on_error"' in response.content
+    assert b'value="Amantadine"' in response.content
