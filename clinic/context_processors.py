@@ -19,6 +19,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user.is_clinician:
         items.append(("Referrals", reverse("referrals:board")))
     items.append(("DMT catalogue", reverse("treatments:catalogue")))
+    if user.can_break_glass and user.is_clinician:
+        items.append(("Emergency access", reverse("accounts:emergency_access")))
     if user.is_clinic_admin:
         items.append(("System status", reverse("clinic:status")))
         items.append(("Audit", reverse("audit:report")))

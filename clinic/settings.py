@@ -65,7 +65,9 @@ DEMO_MODE = env_bool("MYELIN_DEMO_MODE", default=not PRODUCTION)
 if PRODUCTION and DEMO_MODE:
     raise ImproperlyConfigured("MYELIN_DEMO_MODE cannot be enabled when MYELIN_MODE=production.")
 MYELIN_DEMO_PASSWORD = env_str("MYELIN_DEMO_PASSWORD", "myelin-demo-2026")
-MFA_REQUIRED = env_bool("MYELIN_MFA_REQUIRED", default=True)
+# The demo clinic relaxes MFA by default so a newcomer can look around at once; anywhere else
+# (and always in production) every signed-in user must pass a TOTP check.
+MFA_REQUIRED = env_bool("MYELIN_MFA_REQUIRED", default=not DEMO_MODE)
 if PRODUCTION and not MFA_REQUIRED:
     raise ImproperlyConfigured(
         "MYELIN_MFA_REQUIRED cannot be disabled when MYELIN_MODE=production."
@@ -100,12 +102,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "clinic.accounts.middleware.SessionLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clinic.accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clinic.accounts.middleware.LoginRequiredHtmxMiddleware",
+    "clinic.accounts.middleware.MfaRequiredMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
