@@ -1,7 +1,25 @@
 """Patients app models, split by sub-domain. Import models from here."""
 
+from patients.models.clinical import (
+    FS_CHOICES,
+    RELAPSE_SEPARATION_DAYS,
+    CourseState,
+    DiseaseCourse,
+    EdssAssessment,
+    FieldStrength,
+    MriStudy,
+    Recovery,
+    Relapse,
+    RelapseTreatment,
+    Severity,
+)
 from patients.models.patient import (
     MRN_PATTERN,
+    RECENT_RELAPSE_DAYS,
+    CaseloadFilters,
+    CaseloadScope,
+    CaseloadSort,
+    EdssTrend,
     EmergencyAccess,
     Patient,
     PatientQuerySet,
@@ -13,7 +31,23 @@ from patients.models.patient import (
 )
 
 __all__ = [
+    "FS_CHOICES",
     "MRN_PATTERN",
+    "RECENT_RELAPSE_DAYS",
+    "RELAPSE_SEPARATION_DAYS",
+    "CaseloadFilters",
+    "CaseloadScope",
+    "CaseloadSort",
+    "CourseState",
+    "DiseaseCourse",
+    "EdssAssessment",
+    "EdssTrend",
+    "FieldStrength",
+    "MriStudy",
+    "Recovery",
+    "Relapse",
+    "RelapseTreatment",
+    "Severity",
     "EmergencyAccess",
     "Patient",
     "PatientQuerySet",
