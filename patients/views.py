@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.forms import BaseForm
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -190,7 +191,11 @@ def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         "close_relapse_ids": history.close_relapse_ids(),
         "chart": edss_chart(patient, history),
         "timeline": timeline_for(patient),
-        "panels": panels_for(request, patient),
+        "panels": [
+            (panel, render_to_string(panel.template, panel.context, request=request))
+            for panel in panels_for(request, patient)
+        ],
+        "recent_relapse": patient.had_recent_relapse(today),
         "can_record": request.user.role in CLINICAL_RECORDERS,
         "can_set_course": request.user.is_neurologist,
     }
