@@ -95,7 +95,6 @@ class PatientForm(forms.ModelForm):
             choice = self.fields[name]
             assert isinstance(choice, forms.ModelChoiceField)
             choice.queryset = members.filter(role=role).order_by("last_name", "first_name")
-            choice.label_from_instance = lambda u: u.display_name  # type: ignore[method-assign]
         if self.instance.pk is None and user.is_neurologist:
             self.initial.setdefault("neurologist", user.pk)
         if self.instance.pk is None and user.is_nurse:

@@ -30,13 +30,11 @@ from patients.models import (
     Relapse,
 )
 from patients.progression import (
+    NedaStatus,
     ProgressionFinding,
     edss_trend,
     find_confirmed_progressions,
     neda3_for_year,
-)
-from patients.progression import (
-    NedaStatus as NedaStatus,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -48,9 +46,7 @@ def create_patient(*, patient: Patient, by: User) -> Patient:
     """Save a new patient built (and validated) by `PatientForm`."""
     with transaction.atomic():
         patient.save()
-        audit.record(
-            user=by, patient=patient, action=Action.CREATE, category=Category.DEMOGRAPHICS
-        )
+        audit.record(user=by, patient=patient, action=Action.CREATE, category=Category.DEMOGRAPHICS)
     return patient
 
 

@@ -209,7 +209,9 @@ RELAPSE_SEPARATION_DAYS = 30
 
 @pghistory.track()
 class Relapse(models.Model):
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="relapses")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="relapses"
+    )
     onset_on = models.DateField("Onset")
     end_on = models.DateField(
         "Resolved", null=True, blank=True, help_text="Leave empty while still active."
@@ -217,9 +219,7 @@ class Relapse(models.Model):
     symptoms = models.TextField()
     # A list of FS_ORDER keys (JSON rather than an array: django.contrib.postgres is not
     # installed, and nothing filters on it).
-    functional_systems = models.JSONField(
-        "Functional systems involved", default=list, blank=True
-    )
+    functional_systems = models.JSONField("Functional systems involved", default=list, blank=True)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     objectively_confirmed = models.BooleanField(
         "Confirmed on examination", default=False, help_text="An objective change on exam."
@@ -285,9 +285,7 @@ class MriStudy(models.Model):
         max_length=10, choices=FieldStrength.choices, default=FieldStrength.T3
     )
     contrast_given = models.BooleanField("Gadolinium given", default=False)
-    new_or_enlarging_t2 = models.PositiveSmallIntegerField(
-        "New or enlarging T2 lesions", default=0
-    )
+    new_or_enlarging_t2 = models.PositiveSmallIntegerField("New or enlarging T2 lesions", default=0)
     gad_enhancing = models.PositiveSmallIntegerField(
         "Gadolinium-enhancing lesions",
         null=True,

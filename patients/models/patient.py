@@ -241,7 +241,10 @@ class Patient(models.Model):
     last_relapse_onset_on = models.DateField(null=True, blank=True, editable=False)
     neda_year = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     neda_achieved = models.BooleanField(
-        null=True, blank=True, editable=False, help_text="NEDA-3 in `neda_year`; empty if not evaluable."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="NEDA-3 in `neda_year`; empty if not evaluable.",
     )
 
     objects = PatientQuerySet.as_manager()

@@ -15,7 +15,16 @@ from patients.models import EdssAssessment, MriStudy, Patient, Relapse
 # and ambulation that give a known step (see tests/patients/test_edss.py for the rules).
 SCORES_FOR_STEP: dict[str, dict[str, int]] = {
     "0.0": dict.fromkeys(
-        ("visual", "brainstem", "pyramidal", "cerebellar", "sensory", "bowel_bladder", "cerebral", "ambulation"),
+        (
+            "visual",
+            "brainstem",
+            "pyramidal",
+            "cerebellar",
+            "sensory",
+            "bowel_bladder",
+            "cerebral",
+            "ambulation",
+        ),
         0,
     ),
 }
