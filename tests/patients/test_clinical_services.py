@@ -16,7 +16,6 @@ from patients.models import CourseState, EdssAssessment, MriStudy, Relapse
 from tests.patients.conftest import scores
 
 
-
 @pytest.fixture(autouse=True)
 def _today():
     with time_machine.travel(date(2026, 6, 15)):

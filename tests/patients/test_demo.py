@@ -27,6 +27,7 @@ def test_demo_patients_show_progression_stability_and_a_recent_relapse(db):
     assert stable.neda_achieved is True
 
     recent = by_mrn["MS100003"]
+    assert recent.last_relapse_onset_on is not None
     assert recent.last_relapse_onset_on >= today - timedelta(days=90)
     assert 3 <= recent.edss_assessments.count() <= 8
 

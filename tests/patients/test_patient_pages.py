@@ -186,20 +186,18 @@ def relapse_data(**overrides):
     }
 
 
-def test_a_relapse_ending_before_onset_is_refused_next_to_the_end_date(
-    signed_in, nurse, patient_a
-):
+def test_a_relapse_ending_before_onset_is_refused_next_to_the_end_date(signed_in, nurse, patient_a):
     response = signed_in(nurse).post(
         url("relapse_add", patient_a), relapse_data(end_on="2026-04-01")
     )
     assert response.status_code == 422
-    assert response.context["form"].errors["end_on"] == [
-        "The end date cannot be before the onset."
-    ]
+    assert response.context["form"].errors["end_on"] == ["The end date cannot be before the onset."]
 
 
 def test_a_relapse_in_the_future_is_refused(signed_in, nurse, patient_a):
-    response = signed_in(nurse).post(url("relapse_add", patient_a), relapse_data(onset_on="2026-07-01"))
+    response = signed_in(nurse).post(
+        url("relapse_add", patient_a), relapse_data(onset_on="2026-07-01")
+    )
     assert "cannot be in the future" in response.context["form"].errors["onset_on"][0]
 
 
@@ -220,7 +218,9 @@ def test_a_second_open_course_starting_earlier_gets_a_field_message(
 ):
     client = signed_in(neurologist)
     client.post(url("course_add", patient_a), {"course": "rrms", "start_on": "2020-01-01"})
-    response = client.post(url("course_add", patient_a), {"course": "cis", "start_on": "2019-01-01"})
+    response = client.post(
+        url("course_add", patient_a), {"course": "cis", "start_on": "2019-01-01"}
+    )
     assert response.status_code == 422
     assert "a new current course must start after" in response.context["form"].errors["start_on"][0]
 
@@ -228,7 +228,12 @@ def test_a_second_open_course_starting_earlier_gets_a_field_message(
 def test_enhancing_lesions_without_contrast_get_a_field_message(signed_in, nurse, patient_a):
     response = signed_in(nurse).post(
         url("mri_add", patient_a),
-        {"study_on": "2026-06-01", "field_strength": "3t", "new_or_enlarging_t2": "1", "gad_enhancing": "2"},
+        {
+            "study_on": "2026-06-01",
+            "field_strength": "3t",
+            "new_or_enlarging_t2": "1",
+            "gad_enhancing": "2",
+        },
     )
     assert response.status_code == 422
     assert "gadolinium" in response.context["form"].errors["gad_enhancing"][0]
@@ -265,7 +270,13 @@ def test_the_patient_page_shows_the_clinical_picture(
 
 @pytest.mark.parametrize("length", [1, 15])
 def test_the_patient_page_query_count_does_not_grow_with_history(
-    length, signed_in, neurologist, patient_a, record_edss, record_relapse, record_mri,
+    length,
+    signed_in,
+    neurologist,
+    patient_a,
+    record_edss,
+    record_relapse,
+    record_mri,
     django_assert_num_queries,
 ):
     for year in range(length):
