@@ -264,3 +264,13 @@ def test_the_yearly_refresh_moves_neda_to_the_new_year(patient_a, record_edss, r
     # 2026 has no MRI and no EDSS: not evaluable, rather than last year's "achieved".
     assert (patient_a.neda_year, patient_a.neda_achieved) == (2026, None)
     assert services.refresh_all_clinical_status(today=date(2027, 1, 2)) == 0
+
+
+def test_the_refresh_task_recomputes_status(patient_a, record_edss):
+    from patients.tasks import refresh_clinical_status
+
+    record_edss(patient_a, date(2025, 2, 1), "2.0")
+    type(patient_a).objects.filter(pk=patient_a.pk).update(latest_edss=None)
+    assert refresh_clinical_status.delay().get() == 1
+    patient_a.refresh_from_db()
+    assert patient_a.latest_edss == Decimal("2.0")
