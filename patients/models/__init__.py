@@ -11,6 +11,17 @@ from patients.models.patient import (
     SmokingStatus,
     validate_mrn,
 )
+from patients.models.referrals import (
+    TRANSITIONS,
+    Referral,
+    ReferralDiscipline,
+    ReferralEvent,
+    ReferralQuerySet,
+    ReferralState,
+    ReferralTarget,
+    Transition,
+    Urgency,
+)
 
 __all__ = [
     "MRN_PATTERN",
@@ -22,4 +33,14 @@ __all__ = [
     "Sex",
     "SmokingStatus",
     "validate_mrn",
+    # referrals
+    "TRANSITIONS",
+    "Referral",
+    "ReferralDiscipline",
+    "ReferralEvent",
+    "ReferralQuerySet",
+    "ReferralState",
+    "ReferralTarget",
+    "Transition",
+    "Urgency",
 ]
