@@ -1,3 +1,24 @@
 """Treatments app models, split by sub-domain. Import models from here."""
 
-__all__: list[str] = []
+from treatments.models.rehab import (
+    ChangeDirection,
+    Frequency,
+    Intervention,
+    OutcomeMeasurement,
+    PlanProgress,
+    RehabSession,
+    SessionSetting,
+    TherapyPlan,
+)
+
+__all__: list[str] = [
+    # rehab
+    "ChangeDirection",
+    "Frequency",
+    "Intervention",
+    "OutcomeMeasurement",
+    "PlanProgress",
+    "RehabSession",
+    "SessionSetting",
+    "TherapyPlan",
+]
