@@ -37,7 +37,7 @@ class TransitionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
     )
     scheduled_on = forms.DateField(
-        label="Appointment date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Appointment date", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     summary = forms.CharField(
         label="Summary for the referrer",

@@ -31,7 +31,7 @@ class RehabSessionForm(forms.ModelForm):
             "notes",
         ]
         widgets = {
-            "held_on": forms.DateInput(attrs={"type": "date"}),
+            "held_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "goals": forms.Textarea(attrs={"rows": 2}),
             "progress": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -116,7 +116,7 @@ class TherapyPlanForm(forms.ModelForm):
         model = TherapyPlan
         fields = ["discipline", "goals", "planned_sessions", "frequency", "starts_on"]
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "goals": forms.Textarea(attrs={"rows": 3}),
         }
 
