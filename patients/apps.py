@@ -6,6 +6,6 @@ class PatientsConfig(AppConfig):
     verbose_name = "Patients"
 
     def ready(self) -> None:
-        from patients import referral_services  # noqa: PLC0415
+        from patients import referral_services
 
         referral_services.register()

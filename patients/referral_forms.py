@@ -32,12 +32,16 @@ class ReferralForm(forms.Form):
 class TransitionForm(forms.Form):
     """One form for every step; the fields a step needs are made required in __init__."""
 
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
+    )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
     )
     scheduled_on = forms.DateField(
-        label="Appointment date", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Appointment date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     summary = forms.CharField(
         label="Summary for the referrer",
@@ -47,7 +51,8 @@ class TransitionForm(forms.Form):
     )
 
     def __init__(self, *args: Any, action: str, **kwargs: Any) -> None:
-        super().__init__(*args, prefix=action, **kwargs)
+        kwargs["prefix"] = action
+        super().__init__(*args, **kwargs)
         self.action = action
         needs = TRANSITIONS[action].needs
         for name in ("reason", "scheduled_on", "summary"):

@@ -108,7 +108,12 @@ def send_referral(
             due_at=add_working_days(now, days),
         )
         ReferralEvent.objects.create(
-            referral=referral, by=by, at=now, action="send", from_state="", to_state=ReferralState.SENT
+            referral=referral,
+            by=by,
+            at=now,
+            action="send",
+            from_state="",
+            to_state=ReferralState.SENT,
         )
         audit.record(
             user=by,
@@ -248,7 +253,9 @@ def referral_timeline(patient: Patient) -> Iterable[TimelineEvent]:
 def referral_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
     referrals = list(
         Referral.objects.filter(patient=patient)
-        .exclude(state__in=[ReferralState.ACKNOWLEDGED, ReferralState.CANCELLED, ReferralState.DECLINED])
+        .exclude(
+            state__in=[ReferralState.ACKNOWLEDGED, ReferralState.CANCELLED, ReferralState.DECLINED]
+        )
         .select_related("referred_by")
         .order_by("due_at")
     )
@@ -265,4 +272,3 @@ def register() -> None:
     """Called from PatientsConfig.ready()."""
     register_timeline_source(referral_timeline)
     register_panel_source(referral_panel)
-

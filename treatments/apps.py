@@ -6,6 +6,6 @@ class TreatmentsConfig(AppConfig):
     verbose_name = "Treatments and monitoring"
 
     def ready(self) -> None:
-        from treatments import rehab_services  # noqa: PLC0415
+        from treatments import rehab_services
 
         rehab_services.register()

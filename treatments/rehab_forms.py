@@ -12,7 +12,20 @@ from treatments.models import Intervention, RehabSession, TherapyPlan
 from treatments.models.rehab import MAX_DURATION, MIN_DURATION
 
 
+class ReferralChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return (
+            f"{obj.get_discipline_display()} referral of {obj.sent_at:%d %b %Y} "
+            f"({obj.get_state_display()})"
+        )
+
+
 class RehabSessionForm(forms.ModelForm):
+    referral = ReferralChoiceField(
+        queryset=Referral.objects.none(),
+        required=False,
+        help_text="The referral this session answers, if any.",
+    )
     interventions = forms.MultipleChoiceField(
         choices=Intervention.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -44,9 +57,6 @@ class RehabSessionForm(forms.ModelForm):
         referral_field.queryset = Referral.objects.filter(patient=patient).exclude(
             state__in=[ReferralState.CANCELLED, ReferralState.DECLINED]
         )
-        referral_field.label_from_instance = lambda r: (  # type: ignore[method-assign]
-            f"{r.get_discipline_display()} referral of {r.sent_at:%d %b %Y} ({r.get_state_display()})"
-        )
         referral_field.required = False
 
     def clean_held_on(self) -> Any:
@@ -71,7 +81,8 @@ class MeasureForm(forms.Form):
     next to each field are the same ones the scoring module uses."""
 
     def __init__(self, *args: Any, measure: outcomes.Measure, **kwargs: Any) -> None:
-        super().__init__(*args, prefix=measure.key, **kwargs)
+        kwargs["prefix"] = measure.key
+        super().__init__(*args, **kwargs)
         self.measure = measure
         for spec in measure.fields:
             self.fields[spec.key] = forms.DecimalField(

@@ -75,9 +75,10 @@ def _compare(measurement: OutcomeMeasurement, previous: OutcomeMeasurement | Non
 
 
 def _neighbours(
-    *, patient: Patient, measure: str, on: date, exclude: int | None
+    *, patient: Patient, measure: str, on: date
 ) -> tuple[OutcomeMeasurement | None, OutcomeMeasurement | None]:
-    same = OutcomeMeasurement.objects.filter(patient=patient, measure=measure).exclude(pk=exclude)
+    """The patient's measurements of ``measure`` just before (or on) and just after ``on``."""
+    same = OutcomeMeasurement.objects.filter(patient=patient, measure=measure)
     before = same.filter(measured_on__lte=on).order_by("-measured_on", "-id").first()
     after = same.filter(measured_on__gt=on).order_by("measured_on", "id").first()
     return before, after
@@ -138,7 +139,7 @@ def log_session(
                 fields=raw,
                 score=outcomes.score(key, raw),
             )
-            before, after = _neighbours(patient=patient, measure=key, on=held_on, exclude=None)
+            before, after = _neighbours(patient=patient, measure=key, on=held_on)
             _compare(measurement, before)
             measurement.save()
             if after is not None:
@@ -271,7 +272,9 @@ def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
                 series=series,
                 periods=periods,
                 markers=[mk for mk in markers if mk.on >= start],
-                y_min=float(spec.score_minimum) if key in ("bbs", "sdmt", "mfis", "msis29") else None,
+                y_min=float(spec.score_minimum)
+                if key in ("bbs", "sdmt", "mfis", "msis29")
+                else None,
                 y_max=float(spec.score_maximum)
                 if key in ("bbs", "mfis", "msis29") and spec.score_maximum is not None
                 else None,
@@ -314,8 +317,11 @@ def rehab_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
         context={
             "patient": patient,
             "trends": outcome_trends(patient=patient, today=today),
-            "plans": [row for row in plans_with_progress(patient=patient, today=today)
-                      if row.plan.ended_on is None],
+            "plans": [
+                row
+                for row in plans_with_progress(patient=patient, today=today)
+                if row.plan.ended_on is None
+            ],
         },
         order=70,
     )

@@ -19,6 +19,7 @@ from clinic.access import (
     role_required,
 )
 from clinic.audit.models import Action, Category
+from patients.models import Referral
 from treatments import rehab_services as services
 from treatments.models import OutcomeMeasurement, RehabSession
 from treatments.rehab_forms import RehabSessionForm, TherapyPlanForm, measure_forms
@@ -63,10 +64,14 @@ def new_session(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         action=Action.CREATE if request.method == "POST" else Action.VIEW,
     )
     data = request.POST if request.method == "POST" else None
-    initial = {"discipline": request.user.discipline, "held_on": timezone.localdate()}
-    referral_id = request.GET.get("referral")
-    if referral_id:
-        referral = the_patient.referrals.filter(external_id__in=[referral_id]).first() if _is_uuid(referral_id) else None  # type: ignore[attr-defined]
+    initial: dict[str, object] = {
+        "discipline": request.user.discipline,
+        "held_on": timezone.localdate(),
+    }
+    # "Log a session" from a referral pre-selects it.
+    referral_id = request.GET.get("referral", "")
+    if _is_uuid(referral_id):
+        referral = Referral.objects.filter(patient=the_patient, external_id=referral_id).first()
         if referral is not None:
             initial["referral"] = referral.pk
     form = RehabSessionForm(data, patient=the_patient, initial=initial)

@@ -25,22 +25,21 @@ from patients.models.referrals import (
 
 __all__ = [
     "MRN_PATTERN",
+    "TRANSITIONS",
     "EmergencyAccess",
     "Patient",
     "PatientQuerySet",
     "PatientStatus",
     "PregnancyStatus",
-    "Sex",
-    "SmokingStatus",
-    "validate_mrn",
-    # referrals
-    "TRANSITIONS",
     "Referral",
     "ReferralDiscipline",
     "ReferralEvent",
     "ReferralQuerySet",
     "ReferralState",
     "ReferralTarget",
+    "Sex",
+    "SmokingStatus",
     "Transition",
     "Urgency",
+    "validate_mrn",
 ]

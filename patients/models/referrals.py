@@ -110,7 +110,9 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        Transition("triage", "Mark triaged", "triaged", frozenset({S.SENT}), S.TRIAGED, Side.RECEIVER),
+        Transition(
+            "triage", "Mark triaged", "triaged", frozenset({S.SENT}), S.TRIAGED, Side.RECEIVER
+        ),
         Transition("accept", "Accept", "accepted", AWAITING_RESPONSE, S.ACCEPTED, Side.RECEIVER),
         Transition(
             "decline", "Decline", "declined", AWAITING_RESPONSE, S.DECLINED, Side.RECEIVER, "reason"
@@ -151,7 +153,13 @@ TRANSITIONS: dict[str, Transition] = {
             Side.REFERRER,
         ),
         Transition(
-            "cancel", "Cancel referral", "cancelled", OPEN_STATES, S.CANCELLED, Side.REFERRER, "reason"
+            "cancel",
+            "Cancel referral",
+            "cancelled",
+            OPEN_STATES,
+            S.CANCELLED,
+            Side.REFERRER,
+            "reason",
         ),
     )
 }
@@ -247,7 +255,9 @@ class ReferralQuerySet(models.QuerySet["Referral"]):
 @pghistory.track(model_name="ReferralHistory")
 class Referral(models.Model):
     external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="referrals")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="referrals"
+    )
     discipline = models.CharField(max_length=30, choices=ReferralDiscipline.choices)
     urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
     reason = models.TextField(help_text="The question for the receiving discipline.")
@@ -368,7 +378,7 @@ class Referral(models.Model):
         return self.responded_at is not None and self.responded_at > self.due_at
 
     def clock_text(self, at: datetime) -> str:
-        """"2 days 3 h left" / "overdue by 5 h" while waiting; "" once responded."""
+        """ "2 days 3 h left" / "overdue by 5 h" while waiting; "" once responded."""
         if not self.awaits_response:
             return ""
         left = self.due_at - at

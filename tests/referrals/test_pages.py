@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.accounts.models import Role
 from clinic.audit.models import AccessEvent, Category
 from patients.models import Referral, ReferralState
-from clinic.accounts.models import Role
 from tests.factories import PatientFactory, UserFactory
 
 
@@ -23,7 +23,11 @@ def act_url(referral, action: str) -> str:
     return reverse("referrals:act", kwargs={"referral_id": referral.external_id, "action": action})
 
 
-REFERRAL = {"discipline": "physiotherapy", "urgency": "soon", "reason": "Two falls; assess balance."}
+REFERRAL = {
+    "discipline": "physiotherapy",
+    "urgency": "soon",
+    "reason": "Two falls; assess balance.",
+}
 
 
 def test_a_neurologist_sends_a_referral_and_lands_on_it(signed_in, neurologist, patient_a):
@@ -248,9 +252,12 @@ def test_the_nurse_board_shows_referrals_to_the_nurse_service(signed_in, nurse, 
 def test_the_board_records_one_list_entry_per_patient_shown(signed_in, therapist, make_referral):
     referral = make_referral("sent")
     signed_in(therapist).get(reverse("referrals:board"))
-    assert AccessEvent.objects.filter(
-        user=therapist, action="list", category=Category.REFERRAL, patient=referral.patient
-    ).count() == 1
+    assert (
+        AccessEvent.objects.filter(
+            user=therapist, action="list", category=Category.REFERRAL, patient=referral.patient
+        ).count()
+        == 1
+    )
 
 
 def _many_referrals(make_referral, team, count: int) -> None:
@@ -320,11 +327,15 @@ def test_sending_a_referral_for_another_teams_patient_is_404(signed_in, neurolog
     assert not Referral.objects.exists()
 
 
-def test_the_patients_referral_list_shows_every_referral(signed_in, nurse, patient_a, make_referral):
+def test_the_patients_referral_list_shows_every_referral(
+    signed_in, nurse, patient_a, make_referral
+):
     make_referral("cancelled")
     make_referral("sent", discipline="psychology")
-    body = signed_in(nurse).get(
-        reverse("referrals:patient", kwargs={"external_id": patient_a.external_id})
-    ).content.decode()
+    body = (
+        signed_in(nurse)
+        .get(reverse("referrals:patient", kwargs={"external_id": patient_a.external_id}))
+        .content.decode()
+    )
     assert "Psychology / neuropsychology" in body
     assert "Cancelled" in body

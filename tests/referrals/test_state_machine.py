@@ -37,9 +37,7 @@ def test_every_state_is_reachable_by_the_table():
 
 
 @pytest.mark.parametrize(("state", "action"), ALLOWED)
-def test_each_allowed_step_by_the_right_side_moves_the_referral(
-    state, action, cast, make_referral
-):
+def test_each_allowed_step_by_the_right_side_moves_the_referral(state, action, cast, make_referral):
     referral = make_referral(state)
     user = right_user(action, cast, referral)
     steps_before = referral.steps.count()
@@ -137,8 +135,12 @@ def test_a_nurse_on_the_team_may_cancel_or_acknowledge_a_neurologists_referral(
 def test_a_therapist_who_referred_may_cancel_their_own_referral(
     cast, occupational_therapist, make_referral
 ):
-    referral = make_referral("sent", by=cast["therapist"], receiver=occupational_therapist,
-                             discipline="occupational_therapy")
+    referral = make_referral(
+        "sent",
+        by=cast["therapist"],
+        receiver=occupational_therapist,
+        discipline="occupational_therapy",
+    )
     moved = services.cancel_referral(referral=referral, by=cast["therapist"], reason="Not needed")
     assert moved.state == ReferralState.CANCELLED
 
@@ -157,9 +159,7 @@ def test_services_outside_the_team_are_recorded_by_neurologists_and_nurses(cast,
         services.start_referral(referral=referral, by=cast["therapist"])
 
 
-def test_a_clinician_of_another_team_is_refused_even_with_the_right_role(
-    cast, make_referral
-):
+def test_a_clinician_of_another_team_is_refused_even_with_the_right_role(cast, make_referral):
     referral = make_referral("completed")
     with pytest.raises(services.ReferralRefused, match="not in your care teams"):
         services.acknowledge_referral(referral=referral, by=cast["other_neurologist"])

@@ -8,8 +8,8 @@ import pytest
 
 from clinic.accounts.models import User
 from patients.models import Patient
-from treatments import rehab_services as services
 from tests.referrals.conftest import make_referral  # noqa: F401  (shared fixture)
+from treatments import rehab_services as services
 from treatments.models import RehabSession
 
 
@@ -17,8 +17,9 @@ from treatments.models import RehabSession
 def log_session(therapist: User, patient_a: Patient) -> Callable[..., RehabSession]:
     """Log a physiotherapy session for patient_a through the real service."""
 
-    def _log(held_on: date, measurements: dict[str, dict[str, Any]] | None = None,
-             **extra: Any) -> RehabSession:
+    def _log(
+        held_on: date, measurements: dict[str, dict[str, Any]] | None = None, **extra: Any
+    ) -> RehabSession:
         return services.log_session(
             patient=extra.pop("patient", patient_a),
             by=extra.pop("by", therapist),

@@ -95,8 +95,13 @@ def test_sessions_of_another_discipline_do_not_count_towards_a_plan(
     therapist, patient_a, log_session
 ):
     services.create_therapy_plan(
-        patient=patient_a, by=therapist, discipline="psychology", goals="CBT for low mood",
-        planned_sessions=6, frequency="fortnightly", starts_on=TODAY - timedelta(days=30),
+        patient=patient_a,
+        by=therapist,
+        discipline="psychology",
+        goals="CBT for low mood",
+        planned_sessions=6,
+        frequency="fortnightly",
+        starts_on=TODAY - timedelta(days=30),
     )
     log_session(TODAY - timedelta(days=3))  # physiotherapy
     [row] = services.plans_with_progress(patient=patient_a, today=TODAY)
@@ -106,8 +111,13 @@ def test_sessions_of_another_discipline_do_not_count_towards_a_plan(
 def test_a_plan_with_zero_sessions_is_refused_at_the_field(signed_in, therapist, patient_a):
     response = signed_in(therapist).post(
         reverse("rehab:new_plan", kwargs={"external_id": patient_a.external_id}),
-        {"discipline": "physiotherapy", "goals": "x", "planned_sessions": "0",
-         "frequency": "weekly", "starts_on": "2026-01-01"},
+        {
+            "discipline": "physiotherapy",
+            "goals": "x",
+            "planned_sessions": "0",
+            "frequency": "weekly",
+            "starts_on": "2026-01-01",
+        },
     )
     assert response.status_code == 422
     assert 'id="id_planned_sessions_error">' in response.content.decode()
@@ -167,11 +177,17 @@ def rf_user(therapist):
 
 @pytest.mark.parametrize("who", ["neurologist", "nurse", "therapist"])
 def test_another_teams_rehab_pages_are_404_with_no_data(who, cast, signed_in, patient_b, team_b):
-    physio_b = UserFactory(username="physio.b", role="therapist", discipline="physiotherapy",
-                           teams=[team_b])
+    physio_b = UserFactory(
+        username="physio.b", role="therapist", discipline="physiotherapy", teams=[team_b]
+    )
     services.log_session(
-        patient=patient_b, by=physio_b, held_on=date.today() - timedelta(days=1),
-        duration_minutes=30, discipline="physiotherapy", setting="clinic", interventions=[],
+        patient=patient_b,
+        by=physio_b,
+        held_on=date.today() - timedelta(days=1),
+        duration_minutes=30,
+        discipline="physiotherapy",
+        setting="clinic",
+        interventions=[],
         goals="Bob's private goal",
     )
     client = signed_in(cast[who])
@@ -193,7 +209,11 @@ def test_a_therapist_cannot_log_a_session_for_another_teams_patient(
 ):
     response = signed_in(therapist).post(
         reverse("rehab:new_session", kwargs={"external_id": patient_b.external_id}),
-        {"held_on": "2026-01-01", "duration_minutes": "30", "discipline": "physiotherapy",
-         "setting": "clinic"},
+        {
+            "held_on": "2026-01-01",
+            "duration_minutes": "30",
+            "discipline": "physiotherapy",
+            "setting": "clinic",
+        },
     )
     assert response.status_code == 404

@@ -108,8 +108,12 @@ def test_mfis_subscales_that_do_not_add_up_to_the_total_are_refused(
     response = signed_in(therapist).post(
         new_session_url(patient_a),
         form_data(
-            **{"mfis-physical": "20", "mfis-cognitive": "20", "mfis-psychosocial": "4",
-               "mfis-total": "50"}
+            **{
+                "mfis-physical": "20",
+                "mfis-cognitive": "20",
+                "mfis-psychosocial": "4",
+                "mfis-total": "50",
+            }
         ),
     )
     assert "The total must equal the sum of the subscales (44)." in response.content.decode()
@@ -246,8 +250,10 @@ def test_the_session_form_defaults_to_the_therapists_discipline(signed_in, thera
 
 
 def test_a_measurement_row_keeps_score_and_raw_fields(log_session):
-    session = log_session(timezone.localdate(), {"nine_hpt": {
-        "right_1": "20", "right_2": "22", "left_1": "24", "left_2": "26"}})
+    session = log_session(
+        timezone.localdate(),
+        {"nine_hpt": {"right_1": "20", "right_2": "22", "left_1": "24", "left_2": "26"}},
+    )
     m = OutcomeMeasurement.objects.get(session=session)
     assert m.score == Decimal("23.000")
     assert m.patient == session.patient

@@ -135,7 +135,9 @@ class OutcomeMeasurement(models.Model):
     class Meta:
         ordering = ["measured_on", "id"]
         indexes = [
-            models.Index(fields=["patient", "measure", "measured_on"], name="outcome_patient_measure")
+            models.Index(
+                fields=["patient", "measure", "measured_on"], name="outcome_patient_measure"
+            )
         ]
         constraints = [
             models.UniqueConstraint(fields=["session", "measure"], name="outcome_once_per_session"),
