@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from patients.models import TRANSITIONS, ReferralDiscipline, ReferralState, Urgency
+from patients.models import TRANSITIONS, ReferralDiscipline, ReferralState, ReferralTarget, Urgency
 
 
 class ReferralForm(forms.Form):
@@ -88,3 +88,18 @@ class BoardFilterForm(forms.Form):
         required=False,
     )
     urgency = forms.ChoiceField(choices=[("", "Any urgency"), *Urgency.choices], required=False)
+
+
+class TargetForm(forms.ModelForm):
+    class Meta:
+        model = ReferralTarget
+        fields = ["working_days"]
+
+    def clean_working_days(self) -> Any:
+        days = self.cleaned_data["working_days"]
+        if not 1 <= days <= 120:
+            raise forms.ValidationError("A response target is 1 to 120 working days.")
+        return days
+
+
+TargetFormSet = forms.modelformset_factory(ReferralTarget, form=TargetForm, extra=0)

@@ -272,3 +272,21 @@ def register() -> None:
     """Called from PatientsConfig.ready()."""
     register_timeline_source(referral_timeline)
     register_panel_source(referral_panel)
+
+
+def update_targets(*, targets: Iterable[ReferralTarget], by: User) -> int:
+    """Save edited response targets (clinic admins). Running clocks keep their own copy."""
+    if not by.is_clinic_admin:
+        raise ReferralRefused("Only clinic admins set response targets.")
+    changed = 0
+    with transaction.atomic():
+        for target in targets:
+            target.save(update_fields=["working_days"])
+            changed += 1
+        audit.record(
+            user=by,
+            action=Action.UPDATE,
+            category=Category.REFERRAL,
+            detail=f"referral response targets changed ({changed})",
+        )
+    return changed

@@ -19,14 +19,21 @@ from clinic.access import (
     get_patient_for,
     patient_page,
     render_page,
+    role_required,
     visible_patients,
 )
 from clinic.audit import services as audit
 from clinic.audit.models import Category
 from patients import referral_services as services
-from patients.models import TRANSITIONS, Referral, ReferralDiscipline, ReferralState
+from patients.models import (
+    TRANSITIONS,
+    Referral,
+    ReferralDiscipline,
+    ReferralState,
+    ReferralTarget,
+)
 from patients.models.referrals import AWAITING_RESPONSE, OPEN_STATES
-from patients.referral_forms import BoardFilterForm, ReferralForm, TransitionForm
+from patients.referral_forms import BoardFilterForm, ReferralForm, TargetFormSet, TransitionForm
 
 BOARD_PAGE_SIZE = 25
 
@@ -248,3 +255,16 @@ def patient_referrals(request: ClinicRequest, external_id: uuid.UUID) -> HttpRes
         "patients/referral_list.html",
         {"patient": patient, "rows": _rows(list(referrals), now)},
     )
+
+
+@role_required("admin")
+def targets(request: ClinicRequest) -> HttpResponse:
+    """Clinic admins set each discipline's response target per urgency."""
+    formset = TargetFormSet(request.POST or None, queryset=ReferralTarget.objects.all())
+    if request.method == "POST" and formset.is_valid():
+        changed = [form.instance for form in formset.forms if form.has_changed()]
+        services.update_targets(targets=changed, by=request.user)
+        messages.success(request, "Response targets saved; they apply to new referrals.")
+        return redirect("referrals:targets")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "patients/referral_targets.html", {"formset": formset}, status=status)
