@@ -10,3 +10,6 @@ class PatientsConfig(AppConfig):
         from patients.sources import clinical_timeline
 
         timeline.register_timeline_source(clinical_timeline)
+        from patients import referral_services
+
+        referral_services.register()

@@ -29,12 +29,24 @@ from patients.models.patient import (
     SmokingStatus,
     validate_mrn,
 )
+from patients.models.referrals import (
+    TRANSITIONS,
+    Referral,
+    ReferralDiscipline,
+    ReferralEvent,
+    ReferralQuerySet,
+    ReferralState,
+    ReferralTarget,
+    Transition,
+    Urgency,
+)
 
 __all__ = [
     "FS_CHOICES",
     "MRN_PATTERN",
     "RECENT_RELAPSE_DAYS",
     "RELAPSE_SEPARATION_DAYS",
+    "TRANSITIONS",
     "CaseloadFilters",
     "CaseloadScope",
     "CaseloadSort",
@@ -50,10 +62,18 @@ __all__ = [
     "PatientStatus",
     "PregnancyStatus",
     "Recovery",
+    "Referral",
+    "ReferralDiscipline",
+    "ReferralEvent",
+    "ReferralQuerySet",
+    "ReferralState",
+    "ReferralTarget",
     "Relapse",
     "RelapseTreatment",
     "Severity",
     "Sex",
     "SmokingStatus",
+    "Transition",
+    "Urgency",
     "validate_mrn",
 ]

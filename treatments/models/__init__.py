@@ -21,3 +21,25 @@ __all__ = [
     "AlertStatus",
     "DigestLog",
 ]
+
+from treatments.models.rehab import (
+    ChangeDirection,
+    Frequency,
+    Intervention,
+    OutcomeMeasurement,
+    PlanProgress,
+    RehabSession,
+    SessionSetting,
+    TherapyPlan,
+)
+
+__all__ += [
+    "ChangeDirection",
+    "Frequency",
+    "Intervention",
+    "OutcomeMeasurement",
+    "PlanProgress",
+    "RehabSession",
+    "SessionSetting",
+    "TherapyPlan",
+]

@@ -26,4 +26,7 @@ class Command(BaseCommand):
             from patients import demo as patients_demo
 
             patients_demo.seed(users)
+            from treatments import rehab_demo
+
+            rehab_demo.seed(users)
         self.stdout.write(self.style.SUCCESS("Demo clinic loaded."))
