@@ -10,6 +10,11 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items: list[tuple[str, str]] = []
+    alert_count = 0
+    if user.is_clinician:
+        from treatments.alerts import inbox_count
+
+        alert_count = inbox_count(user)
     if user.is_neurologist:
         items.append(("Caseload", reverse("patients:caseload")))
     if user.is_clinician:
@@ -18,13 +23,22 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("Monitoring", reverse("treatments:worklist")))
     if user.is_clinician:
         items.append(("Referrals", reverse("referrals:board")))
+        items.append(("Alerts", reverse("alerts:inbox")))
     items.append(("DMT catalogue", reverse("treatments:catalogue")))
+    if user.can_break_glass and user.is_clinician:
+        items.append(("Emergency access", reverse("accounts:emergency_access")))
     if user.is_clinic_admin:
         items.append(("System status", reverse("clinic:status")))
         items.append(("Audit", reverse("audit:report")))
     current = request.path
     return {
         "nav_items": [
-            {"label": label, "url": url, "active": current.startswith(url)} for label, url in items
+            {
+                "label": label,
+                "url": url,
+                "active": current.startswith(url),
+                "count": alert_count if label == "Alerts" else 0,
+            }
+            for label, url in items
         ],
     }

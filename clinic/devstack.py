@@ -338,6 +338,7 @@ def start_redis(stack_ports: dict[str, int]) -> tuple[str, subprocess.Popen[byte
 
 def start_services() -> Stack:
     VAR.mkdir(parents=True, exist_ok=True)
+    (VAR / "static").mkdir(exist_ok=True)  # whitenoise warns until collectstatic has run
     ports = stored_ports()
     started: list[subprocess.Popen[bytes]] = []
     pg_bin = pg_data = None

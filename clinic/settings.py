@@ -10,6 +10,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -65,7 +66,9 @@ DEMO_MODE = env_bool("MYELIN_DEMO_MODE", default=not PRODUCTION)
 if PRODUCTION and DEMO_MODE:
     raise ImproperlyConfigured("MYELIN_DEMO_MODE cannot be enabled when MYELIN_MODE=production.")
 MYELIN_DEMO_PASSWORD = env_str("MYELIN_DEMO_PASSWORD", "myelin-demo-2026")
-MFA_REQUIRED = env_bool("MYELIN_MFA_REQUIRED", default=True)
+# The demo clinic relaxes MFA by default so a newcomer can look around at once; anywhere else
+# (and always in production) every signed-in user must pass a TOTP check.
+MFA_REQUIRED = env_bool("MYELIN_MFA_REQUIRED", default=not DEMO_MODE)
 if PRODUCTION and not MFA_REQUIRED:
     raise ImproperlyConfigured(
         "MYELIN_MFA_REQUIRED cannot be disabled when MYELIN_MODE=production."
@@ -100,12 +103,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "clinic.accounts.middleware.SessionLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clinic.accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clinic.accounts.middleware.LoginRequiredHtmxMiddleware",
+    "clinic.accounts.middleware.MfaRequiredMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -284,11 +288,34 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 HEARTBEAT_INTERVAL_SECONDS = env_int("MYELIN_HEARTBEAT_SECONDS", 60, minimum=5)
+CELERY_IMPORTS = ["treatments.alert_tasks"]
+# Every periodic job is level-triggered: a missed, repeated or concurrent run changes nothing.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "clinic.tasks.heartbeat",
         "schedule": float(HEARTBEAT_INTERVAL_SECONDS),
         "options": {"expires": HEARTBEAT_INTERVAL_SECONDS},
+    },
+    "critical-alert-emails": {
+        "task": "treatments.send_critical_alert_emails",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    "escalate-critical-alerts": {
+        "task": "treatments.escalate_unacknowledged",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    "wake-snoozed-alerts": {
+        "task": "treatments.wake_snoozed",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    # Hourly in UTC; the task itself waits for the digest hour in the clinic's time zone.
+    "daily-alert-digests": {
+        "task": "treatments.send_daily_digests",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3000},
     },
 }
 
@@ -309,6 +336,12 @@ LOGGING = {
         "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
     },
 }
+
+# Alerts and notifications.
+MYELIN_BASE_URL = env_str("MYELIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALERT_MAX_SNOOZE_DAYS = env_int("MYELIN_ALERT_MAX_SNOOZE_DAYS", 30, minimum=1, maximum=365)
+ALERT_ESCALATION_MINUTES = env_int("MYELIN_ALERT_ESCALATION_MINUTES", 60, minimum=5)
+ALERT_DIGEST_HOUR = env_int("MYELIN_ALERT_DIGEST_HOUR", 7, minimum=0, maximum=23)
 
 # Clinic-wide choices that change behaviour.
 LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])

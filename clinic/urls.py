@@ -19,6 +19,7 @@ urlpatterns = [
     path("referrals/", include("patients.referral_urls")),
     path("treatments/", include("treatments.urls")),
     path("rehab/", include("treatments.rehab_urls")),
+    path("alerts/", include("treatments.alert_urls")),
     path("django-admin/", admin.site.urls),
 ]
 

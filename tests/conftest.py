@@ -8,7 +8,9 @@ Bob Baker; nobody on team B may ever see Alice, and nobody on team A may see Bob
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -48,6 +50,53 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         "executable_path": CHROMIUM,
         "args": ["--disable-dev-shm-usage", "--disable-background-networking"],
     }
+
+
+class _Remember(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(record.getMessage())
+        except Exception:
+            self.lines.append(str(record.msg))
+
+
+_identifiers: set[str] = set()
+
+
+def _remember_identifiers(sender: type, instance: Patient, **kwargs: object) -> None:
+    _identifiers.update(
+        value
+        for value in (instance.mrn, instance.full_name, instance.email, instance.phone)
+        if value
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_patient_identifiers_in_logs() -> Iterator[None]:
+    """Patient data is never written to logs: every log message of the whole run is checked
+    against every patient created in it (MRN, full name, email, phone)."""
+    from django.db.models.signals import post_save
+
+    handler = _Remember()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    post_save.connect(_remember_identifiers, sender=Patient, dispatch_uid="log-guard")
+    yield
+    root.removeHandler(handler)
+    post_save.disconnect(dispatch_uid="log-guard", sender=Patient)
+    leaks = sorted(
+        {
+            ident
+            for line in handler.lines
+            for ident in _identifiers
+            if re.search(rf"\b{re.escape(ident)}\b", line)
+        }
+    )
+    assert not leaks, f"patient identifiers written to the logs: {len(leaks)} distinct values"
 
 
 @pytest.fixture(scope="session")

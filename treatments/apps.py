@@ -14,3 +14,7 @@ class TreatmentsConfig(AppConfig):
         timeline.register_timeline_source(contributions.symptomatic_timeline)
         timeline.register_period_source(contributions.dmt_periods)
         timeline.register_panel_source(contributions.treatments_panel)
+
+        from treatments import rehab_services
+
+        rehab_services.register()

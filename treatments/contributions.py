@@ -67,11 +67,19 @@ def symptomatic_timeline(patient: Patient) -> Iterable[TimelineEvent]:
 
 
 def dmt_periods(patient: Patient) -> Iterable[ChartPeriod]:
+    """DMT courses as chart bands. A page draws several charts for the same patient object, so
+    the periods are kept on that instance (it lives for one request): one query per page."""
     from treatments.models import DmtPlan
 
-    for plan in DmtPlan.objects.filter(patient=patient, started_on__isnull=False):
-        assert plan.started_on is not None
-        yield ChartPeriod(start=plan.started_on, end=plan.stopped_on, label=plan.drug_name)
+    cached: list[ChartPeriod] | None = getattr(patient, "_dmt_periods", None)
+    if cached is None:
+        cached = [
+            ChartPeriod(start=plan.started_on, end=plan.stopped_on, label=plan.drug_name)
+            for plan in DmtPlan.objects.filter(patient=patient, started_on__isnull=False)
+            if plan.started_on is not None
+        ]
+        patient._dmt_periods = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def treatments_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
@@ -79,12 +87,13 @@ def treatments_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
 
     today = timezone.localdate()
     current = DmtPlan.objects.current().filter(patient=patient).first()
-    items = MonitoringItem.objects.filter(patient=patient).open()
+    # One query: a patient has tens of open items at most (the horizon is 13 months).
+    open_items = list(MonitoringItem.objects.filter(patient=patient).open().order_by("due_on"))
     context = {
         "panel_patient": patient,
         "panel_plan": current,
-        "panel_overdue": items.overdue(on=today).count(),
-        "panel_next": list(items.filter(window_closes_on__gte=today).order_by("due_on")[:5]),
+        "panel_overdue": sum(1 for item in open_items if item.window_closes_on < today),
+        "panel_next": [item for item in open_items if item.window_closes_on >= today][:5],
     }
     yield Panel(
         key="treatments-panel",

@@ -82,3 +82,51 @@ class LoginRequiredHtmxMiddleware(LoginRequiredMiddleware):
         return redirect_to_login(
             request.get_full_path(), login_url, self.get_redirect_field_name(view_func)
         )
+
+
+class MfaRequiredMiddleware:
+    """A signed-in user who has not passed the TOTP step can only reach the MFA pages and sign-out."""
+
+    EXEMPT_URL_NAMES = frozenset(
+        {
+            "accounts:login",
+            "accounts:logout",
+            "accounts:mfa_setup",
+            "accounts:mfa_verify",
+            "healthz",
+            "healthz_live",
+        }
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: object, view_kwargs: object
+    ) -> HttpResponse | None:
+        from clinic.accounts import mfa
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not mfa.mfa_required_for(user):  # type: ignore[arg-type]
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in self.EXEMPT_URL_NAMES:
+            return None
+        if request.path.startswith(
+            settings.STATIC_URL
+            if settings.STATIC_URL.startswith("/")
+            else "/" + settings.STATIC_URL
+        ):
+            return None
+        if mfa.is_verified(request):
+            return None
+        target = "accounts:mfa_verify" if mfa.confirmed_device(user) else "accounts:mfa_setup"  # type: ignore[arg-type]
+        url = resolve_url(target)
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        from django.shortcuts import redirect
+
+        return redirect(url)

@@ -115,3 +115,14 @@ LANDING_PAGES: dict[str, str] = {
     Role.THERAPIST: "referrals:board",
     Role.ADMIN: "clinic:status",
 }
+
+
+class UserSession(models.Model):
+    """Which sessions belong to which user, so sign-out and deactivation can end all of them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tracked_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Session of user {self.user_id}"

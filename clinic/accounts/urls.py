@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic.accounts import views
+from clinic.accounts import emergency, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -8,4 +8,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("profile/", views.profile, name="profile"),
+    path("mfa/setup/", views.mfa_setup, name="mfa_setup"),
+    path("mfa/verify/", views.mfa_verify, name="mfa_verify"),
+    path("emergency/", emergency.emergency_access, name="emergency_access"),
 ]

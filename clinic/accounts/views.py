@@ -2,15 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import login as otp_login
 
+from clinic.access import ClinicRequest
+from clinic.accounts import mfa, services
 from clinic.accounts.middleware import start_session_clock
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
@@ -34,16 +39,25 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)  # login() rotates the session id
+        user = form.get_user()
         start_session_clock(self.request)
-        audit.record(user=form.get_user(), action=Action.LOGIN, category=Category.ACCOUNT)
+        services.track_session(request=self.request, user=user)
+        audit.record(user=user, action=Action.LOGIN, category=Category.ACCOUNT)
+        if mfa.mfa_required_for(user):
+            step = "accounts:mfa_verify" if mfa.confirmed_device(user) else "accounts:mfa_setup"
+            return HttpResponseRedirect(f"{resolve_url(step)}?next={self.get_success_url()}")
         return response
 
 
 class LogoutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated:
-            audit.record(user=request.user, action=Action.LOGOUT, category=Category.ACCOUNT)  # type: ignore[arg-type]
-        return super().post(request, *args, **kwargs)
+        user = request.user
+        response = super().post(request, *args, **kwargs)
+        if user.is_authenticated:
+            audit.record(user=user, action=Action.LOGOUT, category=Category.ACCOUNT)  # type: ignore[arg-type]
+            # Signing out on one device signs out everywhere (a shared clinic PC, a lost phone).
+            services.end_all_sessions(user=user)  # type: ignore[arg-type]
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -73,4 +87,81 @@ def lockout(
             "locked_out": True,
         },
         status=429,
+    )
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code from your authenticator app",
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
+        ),
+    )
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"].strip()
+        if not token.isdigit():
+            raise forms.ValidationError("The code is 6 digits.")
+        return token
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return resolve_url("home")
+
+
+def mfa_setup(request: ClinicRequest) -> HttpResponse:
+    if mfa.confirmed_device(request.user):
+        return redirect("accounts:mfa_verify")
+    device = mfa.pending_device(request.user)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            audit.record(
+                user=request.user,
+                action=Action.UPDATE,
+                category=Category.ACCOUNT,
+                detail="MFA device enrolled",
+            )
+            messages.success(request, "Two-step sign-in is set up.")
+            return redirect(_next_url(request))
+        form.add_error(
+            "token",
+            "That code did not match. Check the time on your phone and try the newest code.",
+        )
+    context = {
+        "form": form,
+        "qr_svg": mfa.qr_svg(device),
+        "manual_key": mfa.manual_key(device),
+        "next": _next_url(request),
+    }
+    return render(request, "accounts/mfa_setup.html", context, status=422 if form.errors else 200)
+
+
+def mfa_verify(request: ClinicRequest) -> HttpResponse:
+    device = mfa.confirmed_device(request.user)
+    if device is None:
+        return redirect("accounts:mfa_setup")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        allowed, _ = device.verify_is_allowed()
+        if allowed and device.verify_token(form.cleaned_data["token"]):
+            otp_login(request, device)
+            return redirect(_next_url(request))
+        form.add_error(
+            "token",
+            "That code did not match, or too many attempts: wait a moment and try the newest code.",
+        )
+    return render(
+        request,
+        "accounts/mfa_verify.html",
+        {"form": form, "next": _next_url(request)},
+        status=422 if form.errors else 200,
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+
+from patients.models.clinical import COURSE_SHORT, DiseaseCourse
 
 if TYPE_CHECKING:
     from clinic.accounts.models import User
@@ -24,6 +27,38 @@ def validate_mrn(value: str) -> None:
             "An MRN is 6 to 12 capital letters or digits, without spaces or punctuation.",
             code="invalid_mrn",
         )
+
+
+# The caseload's "relapse in the last 90 days" filter and the patient page's recent-relapse flag.
+RECENT_RELAPSE_DAYS = 90
+# "EDSS worsening" includes a progression confirmed within this many days.
+RECENT_PROGRESSION_DAYS = 365
+
+
+class CaseloadScope(models.TextChoices):
+    MINE = "mine", "My patients"
+    TEAMS = "teams", "All my teams' patients"
+
+
+class CaseloadSort(models.TextChoices):
+    NAME = "name", "Name"
+    EDSS = "edss", "Latest EDSS (highest first)"
+    RELAPSE = "relapse", "Last relapse (most recent first)"
+
+
+@dataclass(frozen=True)
+class CaseloadFilters:
+    """What the caseload shows. Other apps' filters (DMT, overdue monitoring, open alerts) are
+    added as fields here and as QuerySet methods they chain onto `caseload_rows`."""
+
+    scope: str = CaseloadScope.MINE
+    query: str = ""
+    course: str = ""
+    status: str = "active"  # a PatientStatus value, or "" for any status
+    relapse_recent: bool = False
+    edss_worsening: bool = False
+    neda_lost: bool = False
+    sort: str = CaseloadSort.NAME
 
 
 class PatientQuerySet(models.QuerySet["Patient"]):
@@ -51,6 +86,49 @@ class PatientQuerySet(models.QuerySet["Patient"]):
             query |= Q(family_name__icontains=word) | Q(given_name__icontains=word)
         return self.filter(query)
 
+    # The filters below read the derived columns `services.refresh_clinical_status` keeps up to
+    # date, so a caseload of any length is one query.
+
+    def with_recent_relapse(self, *, today: date) -> PatientQuerySet:
+        return self.filter(last_relapse_onset_on__gte=today - timedelta(days=RECENT_RELAPSE_DAYS))
+
+    def edss_worsening(self, *, today: date) -> PatientQuerySet:
+        since = today - timedelta(days=RECENT_PROGRESSION_DAYS)
+        return self.filter(Q(edss_trend=EdssTrend.UP) | Q(cdp_confirmed_on__gte=since))
+
+    def neda_lost(self, *, year: int) -> PatientQuerySet:
+        return self.filter(neda_year=year, neda_achieved=False)
+
+    def caseload_rows(
+        self, *, user: User, filters: CaseloadFilters, today: date
+    ) -> PatientQuerySet:
+        """The caseload: scoped, filtered and sorted, ready to paginate.
+
+        Other apps add their columns by chaining annotations onto the result (one query per
+        page, whatever its length); nothing here loads related rows per patient.
+        """
+        rows = self.visible_to(user)
+        if filters.scope != CaseloadScope.TEAMS:
+            rows = rows.filter(neurologist=user)
+        rows = rows.search(filters.query)
+        if filters.course:
+            rows = rows.filter(current_course=filters.course)
+        if filters.status:
+            rows = rows.filter(status=filters.status)
+        if filters.relapse_recent:
+            rows = rows.with_recent_relapse(today=today)
+        if filters.edss_worsening:
+            rows = rows.edss_worsening(today=today)
+        if filters.neda_lost:
+            rows = rows.neda_lost(year=today.year - 1)
+        order: list = {
+            CaseloadSort.EDSS: [models.F("latest_edss").desc(nulls_last=True)],
+            CaseloadSort.RELAPSE: [models.F("last_relapse_onset_on").desc(nulls_last=True)],
+        }.get(filters.sort, [])  # type: ignore[call-overload]
+        return rows.select_related("care_team", "neurologist").order_by(
+            *order, "family_name", "given_name", "id"
+        )
+
 
 class Sex(models.TextChoices):
     FEMALE = "female", "Female"
@@ -71,6 +149,12 @@ class PregnancyStatus(models.TextChoices):
     PLANNING = "planning", "Planning pregnancy"
     PREGNANT = "pregnant", "Pregnant"
     POSTPARTUM = "postpartum", "Postpartum / breastfeeding"
+
+
+class EdssTrend(models.TextChoices):
+    UP = "up", "Worsening"
+    DOWN = "down", "Improving"
+    STABLE = "stable", "Stable"
 
 
 class SmokingStatus(models.TextChoices):
@@ -132,6 +216,37 @@ class Patient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Derived from the clinical records by `services.refresh_clinical_status` whenever one is
+    # saved, so the caseload filters and sorts on plain columns. Never edited by hand.
+    current_course = models.CharField(
+        max_length=10, choices=DiseaseCourse.choices, blank=True, editable=False
+    )
+    latest_edss = models.DecimalField(
+        max_digits=3, decimal_places=1, null=True, blank=True, editable=False
+    )
+    latest_edss_on = models.DateField(null=True, blank=True, editable=False)
+    previous_edss = models.DecimalField(
+        max_digits=3, decimal_places=1, null=True, blank=True, editable=False
+    )
+    edss_trend = models.CharField(
+        max_length=10, choices=EdssTrend.choices, blank=True, editable=False
+    )
+    cdp_confirmed_on = models.DateField(
+        "Progression confirmed on",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The most recent confirmed disability progression (§9.2).",
+    )
+    last_relapse_onset_on = models.DateField(null=True, blank=True, editable=False)
+    neda_year = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    neda_achieved = models.BooleanField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="NEDA-3 in `neda_year`; empty if not evaluable.",
+    )
+
     objects = PatientQuerySet.as_manager()
 
     class Meta:
@@ -139,6 +254,10 @@ class Patient(models.Model):
         indexes = [
             models.Index(
                 fields=["care_team", "family_name", "given_name"], name="patient_team_name"
+            ),
+            # The caseload's default view: a neurologist's own patients by name.
+            models.Index(
+                fields=["neurologist", "family_name", "given_name"], name="patient_neuro_name"
             ),
         ]
         constraints = [
@@ -161,6 +280,28 @@ class Patient(models.Model):
     @property
     def listing_name(self) -> str:
         return f"{self.family_name.upper()}, {self.given_name}"
+
+    @property
+    def current_course_short(self) -> str:
+        return COURSE_SHORT.get(self.current_course, "")
+
+    @property
+    def has_allergies(self) -> bool:
+        return bool(self.allergies.strip())
+
+    @property
+    def pregnancy_flag(self) -> bool:
+        """Planning, pregnant or postpartum changes DMT and MRI decisions (§10)."""
+        return self.pregnancy_status in {
+            PregnancyStatus.PLANNING,
+            PregnancyStatus.PREGNANT,
+            PregnancyStatus.POSTPARTUM,
+        }
+
+    def had_recent_relapse(self, today: date) -> bool:
+        return self.last_relapse_onset_on is not None and (
+            self.last_relapse_onset_on >= today - timedelta(days=RECENT_RELAPSE_DAYS)
+        )
 
     def age_on(self, day: date) -> int:
         born = self.date_of_birth

@@ -243,4 +243,53 @@ def test_treatments_contributes_timeline_events_periods_and_a_panel(
     assert [(p.start, p.end, p.label) for p in periods] == [
         (date(2026, 2, 15), TODAY, "Teriflunomide")
     ]
-    assert [p.key for p in panels] == ["treatments-panel"]
+    assert "treatments-panel" in [p.key for p in panels]
+
+
+def test_the_patient_record_shows_the_dmt_and_monitoring_panel(
+    eu_clinic: object, patient_a: Patient, start_plan: StartPlan, neurologist: User, signed_in: Any
+) -> None:
+    start_plan(patient_a, "teriflunomide", date(2026, 2, 15))
+
+    response = signed_in(neurologist).get(patient_a.get_absolute_url())
+
+    body = response.content.decode()
+    assert 'id="treatments-panel"' in body
+    assert "Teriflunomide" in body
+    assert "overdue monitoring item" in body
+
+
+def test_every_drug_page_renders(neurologist: User, signed_in: Any) -> None:
+    client = signed_in(neurologist)
+    for protocol in all_protocols():
+        url = f"/treatments/catalogue/{protocol.drug_key}/?region={protocol.label_region}"
+        assert client.get(url).status_code == 200, url
+
+
+def test_the_result_form_renders_for_every_investigation(
+    patient_a: Patient, nurse: User, signed_in: Any
+) -> None:
+    from treatments.protocols import INVESTIGATIONS
+
+    client = signed_in(nurse)
+    for key in INVESTIGATIONS:
+        url = f"/treatments/patients/{patient_a.external_id}/results/new/?investigation={key}"
+        assert client.get(url).status_code == 200, key
+
+
+def test_every_page_of_a_running_plan_renders(
+    eu_clinic: object, patient_a: Patient, start_plan: StartPlan, neurologist: User, signed_in: Any
+) -> None:
+    fingolimod = start_plan(patient_a, "fingolimod", date(2026, 1, 5))
+    client = signed_in(neurologist)
+    item = fingolimod.items.first()
+    assert item is not None
+
+    for url in (
+        fingolimod.get_absolute_url(),
+        f"/treatments/items/{item.pk}/",
+        f"/treatments/patients/{patient_a.external_id}/",
+        f"/treatments/patients/{patient_a.external_id}/results/new/",
+        "/treatments/worklist/?tab=overdue",
+    ):
+        assert client.get(url).status_code == 200, url

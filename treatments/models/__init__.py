@@ -1,5 +1,15 @@
 """Treatments app models, split by sub-domain. Import models from here."""
 
+from treatments.models.alerts import (
+    ACTIVE_STATUSES,
+    GRADE_RANK,
+    Alert,
+    AlertGrade,
+    AlertKind,
+    AlertQuerySet,
+    AlertStatus,
+)
+from treatments.models.alerts_digest import DigestLog
 from treatments.models.catalogue import (
     GENERAL_DRUG_KEY,
     ClinicSettings,
@@ -27,37 +37,63 @@ from treatments.models.plans import (
     PlanStatus,
     StopReason,
 )
+from treatments.models.rehab import (
+    ChangeDirection,
+    Frequency,
+    Intervention,
+    OutcomeMeasurement,
+    PlanProgress,
+    RehabSession,
+    SessionSetting,
+    TherapyPlan,
+)
 from treatments.models.results import Flag, QualitativeValue, Result, ResultQuerySet, ResultValue
 from treatments.models.symptomatic import Indication, SymptomaticTreatment, TreatmentKind
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "CURRENT_STATUSES",
     "DONE_STATUSES",
     "GENERAL_DRUG_KEY",
+    "GRADE_RANK",
     "OPEN_STATUSES",
     "PLAN_CONDITION_CHOICES",
     "SETTLED_STATUSES",
     "AdministrationKind",
+    "Alert",
+    "AlertGrade",
+    "AlertKind",
+    "AlertQuerySet",
+    "AlertStatus",
     "BaselineCheckRecord",
     "CarePlan",
+    "ChangeDirection",
     "ClinicSettings",
+    "DigestLog",
     "DmtAdministration",
     "DmtPlan",
     "DmtPlanQuerySet",
     "Flag",
+    "Frequency",
     "Indication",
+    "Intervention",
     "ItemStatus",
     "MonitoringItem",
     "MonitoringItemQuerySet",
+    "OutcomeMeasurement",
+    "PlanProgress",
     "PlanStatus",
     "ProtocolVersion",
     "ProtocolVersionQuerySet",
     "QualitativeValue",
     "Region",
+    "RehabSession",
     "Result",
     "ResultQuerySet",
     "ResultValue",
+    "SessionSetting",
     "StopReason",
     "SymptomaticTreatment",
+    "TherapyPlan",
     "TreatmentKind",
 ]

@@ -38,7 +38,7 @@ class ProtocolVersion(models.Model):
 
     A DMT plan pins the version it was started under, so a later catalogue release never
     rewrites the duties of a plan already running. Loaded from `treatments.protocols` by
-    `manage.py load_catalogue` (idempotent) and by migration 0002.
+    `manage.py load_catalogue` (idempotent) and by migration 0004_load_catalogue.
     """
 
     drug_key = models.CharField(max_length=40)

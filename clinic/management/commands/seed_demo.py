@@ -26,6 +26,9 @@ class Command(BaseCommand):
             from patients import demo as patients_demo
 
             patients_demo.seed(users)
+            from treatments import rehab_demo
+
+            rehab_demo.seed(users)
             from treatments import demo as treatments_demo
 
             treatments_demo.seed(users)

@@ -16,6 +16,6 @@ def load(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("treatments", "0001_dmt_plans_and_monitoring")]
+    dependencies = [("treatments", "0003_dmt_plans_and_monitoring")]
 
     operations = [migrations.RunPython(load, migrations.RunPython.noop)]

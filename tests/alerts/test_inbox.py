@@ -1,0 +1,97 @@
+"""The alert inbox: mine and my teams', filters, inline actions, and the nav-bar count."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.alerts.test_alert_lifecycle import overdue_spec
+from tests.factories import PatientFactory
+from treatments import alerts
+from treatments.models import Alert, AlertGrade, AlertStatus
+
+
+@pytest.fixture
+def raised(patient_a, patient_b):
+    alerts.raise_alerts(
+        [
+            overdue_spec(patient_a, 1),
+            overdue_spec(patient_a, 2, grade=AlertGrade.CRITICAL),
+            overdue_spec(patient_b, 3),
+        ]
+    )
+
+
+def test_the_nurse_sees_her_alerts_and_the_nav_count(signed_in, nurse, raised):
+    response = signed_in(nurse).get("/alerts/")
+    assert [a.condition_key for a in response.context["page"]] == ["overdue:item:1"]
+    assert 'aria-label="1 alerts need attention"' in response.content.decode()
+
+
+def test_the_team_view_shows_the_teams_alerts_but_never_another_teams(signed_in, nurse, raised):
+    response = signed_in(nurse).get("/alerts/", {"scope": "team"})
+    assert {a.condition_key for a in response.context["page"]} == {
+        "overdue:item:1",
+        "overdue:item:2",
+    }
+    assert "Baker" not in response.content.decode()
+
+
+def test_filter_by_grade(signed_in, neurologist, raised):
+    response = signed_in(neurologist).get("/alerts/", {"scope": "team", "grade": "critical"})
+    assert [a.condition_key for a in response.context["page"]] == ["overdue:item:2"]
+
+
+def test_acknowledge_inline_with_htmx_returns_the_refreshed_row(signed_in, nurse, raised):
+    alert = Alert.objects.get(condition_key="overdue:item:1")
+    response = signed_in(nurse).post(
+        f"/alerts/{alert.pk}/acknowledge/", headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert f'id="alert-{alert.pk}"' in response.content.decode()
+    assert "<html" not in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.ACKNOWLEDGED
+
+
+def test_resolve_without_javascript_redirects_back(signed_in, nurse, raised):
+    alert = Alert.objects.get(condition_key="overdue:item:1")
+    response = signed_in(nurse).post(f"/alerts/{alert.pk}/resolve/", {"note": "Done at GP surgery"})
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.RESOLVED
+
+
+def test_a_bad_snooze_shows_the_reason_in_the_row(signed_in, nurse, raised):
+    alert = Alert.objects.get(condition_key="overdue:item:1")
+    response = signed_in(nurse).post(
+        f"/alerts/{alert.pk}/snooze/",
+        {"until": "2001-01-01", "reason": "x"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Snooze until a time in the future." in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.OPEN
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "snooze", "resolve"])
+def test_another_teams_alert_is_a_404(action, signed_in, other_neurologist, raised):
+    alert = Alert.objects.get(condition_key="overdue:item:1")
+    response = signed_in(other_neurologist).post(
+        f"/alerts/{alert.pk}/{action}/", {"note": "x", "reason": "x", "until": "2099-01-01"}
+    )
+    assert response.status_code == 404
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.OPEN
+
+
+def test_inbox_query_count_does_not_grow_with_alerts(
+    signed_in, nurse, team_a, django_assert_max_num_queries
+):
+    client = signed_in(nurse)
+    patients = [PatientFactory(care_team=team_a, nurse=nurse) for _ in range(25)]
+    alerts.raise_alerts([overdue_spec(p, i) for i, p in enumerate(patients[:2])])
+    with django_assert_max_num_queries(16) as few:
+        client.get("/alerts/")
+    alerts.raise_alerts([overdue_spec(p, 100 + i) for i, p in enumerate(patients)])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/alerts/")

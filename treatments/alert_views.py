@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from clinic.access import ClinicRequest, clinician_required, patient_page, render_page
+from clinic.audit import services as audit
+from clinic.audit.models import Category
+from treatments import alerts
+from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
+
+
+class InboxFilterForm(forms.Form):
+    scope = forms.ChoiceField(
+        choices=[("mine", "Assigned to me"), ("team", "My teams")], required=False
+    )
+    grade = forms.ChoiceField(choices=[("", "Any grade"), *AlertGrade.choices], required=False)
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *AlertKind.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("active", "Open, acknowledged or snoozed"), *AlertStatus.choices], required=False
+    )
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField(label="Snooze until", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label="Why it can wait", max_length=300)
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(label="How it was resolved", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ignore[no-untyped-def]
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = alerts.visible_alerts(request.user).select_related("patient", "owner")
+    if data.get("scope") == "team":
+        qs = qs.filter(alerts.team_filter(request.user))
+    else:
+        qs = qs.filter(owner=request.user)
+    status = data.get("status") or "active"
+    qs = qs.filter(status__in=ACTIVE_STATUSES) if status == "active" else qs.filter(status=status)
+    if data.get("grade"):
+        qs = qs.filter(grade=data["grade"])
+    if data.get("kind"):
+        qs = qs.filter(kind=data["kind"])
+    return qs.order_by("-created_at", "-id")
+
+
+@clinician_required
+@patient_page
+@vary_on_headers("HX-Request")
+def inbox(request: ClinicRequest) -> HttpResponse:
+    form = InboxFilterForm(request.GET or None)
+    page = Paginator(_inbox_queryset(request, form), 30).get_page(request.GET.get("page"))
+    audit.record_list(
+        user=request.user, patient_ids={a.patient_id for a in page}, category=Category.ALERT
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render_page(
+        request,
+        "alerts/inbox.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring_prefix": query.urlencode() + "&" if query else "",
+            "snooze_form": SnoozeForm(),
+            "resolve_form": ResolveForm(),
+            "now": timezone.now(),
+        },
+        partial="alert-list",
+    )
+
+
+def _visible_alert(request: ClinicRequest, alert_id: int) -> Alert:
+    alert = (
+        alerts.visible_alerts(request.user)
+        .select_related("patient", "owner")
+        .filter(pk=alert_id)
+        .first()
+    )
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert
+
+
+def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        alert.refresh_from_db()
+        return render_page(
+            request,
+            "alerts/inbox.html",
+            {
+                "alert": alert,
+                "error": error,
+                "snooze_form": SnoozeForm(),
+                "resolve_form": ResolveForm(),
+                "now": timezone.now(),
+            },
+            partial="alert-row",
+        )
+    if error:
+        messages.error(request, error)
+    return redirect(request.POST.get("next") or "alerts:inbox")
+
+
+@clinician_required
+@require_POST
+def acknowledge(request: ClinicRequest, alert_id: int) -> HttpResponse:
+    alert = _visible_alert(request, alert_id)
+    try:
+        alerts.acknowledge(alert=alert, by=request.user)
+    except alerts.AlertError as exc:
+        return _after_action(request, alert, str(exc))
+    return _after_action(request, alert)
+
+
+@clinician_required
+@require_POST
+def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
+    alert = _visible_alert(request, alert_id)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, alert, "Give a date and a reason to snooze.")
+    until = timezone.make_aware(datetime.combine(form.cleaned_data["until"], time(8, 0)))
+    try:
+        alerts.snooze(alert=alert, by=request.user, until=until, reason=form.cleaned_data["reason"])
+    except alerts.AlertError as exc:
+        return _after_action(request, alert, str(exc))
+    return _after_action(request, alert)
+
+
+@clinician_required
+@require_POST
+def resolve(request: ClinicRequest, alert_id: int) -> HttpResponse:
+    alert = _visible_alert(request, alert_id)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, alert, "Write a note saying how it was resolved.")
+    try:
+        alerts.resolve(alert=alert, by=request.user, note=form.cleaned_data["note"])
+    except alerts.AlertError as exc:
+        return _after_action(request, alert, str(exc))
+    return _after_action(request, alert)
