@@ -205,3 +205,14 @@ def test_the_worklist_query_count_does_not_grow_with_rows(
 
 def test_a_therapist_cannot_open_the_worklist(therapist: User, signed_in: Any) -> None:
     assert signed_in(therapist).get("/treatments/worklist/").status_code == 403
+
+
+def test_switching_tabs_with_htmx_returns_only_the_table_with_its_tabs(
+    teriflunomide_patient: Patient, nurse: User, signed_in: Any
+) -> None:
+    response = signed_in(nurse).get("/treatments/worklist/?tab=overdue", HTTP_HX_REQUEST="true")
+
+    body = response.content.decode().strip()
+    assert body.startswith('<div id="worklist-table">')
+    assert 'href="?tab=overdue" hx-get="?tab=overdue"' in body
+    assert "<h1>" not in body
