@@ -333,9 +333,18 @@ class CaseloadFilterForm(forms.Form):
         help_text="Latest EDSS up, or progression confirmed in the last year",
     )
     neda_lost = forms.BooleanField(label="NEDA-3 lost last year", required=False)
+    dmt = forms.ChoiceField(label="Current DMT", choices=[("", "Any DMT")], required=False)
+    overdue = forms.BooleanField(label="Overdue monitoring", required=False)
+    open_alerts = forms.BooleanField(label="Open alerts", required=False)
     sort = forms.ChoiceField(
         label="Sort by", choices=CaseloadSort.choices, required=False, initial=CaseloadSort.NAME
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from patients import caseload
+
+        self.fields["dmt"].choices = [("", "Any DMT"), *caseload.dmt_choices()]  # type: ignore[attr-defined]
 
     def filters(self) -> CaseloadFilters:
         """The filters asked for; anything invalid falls back to the default view."""
@@ -349,5 +358,8 @@ class CaseloadFilterForm(forms.Form):
             relapse_recent=bool(data.get("relapse_recent")),
             edss_worsening=bool(data.get("edss_worsening")),
             neda_lost=bool(data.get("neda_lost")),
+            dmt=data.get("dmt", ""),
+            overdue=bool(data.get("overdue")),
+            open_alerts=bool(data.get("open_alerts")),
             sort=data.get("sort") or CaseloadSort.NAME,
         )

@@ -15,6 +15,8 @@ class TreatmentsConfig(AppConfig):
         timeline.register_period_source(contributions.dmt_periods)
         timeline.register_panel_source(contributions.treatments_panel)
 
-        from treatments import rehab_services
+        from treatments import caseload, rehab_services
+
+        caseload.register()
 
         rehab_services.register()

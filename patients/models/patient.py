@@ -58,6 +58,10 @@ class CaseloadFilters:
     relapse_recent: bool = False
     edss_worsening: bool = False
     neda_lost: bool = False
+    # Filled by the treatments extension (patients/caseload.py).
+    dmt: str = ""
+    overdue: bool = False
+    open_alerts: bool = False
     sort: str = CaseloadSort.NAME
 
 
@@ -121,6 +125,9 @@ class PatientQuerySet(models.QuerySet["Patient"]):
             rows = rows.edss_worsening(today=today)
         if filters.neda_lost:
             rows = rows.neda_lost(year=today.year - 1)
+        from patients import caseload
+
+        rows = caseload.extend(rows, filters, today)
         order: list = {
             CaseloadSort.EDSS: [models.F("latest_edss").desc(nulls_last=True)],
             CaseloadSort.RELAPSE: [models.F("last_relapse_onset_on").desc(nulls_last=True)],
