@@ -1,0 +1,116 @@
+"""Stored XSS: a payload saved in every free-text field comes back escaped on every page.
+
+Rather than list fields by hand (and miss the next one), the test writes the payload into every
+free-text column of every row in the world — text and char fields that are not codes, keys or
+choices — and then opens every page that can show them.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db import models
+
+from tests.security.test_access_matrix import GLOBAL, PATIENT, ROUTES, url_for
+from tests.security.world import build_side
+
+PAYLOADS = [
+    '<script>alert("xss")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "<svg onload=alert(1)>",
+    "javascript:alert(1)//",
+]
+# Columns that are machine codes, not prose: the app looks them up, so they are not free text.
+NOT_FREE_TEXT = {
+    "mrn",
+    "external_id",
+    "username",
+    "password",
+    "email",
+    "drug_key",
+    "rule_key",
+    "investigation",
+    "condition_key",
+    "raised_by_type",
+    "raised_by_id",
+    "object_type",
+    "object_id",
+    "hash",
+    "prev_hash",
+    "session_key",
+    "anchor",
+    "unit",
+    "unit_entered",
+    "canonical_unit",
+    "key",
+    "version",
+    "region",
+    "label_region",
+    "phone",
+    "snomed_code",
+    "discipline",
+    "drug_name",
+    "first_name",
+    "last_name",
+}
+
+
+def free_text_fields(model: type[models.Model]) -> list[str]:
+    names = []
+    for field in model._meta.get_fields():
+        if not isinstance(field, models.CharField | models.TextField) or field.choices:
+            continue
+        if field.name in NOT_FREE_TEXT or field.name.endswith(("_key", "_code", "_id")):
+            continue
+        if isinstance(field, models.CharField) and (field.max_length or 0) < 30:
+            continue
+        names.append(field.name)
+    return names
+
+
+def poison(payload: str) -> int:
+    changed = 0
+    for app_label in ("patients", "treatments"):
+        for model in apps.get_app_config(app_label).get_models():
+            if model._meta.label_lower.endswith("event"):
+                continue  # pghistory's event copies are written by triggers, not shown
+            fields = free_text_fields(model)
+            if fields:
+                for obj in model.objects.all():
+                    for name in fields:
+                        limit = model._meta.get_field(name).max_length
+                        setattr(obj, name, payload[:limit] if limit else payload)
+                    model.objects.filter(pk=obj.pk).update(
+                        **{name: getattr(obj, name) for name in fields}
+                    )
+                    changed += 1
+    return changed
+
+
+def test_every_page_escapes_stored_payloads(cast, patient_a, patient_b, signed_in):
+    side = build_side(patient_a, cast["neurologist"], "a")
+    build_side(patient_b, cast["other_neurologist"], "b")
+    for payload in PAYLOADS[:2]:
+        assert poison(payload) > 10
+        for role in ("neurologist", "nurse", "therapist"):
+            client = signed_in(cast[role])
+            for name, (kind, _) in sorted(ROUTES.items()):
+                if kind not in (GLOBAL, PATIENT) or name in {"accounts:logout", "audit:export"}:
+                    continue
+                response = client.get(url_for(name, side if kind == PATIENT else None))
+                if response.status_code != 200:
+                    continue
+                body = response.content.decode()
+                assert payload not in body, f"{name} rendered a stored payload unescaped for {role}"
+                # No live tag from any payload (escaped text such as &lt;img ... is harmless).
+                assert "<img src=x" not in body, name
+                assert '<script>alert("xss")' not in body, name
+
+
+def test_patient_names_with_markup_are_escaped_in_charts_and_lists(cast, patient_a, signed_in):
+    patient_a.family_name = "<b>Archer</b>"
+    patient_a.save()
+    client = signed_in(cast["neurologist"])
+    for url in ["/patients/", "/patients/caseload/", patient_a.get_absolute_url()]:
+        body = client.get(url).content.decode()
+        assert "<b>Archer</b>" not in body
+        assert "<B>ARCHER</B>" not in body

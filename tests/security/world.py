@@ -1,0 +1,124 @@
+"""One of everything, for patient A (team A) and patient B (team B), to walk every URL with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from patients import referral_services
+from treatments import alerts
+from treatments.models import Alert, AlertGrade, AlertKind
+from treatments.models.monitoring import ItemStatus, MonitoringItem
+from treatments.models.results import Result
+from treatments.services import plan_dmt, record_symptomatic_treatment
+
+
+@dataclass
+class Side:
+    patient: Any
+    plan: Any
+    item: Any
+    result: Any
+    treatment: Any
+    referral: Any
+    alert: Any
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "external_id": self.patient.external_id,
+            "plan_id": self.plan.pk,
+            "item_id": self.item.pk,
+            "result_id": self.result.pk,
+            "treatment_id": self.treatment.pk,
+            "referral_id": self.referral.external_id,
+            "alert_id": self.alert.pk,
+            "action": "triage",
+            "drug_key": "ocrelizumab_iv",
+        }
+
+
+def build_side(patient: Any, clinician: Any, tag: str) -> Side:
+    today = timezone.localdate()
+    plan = plan_dmt(
+        patient=patient,
+        drug_key="ocrelizumab_iv",
+        by=clinician,
+        planned_on=today - timedelta(days=30),
+    )
+    item = MonitoringItem.objects.create(
+        patient=patient,
+        plan=plan,
+        protocol_version=plan.protocol_version,
+        rule_key=f"security.{tag}",
+        investigation="lft",
+        due_on=today - timedelta(days=20),
+        window_opens_on=today - timedelta(days=27),
+        window_closes_on=today - timedelta(days=13),
+        anchor="first_dose",
+        anchor_on=today - timedelta(days=30),
+        occurrence=0,
+        status=ItemStatus.SCHEDULED,
+        explanation="Liver tests (security walk)",
+    )
+    result = Result.objects.create(
+        patient=patient, investigation="lft", taken_on=today, recorded_by=clinician
+    )
+    treatment = record_symptomatic_treatment(
+        patient=patient,
+        kind="symptomatic",
+        drug="Baclofen",
+        indication="spasticity",
+        dose="10 mg",
+        started_on=today - timedelta(days=10),
+        stopped_on=None,
+        note="",
+        by=clinician,
+    )
+    referral = referral_services.send_referral(
+        patient=patient,
+        discipline="physiotherapy",
+        urgency="routine",
+        reason="Walking worse",
+        by=clinician,
+    )
+    alerts.raise_alerts(
+        [
+            alerts.AlertSpec(
+                patient_id=patient.pk,
+                kind=AlertKind.OVERDUE_MONITORING,
+                grade=AlertGrade.WARNING,
+                condition_key=f"security:{tag}",
+                title="Liver tests overdue",
+            )
+        ]
+    )
+    alert = Alert.objects.get(condition_key=f"security:{tag}")
+    return Side(patient, plan, item, result, treatment, referral, alert)
+
+
+def all_routes() -> list[tuple[str, URLPattern]]:
+    """Every named route of the app (the Django admin has its own, staff-only, guard)."""
+
+    def walk(patterns: list[Any], namespace: str | None) -> list[tuple[str, URLPattern]]:
+        found: list[tuple[str, URLPattern]] = []
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.app_name == "admin":
+                    continue
+                ns = pattern.namespace or namespace
+                found += walk(pattern.url_patterns, ns)
+            elif pattern.name:
+                found.append(
+                    (f"{namespace}:{pattern.name}" if namespace else pattern.name, pattern)
+                )
+        return found
+
+    return walk(get_resolver().url_patterns, None)
+
+
+def today() -> date:
+    return timezone.localdate()
