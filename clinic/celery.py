@@ -1,8 +1,10 @@
 import functools
+import logging
 import os
 from typing import Any
 
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
@@ -10,10 +12,23 @@ app = Celery("clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+logger = logging.getLogger("myelin.celery")
+
+
+def _send(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    try:
+        task.delay(*args, **kwargs)
+    except OperationalError:
+        # The broker (Redis) is unreachable. The request that queued this has already
+        # committed its work, and must not turn into an error page: the periodic sweeps
+        # recompute from the database, so the next run after Redis is back catches up.
+        logger.error("Could not queue task %s: the message broker is unreachable", task.name)
+
 
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Queue a task once the current transaction commits (Celery's delay_on_commit, typed):
-    a worker never sees an id whose row is not yet visible, and a rollback queues nothing."""
+    a worker never sees an id whose row is not yet visible, and a rollback queues nothing.
+    A broker outage is logged, never raised into the request (see _send)."""
     from django.db import transaction
 
-    transaction.on_commit(functools.partial(task.delay, *args, **kwargs))
+    transaction.on_commit(functools.partial(_send, task, args, kwargs))

@@ -288,7 +288,21 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 HEARTBEAT_INTERVAL_SECONDS = env_int("MYELIN_HEARTBEAT_SECONDS", 60, minimum=5)
-CELERY_IMPORTS = ["treatments.alert_tasks"]
+CELERY_IMPORTS = ["treatments.alert_tasks", "treatments.sweep_tasks", "patients.tasks"]
+
+
+def _clinic_daily(*, hour: int, minute: int) -> crontab:
+    """A daily UTC crontab at `hour:minute` clinic time, by the zone's standard (January)
+    offset: beat runs in UTC, so across daylight saving the job moves by an hour of local time
+    (02:10 becomes 03:10), never across midnight. The jobs compute their own clinic day."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime(2026, 1, 15, hour, minute, tzinfo=ZoneInfo(TIME_ZONE))
+    at = local.astimezone(UTC)
+    return crontab(hour=at.hour, minute=at.minute)
+
+
 # Every periodic job is level-triggered: a missed, repeated or concurrent run changes nothing.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
@@ -316,6 +330,39 @@ CELERY_BEAT_SCHEDULE = {
         "task": "treatments.send_daily_digests",
         "schedule": crontab(minute=5),
         "options": {"expires": 3000},
+    },
+    # The sweeps (treatments.sweeps) compute "today" in the clinic's time zone themselves.
+    "sweep-overdue-monitoring": {
+        "task": "treatments.sweep_overdue",
+        "schedule": crontab(minute="1,16,31,46"),
+        "options": {"expires": 900},
+    },
+    "sweep-due-soon-monitoring": {
+        "task": "treatments.sweep_due_soon",
+        "schedule": crontab(minute="2,17,32,47"),
+        "options": {"expires": 900},
+    },
+    "sweep-breached-referrals": {
+        "task": "treatments.sweep_breached_referrals",
+        "schedule": crontab(minute="3,18,33,48"),
+        "options": {"expires": 900},
+    },
+    # Daily jobs run early in the clinic's morning: the monitoring horizon moves on first, then
+    # derived statuses (NEDA rolls over on 1 January), then the EDSS gaps they reveal.
+    "sweep-extend-monitoring": {
+        "task": "treatments.sweep_extend_monitoring",
+        "schedule": _clinic_daily(hour=2, minute=10),
+        "options": {"expires": 6 * 3600},
+    },
+    "refresh-clinical-status": {
+        "task": "patients.tasks.refresh_clinical_status",
+        "schedule": _clinic_daily(hour=2, minute=40),
+        "options": {"expires": 6 * 3600},
+    },
+    "sweep-missing-edss": {
+        "task": "treatments.sweep_missing_edss",
+        "schedule": _clinic_daily(hour=3, minute=10),
+        "options": {"expires": 6 * 3600},
     },
 }
 

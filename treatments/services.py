@@ -6,6 +6,7 @@ Bad input is refused with `TreatmentError`, which names the form field it belong
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,12 +20,13 @@ from django.utils import timezone
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from patients.models import Patient, PatientStatus, Sex
-from treatments import labs
+from treatments import alerts, labs
 from treatments.models import (
     CURRENT_STATUSES,
     GENERAL_DRUG_KEY,
     OPEN_STATUSES,
     AdministrationKind,
+    AlertKind,
     BaselineCheckRecord,
     CarePlan,
     ClinicSettings,
@@ -67,6 +69,9 @@ if TYPE_CHECKING:
 HORIZON_MONTHS = 13
 # A baseline check without a label time limit is still only credible for a year.
 DEFAULT_BASELINE_DAYS = 365
+
+
+logger = logging.getLogger("myelin.treatments")
 
 
 class TreatmentError(Exception):
@@ -654,11 +659,17 @@ def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
     if patient.status != PatientStatus.ACTIVE:
         if care_plan is None:
             return SyncReport()
-        cancelled = care_plan.items.filter(status__in=OPEN_STATUSES).update(
-            status=ItemStatus.CANCELLED,
-            cancelled_reason=f"No longer due: patient {patient.get_status_display().lower()}.",
-            updated_at=timezone.now(),
-        )
+        with transaction.atomic():
+            closing = list(
+                care_plan.items.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True)
+            )
+            cancelled = MonitoringItem.objects.filter(pk__in=closing).update(
+                status=ItemStatus.CANCELLED,
+                cancelled_reason=f"No longer due: patient {patient.get_status_display().lower()}.",
+                updated_at=timezone.now(),
+            )
+            if closing:
+                _close_item_alerts(closing, "Closed automatically: the check is no longer due.")
         return SyncReport(cancelled=cancelled)
     latest = (
         DmtPlan.objects.filter(patient=patient, started_on__isnull=False)
@@ -777,6 +788,10 @@ def _upsert(
             "updated_at",
         ]
         MonitoringItem.objects.bulk_update([*changed, *cancelled], fields)
+        if cancelled:
+            _close_item_alerts(
+                [item.pk for item in cancelled], "Closed automatically: the check is no longer due."
+            )
     return SyncReport(len(new), len(changed), len(cancelled))
 
 
@@ -791,10 +806,18 @@ def extend_monitoring(*, on: date) -> SyncReport:
         .filter(Q(status__in=CURRENT_STATUSES) | Q(Exists(still_owing)))
         .select_related("patient", "protocol_version")
     )
+    # One plan or patient whose protocol cannot be scheduled (a catalogue error) must not stop
+    # everyone else's monitoring from being extended: log its id and carry on.
     for plan in plans.iterator(chunk_size=200):
-        report += sync_plan_monitoring(plan=plan, on=on)
+        try:
+            report += sync_plan_monitoring(plan=plan, on=on)
+        except (LookupError, ValueError):
+            logger.exception("Extending monitoring failed for DMT plan %s", plan.pk)
     for patient in Patient.objects.filter(status=PatientStatus.ACTIVE).iterator(chunk_size=200):
-        report += sync_care_plan(patient=patient, on=on)
+        try:
+            report += sync_care_plan(patient=patient, on=on)
+        except (LookupError, ValueError):
+            logger.exception("Extending general duties failed for patient id %s", patient.pk)
     for care_plan in CarePlan.objects.exclude(patient__status=PatientStatus.ACTIVE).select_related(
         "patient"
     ):
@@ -803,6 +826,17 @@ def extend_monitoring(*, on: date) -> SyncReport:
 
 
 # --- working the items -----------------------------------------------------------------------
+
+
+def _close_item_alerts(item_ids: Iterable[int], note: str) -> None:
+    """Resolve the overdue / due-soon alerts of items just closed, in the caller's transaction
+    (the periodic sweeps would too, up to 15 minutes later; a nurse expects it now)."""
+    alerts.resolve_raised_by(
+        raised_by_type="treatments.monitoringitem",
+        raised_by_ids=item_ids,
+        note=note,
+        kinds=(AlertKind.OVERDUE_MONITORING, AlertKind.DUE_SOON),
+    )
 
 
 def book_item(*, item: MonitoringItem, booked_on: date, by: User) -> MonitoringItem:
@@ -839,6 +873,7 @@ def waive_item(*, item: MonitoringItem, reason: str, by: User) -> MonitoringItem
         item.waived_reason = reason.strip()
         item.settled_by = by
         item.save(update_fields=["status", "waived_reason", "settled_by", "updated_at"])
+        _close_item_alerts([item.pk], "Closed automatically: check waived.")
         audit.record(
             user=by,
             patient=item.patient_id,
@@ -990,6 +1025,7 @@ def record_result(
                 target.save(
                     update_fields=["status", "completed_on", "result", "settled_by", "updated_at"]
                 )
+                _close_item_alerts([target.pk], "Closed automatically: result recorded.")
         if investigation == "jcv_antibody" and qualitative == QualitativeValue.POSITIVE:
             _apply_jcv_positive(patient, index_value, by)
     return result

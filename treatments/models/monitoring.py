@@ -129,6 +129,12 @@ class MonitoringItem(models.Model):
     settled_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The clinic day the overdue sweep (treatments.sweeps.sweep_overdue) first saw this item
+    # overdue, set once per overdue episode by a compare-and-swap update (the row count says
+    # which of two concurrent sweeps won). "Overdue" itself stays calendar-derived (status_on);
+    # this records when someone was told. Kept once the item is done or waived; cleared when a
+    # re-sync moves the window later or cancels the item, so a new episode gets a new date.
+    overdue_since = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,6 +152,16 @@ class MonitoringItem(models.Model):
                 name="monitoring_open_close_idx",
             ),
             models.Index(fields=["patient", "due_on"], name="monitoring_patient_due"),
+            # Items with an overdue episode on record that is still open (or was cancelled):
+            # treatments.sweeps.sweep_overdue clears the date when a re-sync moves the window
+            # later or cancels the item, and the worklist / scale bench can order the overdue
+            # by how long they have been flagged. Settled rows drop out of the index.
+            models.Index(
+                fields=["overdue_since"],
+                condition=Q(overdue_since__isnull=False)
+                & Q(status__in=["scheduled", "booked", "cancelled"]),
+                name="monitoring_overdue_since_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
