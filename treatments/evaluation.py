@@ -128,7 +128,7 @@ class Reading:
     def display(self) -> str:
         if self.value is not None:
             text = f"{_plain(self.value)} {self.unit}".strip()
-            if self.uln and self.analyte != JCV:
+            if self.uln and self.value > self.uln and self.analyte != JCV:
                 text += f" ({_plain(labs.times_uln(self.value, self.uln).quantize(Decimal('0.1')))}×ULN)"
             return text
         return self.qualitative or "on file"
@@ -299,6 +299,8 @@ def describe(
         if unit == "percentage points":
             return f"{name} change from baseline {symbol} {limit} points"
         return f"{name} {symbol} {limit}×baseline"
+    if analyte in labs.ANALYTES and unit not in ("", "index"):
+        unit = labs.get_analyte(analyte).canonical_unit
     return f"{name} {symbol} {limit} {unit}".strip()
 
 
@@ -722,9 +724,12 @@ def _gate_qualifies(
     reading: Reading, gate: DoseGate, *, last_given_on: date | None, on: date
 ) -> bool:
     """A pre-dose check counts if taken after the previous dose and within the gate's window."""
-    if last_given_on is not None and gate.before != GateEvent.FIRST_DOSE:
-        if reading.taken_on <= last_given_on:
-            return False
+    if (
+        last_given_on is not None
+        and gate.before != GateEvent.FIRST_DOSE
+        and reading.taken_on <= last_given_on
+    ):
+        return False
     return not (
         gate.within_days is not None and reading.taken_on < on - timedelta(days=gate.within_days)
     )
