@@ -155,3 +155,59 @@ def test_pml_inputs_are_refused_for_another_drug(
         safety_services.update_pml_inputs(
             plan=plan, prior_immunosuppressant="yes", extended_interval_dosing=False, by=neurologist
         )
+
+
+def pml_url(patient: Patient) -> str:
+    from django.urls import reverse
+
+    return reverse("safety:pml", kwargs={"external_id": patient.external_id})
+
+
+def test_the_pml_page_shows_the_category_with_its_mri_interval_and_history(
+    on_natalizumab: Any, patient_a: Patient, record: Record, signed_in: Any, neurologist: User
+) -> None:
+    jcv(record, patient_a, DAY, "negative", "0.1")
+
+    body = signed_in(neurologist).get(pml_url(patient_a)).content.decode()
+
+    assert "Lowest risk: anti-JCV antibody negative" in body
+    assert "Every 12 months" in body
+    assert "JCV result of 15 Jun 2026" in body
+
+
+def test_a_clinician_records_prior_immunosuppressant_on_the_pml_page(
+    eu_clinic: Any,
+    patient_a: Patient,
+    start_plan: StartPlan,
+    record: Record,
+    signed_in: Any,
+    nurse: User,
+) -> None:
+    plan = start_plan(patient_a, "natalizumab_iv", date(2023, 1, 10))
+    jcv(record, patient_a, DAY, "positive", "0.6")
+
+    response = signed_in(nurse).post(pml_url(patient_a), {"prior_immunosuppressant": "yes"})
+
+    assert response.status_code == 302
+    assert profile(plan).prior_immunosuppressant == "yes"
+    assert profile(plan).category == "high"
+
+
+def test_a_bad_pml_input_is_shown_next_to_the_field(
+    on_natalizumab: Any, patient_a: Patient, signed_in: Any, nurse: User
+) -> None:
+    response = signed_in(nurse).post(pml_url(patient_a), {"prior_immunosuppressant": "maybe"})
+
+    assert response.status_code == 422
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_the_patient_panel_shows_the_pml_category_and_mri_interval(
+    on_natalizumab: Any, patient_a: Patient, record: Record, signed_in: Any, neurologist: User
+) -> None:
+    jcv(record, patient_a, DAY, "negative", "0.1")
+
+    body = signed_in(neurologist).get(patient_a.get_absolute_url()).content.decode()
+
+    assert "Lowest risk: anti-JCV antibody negative" in body
+    assert "Surveillance MRI every 12 months." in body
