@@ -473,7 +473,6 @@ def _rule_specs(
     common = {
         "patient_id": patient_id,
         "kind": kind,
-        "action": rule.action,
         "source": rule.source,
         "raised_by_type": RESULT_TYPE,
         "raised_by_id": str(reading.result_id),
@@ -490,6 +489,7 @@ def _rule_specs(
                 AlertSpec(
                     **common,  # type: ignore[arg-type]
                     grade=AlertGrade.WARNING,
+                    action=f"Repeat the test to confirm. If confirmed: {rule.action}",
                     condition_key=f"abnormal:result:{reading.result_id}:rule:{rule.key}:unconfirmed",
                     title=f"{name} {reading.display}: {threshold} — repeat to confirm",
                     detail=base_detail
@@ -502,6 +502,7 @@ def _rule_specs(
             AlertSpec(
                 **common,  # type: ignore[arg-type]
                 grade=grade,
+                action=rule.action,
                 condition_key=f"abnormal:patient:{patient_id}:rule:{rule.key}:since:{start.taken_on:%Y-%m-%d}",
                 title=f"{name} {reading.display}: {threshold}, confirmed on repeat",
                 detail=base_detail + f" Beyond the threshold since {start.taken_on:%d %b %Y}.",
@@ -518,6 +519,7 @@ def _rule_specs(
             AlertSpec(
                 **common,  # type: ignore[arg-type]
                 grade=grade,
+                action=rule.action,
                 condition_key=f"abnormal:patient:{patient_id}:rule:{rule.key}:since:{start.taken_on:%Y-%m-%d}",
                 title=f"{name} {threshold} for {rule.persistence} ({reading.display})",
                 detail=base_detail
@@ -529,6 +531,7 @@ def _rule_specs(
         AlertSpec(
             **common,  # type: ignore[arg-type]
             grade=grade,
+            action=rule.action,
             condition_key=f"abnormal:result:{reading.result_id}:rule:{rule.key}",
             title=f"{name} {reading.display}: {threshold}",
             detail=base_detail,

@@ -302,5 +302,3 @@ def test_another_teams_results_do_not_leak_into_a_patients_evaluation(
     record(patient_a, "alt", DAY, ("alt", "130", "0", "40"))
 
     assert not Alert.objects.filter(condition_key__startswith="hys_law:").exists()
-
-
