@@ -903,12 +903,8 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
     protocol = plan.protocol_version.protocol if plan else None
     history = History.load(result.patient_id, _history_analytes(result, values, protocol))
     _store_ctcae_grades(values, history, plan)
-    # The history was loaded before re-grading; take this result's rows from `values`.
-    by_row = {row.pk: row for row in values}
-    readings = [
-        Reading(**{**r.__dict__, "row": by_row.get(r.row.pk, r.row)}) if r.row else r
-        for r in readings_of(result, values)
-    ]
+    # This result's readings carry the re-graded rows (the history's copies were loaded first).
+    readings = readings_of(result, values)
     outcome = Evaluation()
     hys = hys_law_spec(result=result, history=history)
     if hys is not None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from clinic.accounts.models import User
 from patients.models import Patient
 from tests.evaluation.conftest import Record, keys
 from tests.treatments.conftest import StartPlan
