@@ -288,7 +288,12 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 HEARTBEAT_INTERVAL_SECONDS = env_int("MYELIN_HEARTBEAT_SECONDS", 60, minimum=5)
-CELERY_IMPORTS = ["treatments.alert_tasks", "treatments.sweep_tasks", "patients.tasks"]
+CELERY_IMPORTS = [
+    "treatments.alert_tasks",
+    "treatments.sweep_tasks",
+    "treatments.evaluation_tasks",
+    "patients.tasks",
+]
 
 
 def _clinic_daily(*, hour: int, minute: int) -> crontab:
@@ -324,6 +329,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "treatments.wake_snoozed",
         "schedule": 300.0,
         "options": {"expires": 300},
+    },
+    # Natalizumab exposure crosses 24 months with no result to trigger a reassessment.
+    "reassess-pml-risk": {
+        "task": "treatments.reassess_pml_risk",
+        "schedule": crontab(minute=20, hour=4),
+        "options": {"expires": 3600},
     },
     # Hourly in UTC; the task itself waits for the digest hour in the clinic's time zone.
     "daily-alert-digests": {

@@ -20,6 +20,7 @@ urlpatterns = [
     path("treatments/", include("treatments.urls")),
     path("rehab/", include("treatments.rehab_urls")),
     path("alerts/", include("treatments.alert_urls")),
+    path("safety/", include("treatments.side_effect_urls")),
     path("django-admin/", admin.site.urls),
 ]
 

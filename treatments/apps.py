@@ -15,6 +15,11 @@ class TreatmentsConfig(AppConfig):
         timeline.register_period_source(contributions.dmt_periods)
         timeline.register_panel_source(contributions.treatments_panel)
 
+        from treatments import safety_contributions
+
+        timeline.register_timeline_source(safety_contributions.side_effect_timeline)
+        timeline.register_panel_source(safety_contributions.safety_panel)
+
         from treatments import caseload, rehab_services
 
         caseload.register()

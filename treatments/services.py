@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.celery import enqueue_on_commit
 from patients.models import Patient, PatientStatus, Sex
-from treatments import alerts, labs
+from treatments import alerts, evaluation_tasks, labs
 from treatments.models import (
     CURRENT_STATUSES,
     GENERAL_DRUG_KEY,
@@ -1028,6 +1029,7 @@ def record_result(
                 _close_item_alerts([target.pk], "Closed automatically: result recorded.")
         if investigation == "jcv_antibody" and qualitative == QualitativeValue.POSITIVE:
             _apply_jcv_positive(patient, index_value, by)
+        enqueue_on_commit(evaluation_tasks.evaluate_result, result.pk)
     return result
 
 

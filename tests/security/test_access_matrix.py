@@ -76,6 +76,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "rehab:patient": (PATIENT, ("external_id",)),
     "rehab:new_session": (PATIENT, ("external_id",)),
     "rehab:new_plan": (PATIENT, ("external_id",)),
+    "safety:side_effects": (PATIENT, ("external_id",)),
+    "safety:pml": (PATIENT, ("external_id",)),
     "alerts:inbox": (GLOBAL, ()),
     "alerts:acknowledge": (PATIENT, ("alert_id",)),
     "alerts:snooze": (PATIENT, ("alert_id",)),

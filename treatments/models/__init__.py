@@ -37,6 +37,7 @@ from treatments.models.plans import (
     PlanStatus,
     StopReason,
 )
+from treatments.models.pml import PmlCategoryChange, PmlGrade, PmlProfile, PriorImmunosuppressant
 from treatments.models.rehab import (
     ChangeDirection,
     Frequency,
@@ -48,10 +49,17 @@ from treatments.models.rehab import (
     TherapyPlan,
 )
 from treatments.models.results import Flag, QualitativeValue, Result, ResultQuerySet, ResultValue
+from treatments.models.side_effects import (
+    CTCAE_GRADE_CHOICES,
+    SideEffectAction,
+    SideEffectReport,
+    SideEffectReportQuerySet,
+)
 from treatments.models.symptomatic import Indication, SymptomaticTreatment, TreatmentKind
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CTCAE_GRADE_CHOICES",
     "CURRENT_STATUSES",
     "DONE_STATUSES",
     "GENERAL_DRUG_KEY",
@@ -83,6 +91,10 @@ __all__ = [
     "OutcomeMeasurement",
     "PlanProgress",
     "PlanStatus",
+    "PmlCategoryChange",
+    "PmlGrade",
+    "PmlProfile",
+    "PriorImmunosuppressant",
     "ProtocolVersion",
     "ProtocolVersionQuerySet",
     "QualitativeValue",
@@ -92,6 +104,9 @@ __all__ = [
     "ResultQuerySet",
     "ResultValue",
     "SessionSetting",
+    "SideEffectAction",
+    "SideEffectReport",
+    "SideEffectReportQuerySet",
     "StopReason",
     "SymptomaticTreatment",
     "TherapyPlan",

@@ -1,0 +1,72 @@
+"""Evaluation fixtures: the treatments clinic day and plans, and a helper that records a result
+and evaluates it the way the after-commit task does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from clinic.accounts.models import User
+from patients.models import Patient
+from tests.treatments.conftest import eu_clinic, start_plan, today, us_clinic  # noqa: F401
+from treatments import evaluation, services
+from treatments.models import Alert, Result
+
+Value = tuple[str, str, str | None, str | None]  # analyte, value, LLN, ULN (canonical unit)
+
+UNITS = {
+    "alt": "U/L",
+    "ast": "U/L",
+    "bilirubin": "µmol/L",
+    "creatinine": "µmol/L",
+    "lvef": "%",
+    "igg": "g/L",
+}
+
+
+def entered(analyte: str, value: str, low: str | None, high: str | None) -> services.EnteredValue:
+    return services.EnteredValue(
+        analyte,
+        Decimal(value),
+        UNITS.get(analyte, "×10⁹/L"),
+        Decimal(low) if low is not None else None,
+        Decimal(high) if high is not None else None,
+    )
+
+
+Record = Callable[..., Result]
+
+
+@pytest.fixture
+def record(nurse: User) -> Record:
+    """Record a result through the service and run its evaluation (the task body)."""
+
+    def _record(
+        patient: Patient,
+        investigation: str,
+        taken_on: date,
+        *values: Value,
+        evaluate: bool = True,
+        **extra: Any,
+    ) -> Result:
+        result = services.record_result(
+            patient=patient,
+            investigation=investigation,
+            taken_on=taken_on,
+            values=[entered(*v) for v in values],
+            by=nurse,
+            **extra,
+        )
+        if evaluate:
+            evaluation.evaluate_result(result_id=result.pk)
+        return result
+
+    return _record
+
+
+def keys(patient: Patient) -> set[str]:
+    return set(Alert.objects.filter(patient=patient).values_list("condition_key", flat=True))

@@ -1,0 +1,116 @@
+"""Dose gates: a result that fails the gate for the next dose or course raises a dose-gate
+alert, the plan shows the gate's status, and a later passing result clears it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from clinic.accounts.models import User
+from patients.models import Patient
+from tests.evaluation.conftest import Record
+from tests.treatments.conftest import StartPlan
+from treatments import services
+from treatments.evaluation import GateState, gate_status
+from treatments.models import Alert, AlertGrade, AlertKind, AlertStatus
+
+pytestmark = pytest.mark.django_db
+
+DAY = date(2026, 6, 15)
+
+
+@pytest.fixture
+def cladribine_after_course_1(eu_clinic: Any, patient_a: Patient, start_plan: StartPlan) -> Any:
+    return start_plan(patient_a, "cladribine", date(2025, 6, 20))
+
+
+def _lymphocyte_gate(plan: Any) -> Any:
+    return next(c for c in gate_status(plan) if c.gate.analyte is None and "0.8" in c.gate.text)
+
+
+def test_cladribine_course_2_with_lymphocytes_below_0_8_fails_its_gate(
+    cladribine_after_course_1: Any, patient_a: Patient, record: Record
+) -> None:
+    record(patient_a, "cbc", date(2026, 6, 1), ("lymphocytes", "0.6", "1.0", "4.0"))
+
+    alert = Alert.objects.get(patient=patient_a, kind=AlertKind.DOSE_GATE)
+    # The plan is active: a course could be given, and the label says not to (GATE → CRITICAL).
+    assert alert.grade == AlertGrade.CRITICAL
+    assert "before course 2" in alert.title
+    check = _lymphocyte_gate(cladribine_after_course_1)
+    assert check.state == GateState.NOT_MET
+    assert check.event_label == "before course 2"
+
+
+def test_cladribine_course_2_gate_is_met_by_lymphocytes_of_0_8_or_more(
+    cladribine_after_course_1: Any, patient_a: Patient, record: Record
+) -> None:
+    record(patient_a, "cbc", date(2026, 6, 1), ("lymphocytes", "0.9", "1.0", "4.0"))
+
+    assert not Alert.objects.filter(patient=patient_a, kind=AlertKind.DOSE_GATE).exists()
+    assert _lymphocyte_gate(cladribine_after_course_1).state == GateState.MET
+
+
+def test_a_passing_result_clears_the_failed_gate(
+    cladribine_after_course_1: Any, patient_a: Patient, record: Record
+) -> None:
+    record(patient_a, "cbc", date(2026, 6, 1), ("lymphocytes", "0.6", "1.0", "4.0"))
+
+    record(patient_a, "cbc", date(2026, 6, 12), ("lymphocytes", "0.85", "1.0", "4.0"))
+
+    alert = Alert.objects.get(patient=patient_a, kind=AlertKind.DOSE_GATE)
+    assert alert.status == AlertStatus.RESOLVED
+    assert alert.resolution_note.startswith("Gate met by Lymphocytes")
+
+
+def test_a_check_older_than_the_gates_window_does_not_count(
+    cladribine_after_course_1: Any, patient_a: Patient, record: Record
+) -> None:
+    # The course-2 gate wants lymphocytes within 30 days of the course.
+    record(patient_a, "cbc", date(2026, 4, 1), ("lymphocytes", "0.9", "1.0", "4.0"))
+
+    assert _lymphocyte_gate(cladribine_after_course_1).state == GateState.MISSING
+
+
+def test_mitoxantrone_lvef_below_50_before_the_first_dose_is_a_warning_on_a_planned_plan(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, record: Record, today: date
+) -> None:
+    plan = services.plan_dmt(
+        patient=patient_a, drug_key="mitoxantrone", by=neurologist, planned_on=DAY
+    )
+
+    record(patient_a, "echo_lvef", DAY, ("lvef", "45", None, None))
+
+    alert = Alert.objects.get(patient=patient_a, kind=AlertKind.DOSE_GATE)
+    # Nothing has been given yet and the start is blocked on the plan: WARNING.
+    assert alert.grade == AlertGrade.WARNING
+    lvef = next(c for c in gate_status(plan) if c.gate.analyte == "lvef")
+    assert lvef.state == GateState.NOT_MET
+    assert lvef.event_label == "before dose 1"
+
+
+def test_mitoxantrone_neutrophils_gate_passes_at_1_5(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, record: Record, today: date
+) -> None:
+    plan = services.plan_dmt(
+        patient=patient_a, drug_key="mitoxantrone", by=neurologist, planned_on=DAY
+    )
+
+    record(patient_a, "cbc", DAY, ("neutrophils", "1.5", "1.8", "7.5"))
+
+    neutrophils = next(c for c in gate_status(plan) if c.gate.analyte == "neutrophils")
+    assert neutrophils.state == GateState.MET
+    assert not Alert.objects.filter(kind=AlertKind.DOSE_GATE).exists()
+
+
+def test_evaluating_a_failed_gate_twice_raises_one_alert(
+    cladribine_after_course_1: Any, patient_a: Patient, record: Record
+) -> None:
+    from treatments import evaluation
+
+    result = record(patient_a, "cbc", date(2026, 6, 1), ("lymphocytes", "0.6", "1.0", "4.0"))
+    evaluation.evaluate_result(result_id=result.pk)
+
+    assert Alert.objects.filter(patient=patient_a, kind=AlertKind.DOSE_GATE).count() == 1
