@@ -31,12 +31,16 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("System status", reverse("clinic:status")))
         items.append(("Audit", reverse("audit:report")))
     current = request.path
+    # The most specific matching entry is the current page (/patients/caseload/ is Caseload,
+    # not also Patients).
+    matches = [url for _, url in items if current.startswith(url)]
+    active_url = max(matches, key=len) if matches else None
     return {
         "nav_items": [
             {
                 "label": label,
                 "url": url,
-                "active": current.startswith(url),
+                "active": url == active_url,
                 "count": alert_count if label == "Alerts" else 0,
             }
             for label, url in items

@@ -139,7 +139,7 @@ def test_the_rehab_panel_draws_trends_on_the_dmt_time_axis(
     panels = {p.key: p for p in panels_for(rf_user, patient_a)}
     panel = panels["rehab-panel"]
     html = render_to_string(panel.template, panel.context)
-    assert html.lstrip().startswith('<section id="rehab-panel"')
+    assert html.lstrip().startswith('<div class="panel-body">')  # the patient page wraps it
     assert "Berg Balance Scale" in html
     assert "Ocrelizumab" in html  # the DMT period band behind the chart
 

@@ -32,4 +32,27 @@ class Command(BaseCommand):
             from treatments import demo as treatments_demo
 
             treatments_demo.seed(users)
+        # What beat and the result hooks would do over the next minutes, done now so the demo
+        # opens with its alerts in place (each step is idempotent).
+        # Older results were reviewed at the time; the recent ones wait for the clinic's review.
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from treatments import evaluation, safety_services, sweeps
+        from treatments.models.results import Result
+
+        Result.objects.filter(taken_on__lt=timezone.localdate() - timedelta(days=30)).update(
+            reviewed_by=User.objects.get(username="dr.okafor"), reviewed_at=timezone.now()
+        )
+        for result_id in Result.objects.order_by("taken_on", "pk").values_list("pk", flat=True):
+            evaluation.evaluate_result(result_id=result_id)
+        safety_services.reassess_all_pml_risk()
+        for sweep in (
+            sweeps.sweep_overdue,
+            sweeps.sweep_due_soon,
+            sweeps.sweep_breached_referrals,
+            sweeps.sweep_missing_edss,
+        ):
+            sweep()
         self.stdout.write(self.style.SUCCESS("Demo clinic loaded."))
