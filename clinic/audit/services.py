@@ -80,7 +80,7 @@ def record_many(*, user: User | None, entries: list[Entry]) -> list[AccessEvent]
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')),"
-                f" (SELECT hash FROM {AccessEvent._meta.db_table} ORDER BY id DESC LIMIT 1)"
+                " (SELECT hash FROM audit_accessevent ORDER BY id DESC LIMIT 1)"
                 " FROM generate_series(1, %s)",
                 [AccessEvent._meta.db_table, len(entries)],
             )
