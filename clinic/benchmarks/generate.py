@@ -31,7 +31,6 @@ from psycopg.types.json import Jsonb
 from clinic.accounts.models import CareTeam, Discipline, Role, User
 from patients.models import (
     CourseState,
-    DiseaseCourse,
     EdssAssessment,
     MriStudy,
     Patient,
@@ -54,8 +53,60 @@ from treatments.protocols import PlanEvents, Protocol, add_months, schedule
 
 BATCH = 20_000
 
-GIVEN = "Ada Ben Cleo Dev Ema Finn Gita Hugo Ines Jon Kira Leo Mia Nils Ola Pia Quin Rui Sara Tom Uma Vik Wen Yara Zoe".split()
-FAMILY = "Archer Baker Carter Dunn Ellis Foster Grant Hayes Irving Jensen Keller Lowe Mason Novak Owens Price Quinn Reyes Shaw Turner Upton Vance Walsh Young Zeller".split()
+GIVEN = [
+    "Ada",
+    "Ben",
+    "Cleo",
+    "Dev",
+    "Ema",
+    "Finn",
+    "Gita",
+    "Hugo",
+    "Ines",
+    "Jon",
+    "Kira",
+    "Leo",
+    "Mia",
+    "Nils",
+    "Ola",
+    "Pia",
+    "Quin",
+    "Rui",
+    "Sara",
+    "Tom",
+    "Uma",
+    "Vik",
+    "Wen",
+    "Yara",
+    "Zoe",
+]
+FAMILY = [
+    "Archer",
+    "Baker",
+    "Carter",
+    "Dunn",
+    "Ellis",
+    "Foster",
+    "Grant",
+    "Hayes",
+    "Irving",
+    "Jensen",
+    "Keller",
+    "Lowe",
+    "Mason",
+    "Novak",
+    "Owens",
+    "Price",
+    "Quinn",
+    "Reyes",
+    "Shaw",
+    "Turner",
+    "Upton",
+    "Vance",
+    "Walsh",
+    "Young",
+    "Zeller",
+]
 
 # (drug key, weight, administrations: "doses every N months" or "courses at months").
 DMT_MIX: list[tuple[str, int]] = [
@@ -242,15 +293,28 @@ class GenPatient:
 
 def _clinicians(shape: ClinicShape, rng: random.Random, counts: Counts) -> tuple[list[int], Staff]:
     per_team = shape.neurologists_per_team * shape.caseload
-    large_teams = max(1, -(-max(0, shape.patients - shape.neurologists_per_team * shape.small_caseload) // per_team))
+    large_teams = max(
+        1,
+        -(-max(0, shape.patients - shape.neurologists_per_team * shape.small_caseload) // per_team),
+    )
     names = [f"Generated team {n + 1:02d}" for n in range(large_teams)] + ["Generated small team"]
-    team_ids = _bulk(CareTeam, [{"name": name, "lead_neurologist_id": None} for name in names], counts)
-    password = make_password(settings.MYELIN_BENCH_PASSWORD if hasattr(settings, "MYELIN_BENCH_PASSWORD") else BENCH_PASSWORD)
+    team_ids = _bulk(
+        CareTeam, [{"name": name, "lead_neurologist_id": None} for name in names], counts
+    )
+    password = make_password(
+        settings.MYELIN_BENCH_PASSWORD
+        if hasattr(settings, "MYELIN_BENCH_PASSWORD")
+        else BENCH_PASSWORD
+    )
     users: list[dict[str, Any]] = []
     memberships: list[tuple[int, int]] = []
     staff = Staff()
     disciplines = [d.value for d in Discipline]
-    plan = [(Role.NEUROLOGIST, shape.neurologists_per_team, "neuro"), (Role.NURSE, shape.nurses_per_team, "nurse"), (Role.THERAPIST, shape.therapists_per_team, "therapist")]
+    plan = [
+        (Role.NEUROLOGIST, shape.neurologists_per_team, "neuro"),
+        (Role.NURSE, shape.nurses_per_team, "nurse"),
+        (Role.THERAPIST, shape.therapists_per_team, "therapist"),
+    ]
     for t, team_id in enumerate(team_ids):
         tag = "small" if t == len(team_ids) - 1 else f"t{t + 1:02d}"
         for role, n, prefix in plan:
@@ -295,7 +359,9 @@ def _clinicians(shape: ClinicShape, rng: random.Random, counts: Counts) -> tuple
 BENCH_PASSWORD = "myelin-bench-2026"  # noqa: S105 - made-up users of a throwaway data set
 
 
-def _patients(shape: ClinicShape, rng: random.Random, teams: list[int], staff: Staff, counts: Counts) -> list[GenPatient]:
+def _patients(
+    shape: ClinicShape, rng: random.Random, teams: list[int], staff: Staff, counts: Counts
+) -> list[GenPatient]:
     small_team = teams[-1]
     small_n = min(shape.patients, shape.neurologists_per_team * shape.small_caseload)
     slots: list[tuple[int, int, int]] = []  # team, neurologist, nurse
@@ -305,7 +371,11 @@ def _patients(shape: ClinicShape, rng: random.Random, teams: list[int], staff: S
             n = index % shape.neurologists_per_team
         else:
             k = index - small_n
-            team = teams[min(k // (shape.neurologists_per_team * shape.caseload), len(teams) - 2)] if len(teams) > 1 else small_team
+            team = (
+                teams[min(k // (shape.neurologists_per_team * shape.caseload), len(teams) - 2)]
+                if len(teams) > 1
+                else small_team
+            )
             n = k % shape.neurologists_per_team
         nurses = staff.nurses[team]
         # The last nurse of each team owns no alerts: the inbox's "with none" case.
@@ -360,16 +430,42 @@ def _edss_row(rng: random.Random, step: Decimal) -> dict[str, Any]:
     }
 
 
-def _clinical_picture(shape: ClinicShape, rng: random.Random, patients: list[GenPatient], counts: Counts) -> None:
+def _clinical_picture(
+    shape: ClinicShape, rng: random.Random, patients: list[GenPatient], counts: Counts
+) -> None:
     courses, edss, relapses, mri = [], [], [], []
     for p in patients:
         start = p.diagnosis_on
         if p.course == "spms":
             switch = start + (shape.today - start) * 2 // 3
-            courses.append({"patient_id": p.id, "course": "rrms", "start_on": start, "end_on": switch - timedelta(days=1), "note": ""})
-            courses.append({"patient_id": p.id, "course": "spms", "start_on": switch, "end_on": None, "note": ""})
+            courses.append(
+                {
+                    "patient_id": p.id,
+                    "course": "rrms",
+                    "start_on": start,
+                    "end_on": switch - timedelta(days=1),
+                    "note": "",
+                }
+            )
+            courses.append(
+                {
+                    "patient_id": p.id,
+                    "course": "spms",
+                    "start_on": switch,
+                    "end_on": None,
+                    "note": "",
+                }
+            )
         else:
-            courses.append({"patient_id": p.id, "course": p.course, "start_on": start, "end_on": None, "note": ""})
+            courses.append(
+                {
+                    "patient_id": p.id,
+                    "course": p.course,
+                    "start_on": start,
+                    "end_on": None,
+                    "note": "",
+                }
+            )
         step = Decimal(rng.choice(["1.0", "1.5", "2.0", "2.5", "3.0"]))
         day = start
         while day <= shape.today:
@@ -382,9 +478,35 @@ def _clinical_picture(shape: ClinicShape, rng: random.Random, patients: list[Gen
             if p.course in ("rrms", "cis") and rng.random() < 0.25:
                 onset = year + timedelta(days=rng.randint(0, 364))
                 if onset <= shape.today:
-                    relapses.append({"patient_id": p.id, "onset_on": onset, "end_on": onset + timedelta(days=30) if onset < shape.today - timedelta(days=60) else None, "symptoms": "Generated relapse", "functional_systems": ["pyramidal"], "severity": rng.choice(["mild", "moderate", "severe"]), "objectively_confirmed": True, "infection_excluded": True, "recovery": "partial", "treatment": "iv_mp"})
+                    relapses.append(
+                        {
+                            "patient_id": p.id,
+                            "onset_on": onset,
+                            "end_on": onset + timedelta(days=30)
+                            if onset < shape.today - timedelta(days=60)
+                            else None,
+                            "symptoms": "Generated relapse",
+                            "functional_systems": ["pyramidal"],
+                            "severity": rng.choice(["mild", "moderate", "severe"]),
+                            "objectively_confirmed": True,
+                            "infection_excluded": True,
+                            "recovery": "partial",
+                            "treatment": "iv_mp",
+                        }
+                    )
             contrast = rng.random() < 0.5
-            mri.append({"patient_id": p.id, "study_on": year, "field_strength": "3t", "contrast_given": contrast, "new_or_enlarging_t2": rng.choice([0, 0, 0, 1, 2]), "gad_enhancing": rng.choice([0, 0, 1]) if contrast else None, "is_baseline": year == start, "report": ""})
+            mri.append(
+                {
+                    "patient_id": p.id,
+                    "study_on": year,
+                    "field_strength": "3t",
+                    "contrast_given": contrast,
+                    "new_or_enlarging_t2": rng.choice([0, 0, 0, 1, 2]),
+                    "gad_enhancing": rng.choice([0, 0, 1]) if contrast else None,
+                    "is_baseline": year == start,
+                    "report": "",
+                }
+            )
             year = add_months(year, 12)
     _bulk(CourseState, courses, counts)
     _bulk(EdssAssessment, edss, counts)
@@ -416,7 +538,13 @@ def _administrations(drug_key: str, started: date, until: date) -> list[tuple[st
     return []
 
 
-def _plans(shape: ClinicShape, rng: random.Random, patients: list[GenPatient], versions: dict[str, ProtocolVersion], counts: Counts) -> list[GenPlan]:
+def _plans(
+    shape: ClinicShape,
+    rng: random.Random,
+    patients: list[GenPatient],
+    versions: dict[str, ProtocolVersion],
+    counts: Counts,
+) -> list[GenPlan]:
     keys = [k for k, _ in DMT_MIX if k in versions]
     weights = [w for k, w in DMT_MIX if k in versions]
     rows: list[dict[str, Any]] = []
@@ -433,8 +561,34 @@ def _plans(shape: ClinicShape, rng: random.Random, patients: list[GenPatient], v
             stop = start + length if start + length < shape.today - timedelta(days=60) else None
             index = len(rows)
             conditions = ["female"] if p.female else []
-            rows.append({"patient_id": p.id, "protocol_version_id": versions[drug].pk, "drug_key": drug, "drug_name": versions[drug].drug_name, "status": "stopped" if stop else "active", "conditions": [], "planned_on": start, "started_on": start, "stopped_on": stop, "stop_reason": rng.choice(STOP_REASONS) if stop else "", "baseline_override_reason": "Generated history", "created_by_id": p.neurologist_id, "_prev": previous})
-            plans.append(GenPlan(0, p, drug, start, stop, conditions, _administrations(drug, start, stop or shape.today)))
+            rows.append(
+                {
+                    "patient_id": p.id,
+                    "protocol_version_id": versions[drug].pk,
+                    "drug_key": drug,
+                    "drug_name": versions[drug].drug_name,
+                    "status": "stopped" if stop else "active",
+                    "conditions": [],
+                    "planned_on": start,
+                    "started_on": start,
+                    "stopped_on": stop,
+                    "stop_reason": rng.choice(STOP_REASONS) if stop else "",
+                    "baseline_override_reason": "Generated history",
+                    "created_by_id": p.neurologist_id,
+                    "_prev": previous,
+                }
+            )
+            plans.append(
+                GenPlan(
+                    0,
+                    p,
+                    drug,
+                    start,
+                    stop,
+                    conditions,
+                    _administrations(drug, start, stop or shape.today),
+                )
+            )
             previous = index
             if stop is None:
                 break
@@ -448,12 +602,28 @@ def _plans(shape: ClinicShape, rng: random.Random, patients: list[GenPatient], v
     _copy(DmtPlan, rows, counts)
     for plan in plans:
         for kind, day in plan.administrations:
-            admins.append({"plan_id": plan.id, "kind": kind, "given_on": day, "note": "", "recorded_by_id": plan.patient.nurse_id})
+            admins.append(
+                {
+                    "plan_id": plan.id,
+                    "kind": kind,
+                    "given_on": day,
+                    "note": "",
+                    "recorded_by_id": plan.patient.nurse_id,
+                }
+            )
     _bulk(DmtAdministration, admins, counts)
     return plans
 
 
-def _monitoring(shape: ClinicShape, rng: random.Random, patients: list[GenPatient], plans: list[GenPlan], versions: dict[str, ProtocolVersion], review_months: int, counts: Counts) -> None:
+def _monitoring(
+    shape: ClinicShape,
+    rng: random.Random,
+    patients: list[GenPatient],
+    plans: list[GenPlan],
+    versions: dict[str, ProtocolVersion],
+    review_months: int,
+    counts: Counts,
+) -> None:
     from treatments.services import horizon_for
 
     horizon = horizon_for(shape.today)
@@ -467,7 +637,13 @@ def _monitoring(shape: ClinicShape, rng: random.Random, patients: list[GenPatien
             courses=tuple(d for k, d in plan.administrations if k == "course"),
             stopped_on=plan.stopped_on,
         )
-        for due in schedule(protocols[plan.drug_key], events, horizon=horizon, review_interval_months=review_months, conditions=plan.conditions):
+        for due in schedule(
+            protocols[plan.drug_key],
+            events,
+            horizon=horizon,
+            review_interval_months=review_months,
+            conditions=plan.conditions,
+        ):
             items.append(_item_row(due, plan.patient, versions[plan.drug_key].pk, plan_id=plan.id))
         latest_start[plan.patient.id] = (plan.started_on, versions[plan.drug_key].drug_name)
     general = versions.get("general")
@@ -476,15 +652,35 @@ def _monitoring(shape: ClinicShape, rng: random.Random, patients: list[GenPatien
         for p in patients:
             anchor, label = latest_start.get(p.id, (p.diagnosis_on, "diagnosis"))
             label = label if p.id not in latest_start else f"start of {label}"
-            care_rows.append({"patient_id": p.id, "protocol_version_id": general.pk, "anchor_on": anchor, "anchor_label": label[:80], "tracking_from": p.diagnosis_on})
+            care_rows.append(
+                {
+                    "patient_id": p.id,
+                    "protocol_version_id": general.pk,
+                    "anchor_on": anchor,
+                    "anchor_label": label[:80],
+                    "tracking_from": p.diagnosis_on,
+                }
+            )
         care_ids = _bulk(CarePlan, care_rows, counts)
         for p, care_id, row in zip(patients, care_ids, care_rows, strict=True):
-            for due in schedule(general.protocol, PlanEvents(first_dose_on=row["anchor_on"]), horizon=horizon, review_interval_months=review_months):
+            for due in schedule(
+                general.protocol,
+                PlanEvents(first_dose_on=row["anchor_on"]),
+                horizon=horizon,
+                review_interval_months=review_months,
+            ):
                 items.append(_item_row(due, p, general.pk, care_plan_id=care_id))
     _settle(shape, rng, items, counts)
 
 
-def _item_row(due: Any, patient: GenPatient, version_id: int, *, plan_id: int | None = None, care_plan_id: int | None = None) -> dict[str, Any]:
+def _item_row(
+    due: Any,
+    patient: GenPatient,
+    version_id: int,
+    *,
+    plan_id: int | None = None,
+    care_plan_id: int | None = None,
+) -> dict[str, Any]:
     return {
         "patient_id": patient.id,
         "plan_id": plan_id,
@@ -505,7 +701,9 @@ def _item_row(due: Any, patient: GenPatient, version_id: int, *, plan_id: int | 
     }
 
 
-def _settle(shape: ClinicShape, rng: random.Random, items: list[dict[str, Any]], counts: Counts) -> None:
+def _settle(
+    shape: ClinicShape, rng: random.Random, items: list[dict[str, Any]], counts: Counts
+) -> None:
     """Past duties: most done with a result (some late), a few waived, ~3% left overdue with an
     alert; a few due soon are booked. Results are written before the items that point at them."""
     today = shape.today
@@ -520,20 +718,73 @@ def _settle(shape: ClinicShape, rng: random.Random, items: list[dict[str, Any]],
         if row["window_closes_on"] < today:
             roll = rng.random()
             if roll < 0.03:
-                alerts.append({"patient_id": row["patient_id"], "kind": "overdue_monitoring", "grade": "warning", "condition_key": f"overdue:item:{row['id']}", "title": "Monitoring overdue", "detail": "", "raised_by_type": "treatments.monitoringitem", "raised_by_id": str(row["id"]), "owner_id": nurse, "status": "open", "created_at": timezone.now()})
+                alerts.append(
+                    {
+                        "patient_id": row["patient_id"],
+                        "kind": "overdue_monitoring",
+                        "grade": "warning",
+                        "condition_key": f"overdue:item:{row['id']}",
+                        "title": "Monitoring overdue",
+                        "detail": "",
+                        "raised_by_type": "treatments.monitoringitem",
+                        "raised_by_id": str(row["id"]),
+                        "owner_id": nurse,
+                        "status": "open",
+                        "created_at": timezone.now(),
+                    }
+                )
                 continue
             if roll < 0.05:
                 row["status"], row["waived_reason"] = "waived", "Generated: not clinically needed"
                 continue
             late = roll > 0.9
-            taken = row["window_closes_on"] + timedelta(days=rng.randint(1, 20)) if late else row["due_on"]
+            taken = (
+                row["window_closes_on"] + timedelta(days=rng.randint(1, 20))
+                if late
+                else row["due_on"]
+            )
             taken = min(taken, today)
             abnormal = rng.random() < 0.02
             result_id = next(result_ids)
-            results.append({"id": result_id, "patient_id": row["patient_id"], "investigation": row["investigation"], "taken_on": taken, "lab": "Generated laboratory", "qualitative": "abnormal" if abnormal else "normal", "is_abnormal": abnormal, "recorded_by_id": nurse, "reviewed_by_id": nurse, "reviewed_at": timezone.now()})
-            row.update(status="done_late" if late else "done_in_window", completed_on=taken, result_id=result_id, settled_by_id=nurse)
+            results.append(
+                {
+                    "id": result_id,
+                    "patient_id": row["patient_id"],
+                    "investigation": row["investigation"],
+                    "taken_on": taken,
+                    "lab": "Generated laboratory",
+                    "qualitative": "abnormal" if abnormal else "normal",
+                    "is_abnormal": abnormal,
+                    "recorded_by_id": nurse,
+                    "reviewed_by_id": nurse,
+                    "reviewed_at": timezone.now(),
+                }
+            )
+            row.update(
+                status="done_late" if late else "done_in_window",
+                completed_on=taken,
+                result_id=result_id,
+                settled_by_id=nurse,
+            )
             if abnormal:
-                alerts.append({"patient_id": row["patient_id"], "kind": "abnormal_result", "grade": "warning", "condition_key": f"abnormal:result:{result_id}:generated", "title": "Abnormal result", "detail": "", "raised_by_type": "treatments.result", "raised_by_id": str(result_id), "owner_id": nurse, "status": "resolved" if taken < today - timedelta(days=30) else "open", "resolved_at": timezone.now() if taken < today - timedelta(days=30) else None, "created_at": timezone.now()})
+                alerts.append(
+                    {
+                        "patient_id": row["patient_id"],
+                        "kind": "abnormal_result",
+                        "grade": "warning",
+                        "condition_key": f"abnormal:result:{result_id}:generated",
+                        "title": "Abnormal result",
+                        "detail": "",
+                        "raised_by_type": "treatments.result",
+                        "raised_by_id": str(result_id),
+                        "owner_id": nurse,
+                        "status": "resolved" if taken < today - timedelta(days=30) else "open",
+                        "resolved_at": timezone.now()
+                        if taken < today - timedelta(days=30)
+                        else None,
+                        "created_at": timezone.now(),
+                    }
+                )
         elif row["due_on"] <= today + timedelta(days=7) and rng.random() < 0.3:
             row["status"], row["booked_on"] = "booked", max(today, row["due_on"])
     _copy(Result, results, counts)
@@ -541,7 +792,9 @@ def _settle(shape: ClinicShape, rng: random.Random, items: list[dict[str, Any]],
     _bulk(Alert, alerts, counts)
 
 
-def _referrals_and_rehab(shape: ClinicShape, rng: random.Random, patients: list[GenPatient], staff: Staff, counts: Counts) -> None:
+def _referrals_and_rehab(
+    shape: ClinicShape, rng: random.Random, patients: list[GenPatient], staff: Staff, counts: Counts
+) -> None:
     referrals, sessions = [], []
     now = timezone.now()
     for p in patients:
@@ -553,12 +806,48 @@ def _referrals_and_rehab(shape: ClinicShape, rng: random.Random, patients: list[
         therapist, discipline = rng.choice(therapists)
         sent = now - timedelta(days=rng.randint(1, 400))
         open_ = sent > now - timedelta(days=30)
-        state = rng.choice([ReferralState.SENT, ReferralState.ACCEPTED]) if open_ else ReferralState.COMPLETED
-        referrals.append({"external_id": uuid.UUID(int=rng.getrandbits(128), version=4), "patient_id": p.id, "discipline": discipline, "urgency": Urgency.ROUTINE, "reason": "Generated referral", "referred_by_id": p.neurologist_id, "state": state, "sent_at": sent, "target_working_days": 15, "due_at": sent + timedelta(days=21), "responded_at": None if state == ReferralState.SENT else sent + timedelta(days=3), "completed_at": sent + timedelta(days=60) if state == ReferralState.COMPLETED else None, "summary": "Generated summary" if state == ReferralState.COMPLETED else ""})
+        state = (
+            rng.choice([ReferralState.SENT, ReferralState.ACCEPTED])
+            if open_
+            else ReferralState.COMPLETED
+        )
+        referrals.append(
+            {
+                "external_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                "patient_id": p.id,
+                "discipline": discipline,
+                "urgency": Urgency.ROUTINE,
+                "reason": "Generated referral",
+                "referred_by_id": p.neurologist_id,
+                "state": state,
+                "sent_at": sent,
+                "target_working_days": 15,
+                "due_at": sent + timedelta(days=21),
+                "responded_at": None if state == ReferralState.SENT else sent + timedelta(days=3),
+                "completed_at": sent + timedelta(days=60)
+                if state == ReferralState.COMPLETED
+                else None,
+                "summary": "Generated summary" if state == ReferralState.COMPLETED else "",
+            }
+        )
         for n in range(rng.randint(0, 6)):
             held = (sent + timedelta(days=7 * (n + 1))).date()
             if held <= shape.today:
-                sessions.append({"external_id": uuid.UUID(int=rng.getrandbits(128), version=4), "patient_id": p.id, "therapist_id": therapist, "held_on": held, "duration_minutes": 45, "discipline": discipline, "setting": "clinic", "interventions": [], "goals": "", "progress": "", "notes": ""})
+                sessions.append(
+                    {
+                        "external_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                        "patient_id": p.id,
+                        "therapist_id": therapist,
+                        "held_on": held,
+                        "duration_minutes": 45,
+                        "discipline": discipline,
+                        "setting": "clinic",
+                        "interventions": [],
+                        "goals": "",
+                        "progress": "",
+                        "notes": "",
+                    }
+                )
     _bulk(Referral, referrals, counts)
     _bulk(RehabSession, sessions, counts)
 
@@ -589,7 +878,9 @@ def _derive_status(shape: ClinicShape) -> None:
 
 
 def generated_users(role: str) -> Iterator[User]:
-    return User.objects.filter(email__endswith="@bench.invalid", role=role).order_by("id").iterator()
+    return (
+        User.objects.filter(email__endswith="@bench.invalid", role=role).order_by("id").iterator()
+    )
 
 
 def _unused(value: datetime) -> None:  # pragma: no cover - keeps the datetime import typed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -65,5 +64,3 @@ def richest_patient(neurologist: User) -> Patient:
         .order_by("-n", "id")
         .first()
     )  # type: ignore[return-value]
-
-
