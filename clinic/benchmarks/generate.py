@@ -18,7 +18,7 @@ import random
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -301,11 +301,8 @@ def _clinicians(shape: ClinicShape, rng: random.Random, counts: Counts) -> tuple
     team_ids = _bulk(
         CareTeam, [{"name": name, "lead_neurologist_id": None} for name in names], counts
     )
-    password = make_password(
-        settings.MYELIN_BENCH_PASSWORD
-        if hasattr(settings, "MYELIN_BENCH_PASSWORD")
-        else BENCH_PASSWORD
-    )
+    password = make_password(BENCH_PASSWORD)
+
     users: list[dict[str, Any]] = []
     memberships: list[tuple[int, int]] = []
     staff = Staff()
@@ -647,7 +644,7 @@ def _monitoring(
             items.append(_item_row(due, plan.patient, versions[plan.drug_key].pk, plan_id=plan.id))
         latest_start[plan.patient.id] = (plan.started_on, versions[plan.drug_key].drug_name)
     general = versions.get("general")
-    care_rows = []
+    care_rows: list[dict[str, Any]] = []
     if general is not None:
         for p in patients:
             anchor, label = latest_start.get(p.id, (p.diagnosis_on, "diagnosis"))
@@ -881,7 +878,3 @@ def generated_users(role: str) -> Iterator[User]:
     return (
         User.objects.filter(email__endswith="@bench.invalid", role=role).order_by("id").iterator()
     )
-
-
-def _unused(value: datetime) -> None:  # pragma: no cover - keeps the datetime import typed
-    return None
