@@ -14,7 +14,11 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user.is_clinician:
         from treatments.alerts import inbox_count
 
-        alert_count = inbox_count(user)
+        # A page may render several templates with this request (the patient page renders each
+        # panel): count once per request.
+        cached = getattr(request, "_myelin_alert_count", None)
+        alert_count = inbox_count(user) if cached is None else cached
+        request._myelin_alert_count = alert_count  # type: ignore[attr-defined]
     if user.is_neurologist:
         items.append(("Caseload", reverse("patients:caseload")))
     if user.is_clinician:

@@ -17,12 +17,25 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from patients.models import Patient
+    from treatments.models import DmtPlan
+
+
+def _plans(patient: Patient) -> list[DmtPlan]:
+    """The patient's DMT plans, newest first, loaded once per patient object (which lives for
+    one request): the timeline, the chart bands and the panel share one query."""
+    from treatments.models import DmtPlan
+
+    cached: list[DmtPlan] | None = getattr(patient, "_dmt_plans", None)
+    if cached is None:
+        cached = list(DmtPlan.objects.filter(patient=patient))
+        patient._dmt_plans = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def dmt_timeline(patient: Patient) -> Iterable[TimelineEvent]:
-    from treatments.models import AdministrationKind, DmtAdministration, DmtPlan
+    from treatments.models import AdministrationKind, DmtAdministration
 
-    plans = list(DmtPlan.objects.filter(patient=patient))
+    plans = _plans(patient)
     for plan in plans:
         url = reverse(
             "treatments:plan", kwargs={"external_id": patient.external_id, "plan_id": plan.pk}
@@ -67,26 +80,20 @@ def symptomatic_timeline(patient: Patient) -> Iterable[TimelineEvent]:
 
 
 def dmt_periods(patient: Patient) -> Iterable[ChartPeriod]:
-    """DMT courses as chart bands. A page draws several charts for the same patient object, so
-    the periods are kept on that instance (it lives for one request): one query per page."""
-    from treatments.models import DmtPlan
-
-    cached: list[ChartPeriod] | None = getattr(patient, "_dmt_periods", None)
-    if cached is None:
-        cached = [
-            ChartPeriod(start=plan.started_on, end=plan.stopped_on, label=plan.drug_name)
-            for plan in DmtPlan.objects.filter(patient=patient, started_on__isnull=False)
-            if plan.started_on is not None
-        ]
-        patient._dmt_periods = cached  # type: ignore[attr-defined]
-    return cached
+    """DMT courses as chart bands, oldest first (from the plans shared with the timeline)."""
+    return [
+        ChartPeriod(start=plan.started_on, end=plan.stopped_on, label=plan.drug_name)
+        for plan in reversed(_plans(patient))
+        if plan.started_on is not None
+    ]
 
 
 def treatments_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
-    from treatments.models import DmtPlan, MonitoringItem
+    from treatments.models import MonitoringItem
 
     today = timezone.localdate()
-    current = DmtPlan.objects.current().filter(patient=patient).first()
+    # At most one plan is current (one_current_dmt_plan).
+    current = next((plan for plan in _plans(patient) if plan.is_current), None)
     # One query: a patient has tens of open items at most (the horizon is 13 months).
     open_items = list(MonitoringItem.objects.filter(patient=patient).open().order_by("due_on"))
     context = {

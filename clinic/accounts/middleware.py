@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +17,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 SESSION_STARTED = "myelin_session_started_at"
 SESSION_LAST_SEEN = "myelin_session_last_seen_at"
+# The idle clock is written back at most this often, so a page view does not rewrite the
+# session row every time. The recorded moment can only lag behind real activity, so a
+# session may end up to this much early, never late.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 class SessionLimitsMiddleware:
@@ -44,7 +48,9 @@ class SessionLimitsMiddleware:
             if expired:
                 logout(request)
                 messages.info(request, "Your session timed out. Please sign in again.")
-            elif not request.path.startswith("/healthz"):
+            elif not request.path.startswith("/healthz") and (
+                last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION
+            ):
                 request.session[SESSION_LAST_SEEN] = now.isoformat()
         return self.get_response(request)
 

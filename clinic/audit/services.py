@@ -67,15 +67,26 @@ def record_many(*, user: User | None, entries: list[Entry]) -> list[AccessEvent]
     if not entries:
         return []
     user_id = user.pk if user is not None and user.is_authenticated else None
-    with transaction.atomic():
+    # No savepoint: a failed append must fail the caller's whole transaction anyway (nothing is
+    # shown or changed without its access record), and the savepoint pair cost two round trips
+    # on every page.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
+            # The lock is a statement of its own on purpose. Under READ COMMITTED each statement
+            # reads from a snapshot taken when it starts, so the last-hash read below (the next
+            # statement) sees every append committed before the lock was granted; read in the
+            # same statement as the lock, it could miss the append we waited for and fork the
+            # chain. Ids and the last hash come together in one statement.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')),"
+                " (SELECT hash FROM audit_accessevent ORDER BY id DESC LIMIT 1)"
+                " FROM generate_series(1, %s)",
                 [AccessEvent._meta.db_table, len(entries)],
             )
-            ids = [row[0] for row in cursor.fetchall()]
-        last = AccessEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+            rows = cursor.fetchall()
+        ids = [row[0] for row in rows]
+        last = rows[0][1]
         prev = last or GENESIS_HASH
         now = timezone.now()
         events = []

@@ -285,10 +285,10 @@ def test_the_patient_page_query_count_does_not_grow_with_history(
         record_mri(patient_a, date(2010 + year, 7, 1), t2=1)
     client = signed_in(neurologist)
     # The same with 1 and 15 years of history: the four clinical lists load once each.
-    # 8 of these are the treatments app's registered sources (DMT, results and symptomatic
-    # timeline events, DMT chart periods, the DMT and monitoring panel), each a fixed count;
-    # 4 are the safety sources (side-effect timeline events, the safety panel).
-    with django_assert_num_queries(36):
+    # 6 of these are the treatments app's registered sources (DMT plans shared by the timeline,
+    # chart bands and panel; courses, results, symptomatic treatments, open items) and 4 the
+    # safety sources (side-effect timeline events, the safety panel), each a fixed count.
+    with django_assert_num_queries(24):
         assert client.get(patient_a.get_absolute_url()).status_code == 200
 
 

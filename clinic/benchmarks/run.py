@@ -1,0 +1,388 @@
+"""The benchmark figures `make bench` prints, as a table and as one JSON line per figure.
+
+Run by `python -m clinic.devstack bench` against the generated bench database, with DEBUG off.
+Pages are timed through the Django test client (every middleware, a real signed-in session of a
+generated user); the inbox load test goes through gunicorn on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import django
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+REPEAT = int(os.environ.get("MYELIN_BENCH_REPEAT", "30"))
+LOAD_REQUESTS = int(os.environ.get("MYELIN_BENCH_LOAD_REQUESTS", "600"))
+LOAD_CONCURRENCY = int(os.environ.get("MYELIN_BENCH_CONCURRENCY", "8"))
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float | str
+    unit: str
+    target: str = ""
+    met: bool | None = None
+
+    def json(self) -> str:
+        return json.dumps(
+            {
+                "figure": self.name,
+                "value": self.value,
+                "unit": self.unit,
+                "target": self.target,
+                "met": self.met,
+            }
+        )
+
+
+FIGURES: list[Figure] = []
+
+
+def figure(
+    name: str, value: float | str, unit: str, target: str = "", met: bool | None = None
+) -> None:
+    FIGURES.append(
+        Figure(name, round(value, 2) if isinstance(value, float) else value, unit, target, met)
+    )
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _sign_in(username: str) -> Any:
+    from django.test import Client
+
+    from clinic.benchmarks.generate import BENCH_PASSWORD
+
+    client = Client()
+    response = client.post("/accounts/login/", {"username": username, "password": BENCH_PASSWORD})
+    assert response.status_code == 302, (
+        f"sign-in of a generated user failed ({response.status_code})"
+    )
+    return client
+
+
+def time_page(label: str, username: str, url: str) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _sign_in(username)
+    client.get(url)
+    times: list[float] = []
+    queries = 0
+    for _ in range(REPEAT):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, f"{label}: {response.status_code}"
+        queries = len(captured.captured_queries)
+    p95 = percentile(times, 95)
+    figure(f"{label} median", statistics.median(times), "ms")
+    figure(f"{label} p95", p95, "ms", "<= 150 ms", p95 <= 150)
+    budget = 10 if label.startswith(("caseload", "patient page")) else None
+    figure(
+        f"{label} queries",
+        float(queries),
+        "queries",
+        "<= 10" if budget else "",
+        queries <= budget if budget else None,
+    )
+
+
+def pages() -> None:
+    from django.db.models import Count
+
+    from clinic.accounts.models import Role, User
+    from patients.models import Patient
+    from treatments.models import Alert
+
+    generated = User.objects.filter(email__endswith="@bench.invalid")
+    for size in (10, 100):
+        neuro = (
+            generated.filter(role=Role.NEUROLOGIST)
+            .annotate(n=Count("neurology_patients"))
+            .filter(n__gte=size * 8 // 10, n__lte=size * 12 // 10)
+            .order_by("id")
+            .first()
+        )
+        if neuro is None:
+            figure(f"caseload at {size}/clinician", "not available", "", "no such clinician")
+            continue
+        patient = (
+            Patient.objects.filter(neurologist=neuro)
+            .annotate(n=Count("monitoring_items"))
+            .order_by("-n")
+            .first()
+        )
+        nurse = (
+            generated.filter(role=Role.NURSE, care_teams__patients__neurologist=neuro)
+            .order_by("id")
+            .first()
+        )
+        time_page(f"caseload at {size}/clinician", neuro.username, "/patients/caseload/?scope=mine")
+        if patient is not None:
+            time_page(
+                f"patient page at {size}/clinician", neuro.username, patient.get_absolute_url()
+            )
+        if nurse is not None:
+            time_page(
+                f"nurse worklist at {size}/clinician", nurse.username, "/treatments/worklist/"
+            )
+    busiest = (
+        generated.filter(role=Role.NURSE).annotate(n=Count("alerts")).order_by("-n", "id").first()
+    )
+    quiet = (
+        generated.filter(role=Role.NURSE)
+        .exclude(pk__in=Alert.objects.active().values("owner"))
+        .order_by("id")
+        .first()
+    )
+    if busiest is not None:
+        figure("alerts owned by the busiest nurse", float(busiest.n), "alerts")
+        time_page("alert inbox, many alerts", busiest.username, "/alerts/")
+    if quiet is not None:
+        time_page("alert inbox, no alerts", quiet.username, "/alerts/")
+
+
+def sweep() -> None:
+    """The overdue sweep with 300,000 items due, against one raw SQL statement doing the same
+    (inside a transaction that is rolled back, so the data set is reused unchanged)."""
+    from django.db import OperationalError
+    from django.utils import timezone
+
+    from treatments.models import MonitoringItem
+
+    total = MonitoringItem.objects.count()
+    figure("monitoring items", float(total), "items")
+    try:
+        from treatments.sweeps import sweep_overdue  # type: ignore[import-not-found]
+    except ImportError:
+        sweep_overdue = None
+    today = timezone.localdate()
+    stored_overdue = "overdue_at" in {f.name for f in MonitoringItem._meta.fields}
+    due_sql = (
+        "UPDATE treatments_monitoringitem SET status = 'scheduled', completed_on = NULL,"
+        " result_id = NULL, settled_by_id = NULL, window_closes_on = %s - 1,"
+        " due_on = LEAST(due_on, %s - 1), window_opens_on = LEAST(window_opens_on, %s - 1)"
+        " WHERE id IN (SELECT id FROM treatments_monitoringitem WHERE status <> 'cancelled'"
+        " ORDER BY id LIMIT 300000)"
+    )
+    raw_sql = (
+        "INSERT INTO treatments_alert (patient_id, kind, grade, condition_key, title, detail, action,"
+        " source, raised_by_type, raised_by_id, owner_id, status, created_at, resolution_note,"
+        " resolved_automatically, snooze_reason)"
+        " SELECT i.patient_id, 'overdue_monitoring', 'warning', 'overdue:item:' || i.id,"
+        " 'Monitoring overdue', '', '', '', 'treatments.monitoringitem', i.id::text, p.nurse_id,"
+        " 'open', now(), '', false, ''"
+        " FROM treatments_monitoringitem i JOIN patients_patient p ON p.id = i.patient_id"
+        " WHERE i.status IN ('scheduled', 'booked') AND i.window_closes_on < %s"
+        " ON CONFLICT (condition_key) DO NOTHING"
+    )
+    if stored_overdue:
+        raw_sql = (
+            "WITH marked AS (UPDATE treatments_monitoringitem SET overdue_at = now() WHERE"  # noqa: S608 - constant text
+            " status IN ('scheduled', 'booked') AND window_closes_on < %s AND overdue_at IS NULL"
+            " RETURNING id) "
+            + raw_sql.replace(
+                "WHERE i.status", "WHERE i.id IN (SELECT id FROM marked) AND i.status"
+            )
+        )
+        params: list[Any] = [today, today]
+    else:
+        params = [today]
+    raw_time = 0.0
+    for label, run in [
+        ("raw SQL", "raw"),
+        ("sweep_overdue", "sweep"),
+        ("sweep_overdue, nothing due", "idle"),
+    ]:
+        if run != "raw" and sweep_overdue is None:
+            figure(label, "not available", "", "treatments.sweeps.sweep_overdue is not merged yet")
+            continue
+        try:
+            elapsed = _timed_sweep_step(run, due_sql, raw_sql, params, today, sweep_overdue)
+        except OperationalError:
+            figure(label, "timed out", "", f"> {SWEEP_TIMEOUT_S} s")
+            continue
+        figure(
+            f"{label} (300,000 due)" if run != "idle" else label,
+            elapsed,
+            "s",
+            "< 1 s" if run == "idle" else "",
+            elapsed < 1 if run == "idle" else None,
+        )
+        if run == "raw":
+            raw_time = elapsed
+        elif run == "sweep":
+            ratio = elapsed / raw_time
+            figure("sweep / raw SQL", ratio, "x", "<= 4x", ratio <= 4)
+
+
+SWEEP_TIMEOUT_S = int(os.environ.get("MYELIN_BENCH_SWEEP_TIMEOUT", "180"))
+
+
+def _timed_sweep_step(
+    run: str, due_sql: str, raw_sql: str, params: list[Any], today: Any, sweep_overdue: Any
+) -> float:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = '{SWEEP_TIMEOUT_S}s'")
+        if True:
+            if run != "idle":
+                with connection.cursor() as cursor:
+                    cursor.execute(due_sql, [today, today, today])
+                    cursor.execute("ANALYZE treatments_monitoringitem")
+            started = time.perf_counter()
+            if run == "raw":
+                with connection.cursor() as cursor:
+                    cursor.execute(raw_sql, params)
+            else:
+                sweep_overdue(at=timezone.now())
+            elapsed = time.perf_counter() - started
+            transaction.set_rollback(True)
+    return elapsed
+
+
+def _rss_peak(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def load() -> None:
+    """The inbox under concurrent requests through gunicorn (all middleware, DEBUG off)."""
+    import socket
+
+    from django.db.models import Count
+
+    from clinic.accounts.models import Role, User
+
+    nurse = (
+        User.objects.filter(email__endswith="@bench.invalid", role=Role.NURSE)
+        .annotate(n=Count("alerts"))
+        .order_by("-n", "id")
+        .first()
+    )
+    if nurse is None:
+        figure("inbox throughput", "not available", "", "no generated nurse")
+        return
+    client = _sign_in(nurse.username)
+    cookie = "; ".join(f"{k}={v.value}" for k, v in client.cookies.items())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "clinic.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--no-control-socket",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/alerts/"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/live", timeout=2)
+                break
+            except Exception:
+                time.sleep(0.3)
+
+        def one(_: int) -> float:
+            request = urllib.request.Request(url, headers={"Cookie": cookie})
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback http
+                response.read()
+                assert response.status == 200
+            return (time.perf_counter() - started) * 1000
+
+        with ThreadPoolExecutor(LOAD_CONCURRENCY) as pool:
+            list(pool.map(one, range(40)))  # warm-up
+            started = time.perf_counter()
+            latencies = list(pool.map(one, range(LOAD_REQUESTS)))
+            elapsed = time.perf_counter() - started
+        workers = [
+            int(p)
+            for p in subprocess.run(
+                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+            ).stdout.split()
+        ]
+        rate = LOAD_REQUESTS / elapsed
+        p99 = percentile(latencies, 99)
+        figure("inbox throughput", rate, "req/s", ">= 60 req/s", rate >= 60)
+        figure("inbox p99 under load", p99, "ms", "<= 250 ms", p99 <= 250)
+        peak = max((_rss_peak(pid) for pid in workers), default=0.0)
+        figure("web worker peak RSS", peak, "MB", "< 120 MB", peak < 120)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def sweep_worker_memory() -> None:
+    try:
+        import treatments.sweeps  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        figure("sweep worker peak RSS", "not available", "", "treatments.sweeps is not merged yet")
+
+
+def report(parameters: dict[str, Any]) -> None:
+    print()
+    print("Parameters: " + ", ".join(f"{k}={v}" for k, v in parameters.items()))
+    print(f"{'Figure':<46} {'Value':>14} {'Unit':<8} {'Target':<14} Met")
+    print("-" * 92)
+    for f in FIGURES:
+        value = f"{f.value:,.2f}" if isinstance(f.value, float) else str(f.value)
+        met = "" if f.met is None else ("yes" if f.met else "NO")
+        print(f"{f.name:<46} {value:>14} {f.unit:<8} {f.target[:40]:<14} {met}")
+    print()
+    print(json.dumps({"parameters": parameters}))
+    for f in FIGURES:
+        print(f.json())
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    django.setup()
+    parameters = json.loads(os.environ.get("MYELIN_BENCH_PARAMETERS", "{}"))
+    parameters.update(repeat=REPEAT, load_requests=LOAD_REQUESTS, concurrency=LOAD_CONCURRENCY)
+    steps: list[Callable[[], None]] = [pages, sweep, load, sweep_worker_memory]
+    for step in steps:
+        started = time.monotonic()
+        step()
+        print(f"[bench] {step.__name__} done in {time.monotonic() - started:.0f} s", flush=True)
+    report(parameters)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
