@@ -170,19 +170,11 @@ def sweep() -> None:
 
     total = MonitoringItem.objects.count()
     figure("monitoring items", float(total), "items")
-    try:
-        from treatments.sweeps import sweep_overdue  # type: ignore[import-not-found]
-    except ImportError:
-        sweep_overdue = None
+    from treatments.sweeps import sweep_overdue
+
     today = timezone.localdate()
-    stored_overdue = "overdue_at" in {f.name for f in MonitoringItem._meta.fields}
-    due_sql = (
-        "UPDATE treatments_monitoringitem SET status = 'scheduled', completed_on = NULL,"
-        " result_id = NULL, settled_by_id = NULL, window_closes_on = %s - 1,"
-        " due_on = LEAST(due_on, %s - 1), window_opens_on = LEAST(window_opens_on, %s - 1)"
-        " WHERE id IN (SELECT id FROM treatments_monitoringitem WHERE status <> 'cancelled'"
-        " ORDER BY id LIMIT 300000)"
-    )
+    stored_overdue = "overdue_since" in {f.name for f in MonitoringItem._meta.fields}
+    due_sql = _DUE_SQL
     raw_sql = (
         "INSERT INTO treatments_alert (patient_id, kind, grade, condition_key, title, detail, action,"
         " source, raised_by_type, raised_by_id, owner_id, status, created_at, resolution_note,"
@@ -196,14 +188,14 @@ def sweep() -> None:
     )
     if stored_overdue:
         raw_sql = (
-            "WITH marked AS (UPDATE treatments_monitoringitem SET overdue_at = now() WHERE"  # noqa: S608 - constant text
-            " status IN ('scheduled', 'booked') AND window_closes_on < %s AND overdue_at IS NULL"
+            "WITH marked AS (UPDATE treatments_monitoringitem SET overdue_since = %s WHERE"  # noqa: S608 - constant text
+            " status IN ('scheduled', 'booked') AND window_closes_on < %s AND overdue_since IS NULL"
             " RETURNING id) "
             + raw_sql.replace(
                 "WHERE i.status", "WHERE i.id IN (SELECT id FROM marked) AND i.status"
             )
         )
-        params: list[Any] = [today, today]
+        params: list[Any] = [today, today, today]
     else:
         params = [today]
     raw_time = 0.0
@@ -232,6 +224,16 @@ def sweep() -> None:
         elif run == "sweep":
             ratio = elapsed / raw_time
             figure("sweep / raw SQL", ratio, "x", "<= 4x", ratio <= 4)
+
+
+# Makes 300,000 items due (the earliest by id, whatever their state), inside a rolled-back transaction.
+_DUE_SQL = (
+    "UPDATE treatments_monitoringitem SET status = 'scheduled', completed_on = NULL,"
+    " result_id = NULL, settled_by_id = NULL, overdue_since = NULL, window_closes_on = %s - 1,"
+    " due_on = LEAST(due_on, %s - 1), window_opens_on = LEAST(window_opens_on, %s - 1)"
+    " WHERE id IN (SELECT id FROM treatments_monitoringitem WHERE status <> 'cancelled'"
+    " ORDER BY id LIMIT 300000)"
+)
 
 
 SWEEP_TIMEOUT_S = int(os.environ.get("MYELIN_BENCH_SWEEP_TIMEOUT", "180"))
@@ -348,11 +350,47 @@ def load() -> None:
         server.wait(timeout=30)
 
 
+SWEEP_MEMORY_SCRIPT = """
+import resource, django
+django.setup()
+from django.db import connection, transaction
+from django.utils import timezone
+from treatments.sweeps import sweep_overdue
+today = timezone.localdate()
+with transaction.atomic():
+    with connection.cursor() as cursor:
+        cursor.execute(DUE_SQL, [today, today, today])
+    sweep_overdue(at=timezone.now())
+    transaction.set_rollback(True)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
 def sweep_worker_memory() -> None:
-    try:
-        import treatments.sweeps  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        figure("sweep worker peak RSS", "not available", "", "treatments.sweeps is not merged yet")
+    """Peak RSS of a fresh worker-like process running the overdue sweep over 300,000 due items
+    (rolled back afterwards)."""
+    import subprocess
+    import sys
+
+    due_sql = _DUE_SQL
+    script = SWEEP_MEMORY_SCRIPT.replace("DUE_SQL", repr(due_sql))
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ.copy(),
+    )
+    if result.returncode != 0:
+        figure(
+            "sweep worker peak RSS",
+            "not available",
+            "",
+            result.stderr.strip().splitlines()[-1][:60],
+        )
+        return
+    peak_mb = int(result.stdout.strip().splitlines()[-1]) / 1024
+    figure("sweep worker peak RSS", peak_mb, "MB", "< 200 MB", peak_mb < 200)
 
 
 def report(parameters: dict[str, Any]) -> None:
