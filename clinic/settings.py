@@ -392,6 +392,9 @@ LOGGING = {
         # Django's request logger prints the path of failing requests, which carries patient
         # ids; our own error handler logs a sanitised line instead.
         "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
+        # django-axes logs every sign-in at INFO (with the username masked); failures and
+        # lockouts are WARNING and still shown.
+        "axes": {"level": "WARNING"},
     },
 }
 
