@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import factory
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from factory.django import DjangoModelFactory
 
 from clinic.accounts.models import CareTeam, Role, User
@@ -46,3 +48,9 @@ class PatientFactory(DjangoModelFactory):
     date_of_birth = factory.Faker("date_of_birth", minimum_age=18, maximum_age=80)
     sex = Sex.FEMALE
     care_team = factory.SubFactory(CareTeamFactory)
+
+
+def totp_code(device: TOTPDevice) -> str:
+    """The code an authenticator app would show for this device right now."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():06d}"

@@ -3,8 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tests.factories import TEST_PASSWORD
+from treatments import services
+from treatments.models.catalogue import ClinicSettings
+from treatments.protocols import add_months
 
 
 @pytest.fixture
@@ -19,3 +23,19 @@ def sign_in_as(page: Any, live_server: Any) -> Any:
         return page
 
     return _sign_in
+
+
+@pytest.fixture
+def on_teriflunomide(patient_a: Any, neurologist: Any) -> Any:
+    """A teriflunomide plan started three months ago under the US label (ALT monthly for six
+    months): month 3 is due today, months 1-2 are overdue."""
+    clinic = ClinicSettings.load()
+    clinic.label_region = "US"
+    clinic.save()
+    started = add_months(timezone.localdate(), -3)
+    plan = services.plan_dmt(
+        patient=patient_a, drug_key="teriflunomide", by=neurologist, planned_on=started
+    )
+    return services.start_dmt_plan(
+        plan=plan, started_on=started, override_reason="Baseline at GP", by=neurologist
+    )

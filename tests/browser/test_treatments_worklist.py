@@ -10,27 +10,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from treatments import services
-from treatments.models import ClinicSettings, ItemStatus, MonitoringItem
-from treatments.protocols import add_months
+from treatments.models import ItemStatus, MonitoringItem
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def on_teriflunomide(patient_a: Any, neurologist: Any) -> Any:
-    """Started three months ago (US label: ALT monthly): month 3 is due today, months 1-2 are
-    overdue."""
-    clinic = ClinicSettings.load()
-    clinic.label_region = "US"
-    clinic.save()
-    started = add_months(timezone.localdate(), -3)
-    plan = services.plan_dmt(
-        patient=patient_a, drug_key="teriflunomide", by=neurologist, planned_on=started
-    )
-    return services.start_dmt_plan(
-        plan=plan, started_on=started, override_reason="Baseline at GP", by=neurologist
-    )
 
 
 def test_a_nurse_books_records_and_waives_from_the_worklist(

@@ -10,18 +10,12 @@ from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.accounts import services
 from clinic.audit.models import AccessEvent, Action
 from patients.models import Patient
-from tests.factories import TEST_PASSWORD
-
-
-def current_code(device: TOTPDevice) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{totp.token():06d}"
+from tests.factories import TEST_PASSWORD, totp_code
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def test_a_first_sign_in_with_mfa_on_must_enrol_a_device_before_any_page(
     setup = client.get("/accounts/mfa/setup/")
     assert "<svg" in setup.content.decode()
     device = TOTPDevice.objects.get(user=neurologist, confirmed=False)
-    response = client.post("/accounts/mfa/setup/", {"token": current_code(device)})
+    response = client.post("/accounts/mfa/setup/", {"token": totp_code(device)})
     assert response.status_code == 302
     device.refresh_from_db()
     assert device.confirmed
@@ -70,7 +64,7 @@ def test_an_enrolled_user_is_asked_for_a_code_after_the_password(mfa_on, client,
     )
     assert response["Location"].startswith("/accounts/mfa/verify/")
     assert client.get("/treatments/worklist/").status_code == 302
-    response = client.post("/accounts/mfa/verify/", {"token": current_code(device)})
+    response = client.post("/accounts/mfa/verify/", {"token": totp_code(device)})
     assert response.status_code == 302
     assert client.get("/treatments/worklist/").status_code == 200
 
