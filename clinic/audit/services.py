@@ -14,9 +14,9 @@ from clinic.audit.models import GENESIS_HASH, AccessEvent, Action, Category
 if TYPE_CHECKING:
     from clinic.accounts.models import User
 
-# One advisory lock serialises appends so the chain has a single order. It is held only for
-# the few milliseconds of the insert (its own transaction when the caller has none).
-_CHAIN_LOCK_KEY = 0x4D59454C  # "MYEL"
+# Appends are serialised by one advisory lock, taken together with the ids and the last hash by
+# the audit_reserve() database function (migration 0002) in a single round trip, and held to the
+# end of the transaction: the reservation and the insert, or the caller's whole transaction.
 
 
 @dataclass(frozen=True)
@@ -72,18 +72,7 @@ def record_many(*, user: User | None, entries: list[Entry]) -> list[AccessEvent]
     # on every page.
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
-            # The lock is a statement of its own on purpose. Under READ COMMITTED each statement
-            # reads from a snapshot taken when it starts, so the last-hash read below (the next
-            # statement) sees every append committed before the lock was granted; read in the
-            # same statement as the lock, it could miss the append we waited for and fork the
-            # chain. Ids and the last hash come together in one statement.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')),"
-                " (SELECT hash FROM audit_accessevent ORDER BY id DESC LIMIT 1)"
-                " FROM generate_series(1, %s)",
-                [AccessEvent._meta.db_table, len(entries)],
-            )
+            cursor.execute("SELECT event_id, last_hash FROM audit_reserve(%s)", [len(entries)])
             rows = cursor.fetchall()
         ids = [row[0] for row in rows]
         last = rows[0][1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -94,3 +96,37 @@ def test_verify_command_fails_loudly_on_tampering(neurologist, patient_a):
     with pytest.raises(SystemExit) as exit_info:
         call_command("audit", "verify")
     assert exit_info.value.code == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_from_many_connections_keep_one_unbroken_chain(neurologist, patient_a):
+    """Eight writers at once, each appending in its own transactions: every append waits for the
+    chain lock and chains onto the one committed just before it, so nothing forks."""
+    barrier = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        barrier.wait()
+        try:
+            for _ in range(15):
+                with transaction.atomic():
+                    record(
+                        user=neurologist,
+                        patient=patient_a,
+                        action=Action.VIEW,
+                        category=Category.CLINICAL,
+                    )
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert AccessEvent.objects.filter(patient=patient_a).count() == 8 * 15
+    assert verify_chain() == []
