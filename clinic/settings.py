@@ -150,6 +150,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", default=None, required=PRODUCTION) or "redis://127.0.0.1:6379/0"
 
+# The cache holds copies of sessions (see clinic.accounts.sessions), nothing that cannot be
+# rebuilt from PostgreSQL. Short time-outs: a stalled Redis must not stall the pages.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "myelin",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Accounts, authentication and sessions
 # ---------------------------------------------------------------------------------------------
@@ -176,6 +187,7 @@ SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("MYELIN_SESSION_IDLE_MINUTES", 
 SESSION_ABSOLUTE_LIMIT = timedelta(hours=env_int("MYELIN_SESSION_ABSOLUTE_HOURS", 12, minimum=1))
 SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIMIT.total_seconds())
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_ENGINE = "clinic.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

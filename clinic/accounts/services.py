@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from clinic.accounts.models import Role, User, UserSession
+from clinic.accounts.sessions import SessionStore
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 
@@ -26,7 +26,8 @@ def end_all_sessions(*, user: User) -> int:
     """Delete every server-side session of this user: their cookies stop working at once."""
     with transaction.atomic():
         keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
-        Session.objects.filter(session_key__in=keys).delete()
+        for key in keys:
+            SessionStore(session_key=key).delete()  # the cached copy and the row
         UserSession.objects.filter(user=user).delete()
     return len(keys)
 
