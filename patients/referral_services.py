@@ -250,7 +250,7 @@ def referral_timeline(patient: Patient) -> Iterable[TimelineEvent]:
         )
 
 
-def referral_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
+def referral_panel(request: HttpRequest, patient: Patient) -> Panel:
     referrals = list(
         Referral.objects.filter(patient=patient)
         .exclude(
@@ -259,19 +259,22 @@ def referral_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
         .select_related("referred_by")
         .order_by("due_at")
     )
-    yield Panel(
-        key="referral-panel",
-        title="Referrals",
+    return Panel(
         template="patients/referral_panel.html#referral-panel",
         context={"patient": patient, "referrals": referrals, "now": timezone.now()},
-        order=60,
     )
 
 
 def register() -> None:
     """Called from PatientsConfig.ready()."""
     register_timeline_source(referral_timeline)
-    register_panel_source(referral_panel)
+    register_panel_source(
+        referral_panel,
+        key="referral-panel",
+        title="Referrals",
+        category=Category.REFERRAL,
+        order=60,
+    )
 
 
 def update_targets(*, targets: Iterable[ReferralTarget], by: User) -> int:

@@ -10,7 +10,13 @@ other way round). Instead each app registers, in its AppConfig.ready(), function
   template partial, with its own context.
 
 Each source takes the patient (and, for panels, the request) and must run a fixed number of
-queries whatever the patient's history, so the patient page's query count stays pinned.
+queries whatever the patient's history.
+
+The patient page itself runs only the period sources (for its chart). Panels and the timeline
+are declared here without running them: the page draws a slot for each, and the browser fetches
+them in parallel (`patients:panel`, `patients:timeline`), so the page's own query count stays
+small and fixed however many apps contribute. Without JavaScript each slot is a link to the
+same content as a page of its own.
 """
 
 from __future__ import annotations
@@ -45,20 +51,31 @@ class ChartPeriod:
 
 @dataclass(frozen=True)
 class Panel:
-    key: str  # the DOM id of the panel, and the name of its partial
-    title: str
+    """What a panel source returns: the partial to render and its context."""
+
     template: str  # "app/page.html#partial-name"
     context: dict[str, Any] = field(default_factory=dict)
-    order: int = 100
 
 
 TimelineSource = Callable[["Patient"], Iterable[TimelineEvent]]
 PeriodSource = Callable[["Patient"], Iterable[ChartPeriod]]
-PanelSource = Callable[["HttpRequest", "Patient"], Iterable[Panel]]
+PanelSource = Callable[["HttpRequest", "Patient"], Panel]
+
+
+@dataclass(frozen=True)
+class PanelSlot:
+    """A panel's place on the patient page, known without running any query."""
+
+    key: str  # the DOM id of the panel and its URL segment
+    title: str
+    source: PanelSource
+    category: str  # what the access trail records when the panel is opened
+    order: int = 100
+
 
 _timeline_sources: list[TimelineSource] = []
 _period_sources: list[PeriodSource] = []
-_panel_sources: list[PanelSource] = []
+_panel_slots: dict[str, PanelSlot] = {}
 
 
 def register_timeline_source(source: TimelineSource) -> TimelineSource:
@@ -73,9 +90,10 @@ def register_period_source(source: PeriodSource) -> PeriodSource:
     return source
 
 
-def register_panel_source(source: PanelSource) -> PanelSource:
-    if source not in _panel_sources:
-        _panel_sources.append(source)
+def register_panel_source(
+    source: PanelSource, *, key: str, title: str, category: str, order: int = 100
+) -> PanelSource:
+    _panel_slots[key] = PanelSlot(key, title, source, category, order)
     return source
 
 
@@ -90,6 +108,13 @@ def periods_for(patient: Patient) -> list[ChartPeriod]:
     return sorted(periods, key=lambda p: p.start)
 
 
-def panels_for(request: HttpRequest, patient: Patient) -> list[Panel]:
-    panels = [panel for source in _panel_sources for panel in source(request, patient)]
-    return sorted(panels, key=lambda p: p.order)
+def panel_slots() -> list[PanelSlot]:
+    return sorted(_panel_slots.values(), key=lambda slot: slot.order)
+
+
+def panel_slot(key: str) -> PanelSlot | None:
+    return _panel_slots.get(key)
+
+
+def panel_for(request: HttpRequest, patient: Patient, key: str) -> Panel:
+    return _panel_slots[key].source(request, patient)

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms import BaseForm
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -27,7 +27,7 @@ from clinic.access import (
 )
 from clinic.audit import services as audit
 from clinic.audit.models import Category
-from patients import services
+from patients import services, timeline
 from patients.charts import ChartSpec, Marker, Series, time_chart
 from patients.forms import (
     CaseloadFilterForm,
@@ -38,7 +38,6 @@ from patients.forms import (
     RelapseForm,
 )
 from patients.models import RECENT_RELAPSE_DAYS, Patient
-from patients.timeline import panels_for, periods_for, timeline_for
 
 PAGE_SIZE = 25
 
@@ -158,7 +157,7 @@ def edss_chart(patient: Patient, history: services.ClinicalHistory) -> str:
         series=[
             Series("EDSS", [(a.assessed_on, Decimal(a.step)) for a in history.edss]),
         ],
-        periods=periods_for(patient),
+        periods=timeline.periods_for(patient),
         markers=[Marker(r.onset_on, f"Relapse {r.onset_on:%d %b %Y}") for r in history.relapses],
         y_min=0,
         y_max=10,
@@ -190,16 +189,42 @@ def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         "neda_years": history.neda_years(today=today),
         "close_relapse_ids": history.close_relapse_ids(),
         "chart": edss_chart(patient, history),
-        "timeline": timeline_for(patient),
-        "panels": [
-            (panel, render_to_string(panel.template, panel.context, request=request))
-            for panel in panels_for(request, patient)
-        ],
+        # Drawn as slots the browser fills in parallel (see patients.timeline).
+        "panel_slots": timeline.panel_slots(),
         "recent_relapse": patient.had_recent_relapse(today),
         "can_record": request.user.role in CLINICAL_RECORDERS,
         "can_set_course": request.user.is_neurologist,
     }
     return render(request, "patients/detail.html", context)
+
+
+@clinician_required
+@patient_page
+@vary_on_headers("HX-Request")
+def panel(request: ClinicRequest, external_id: uuid.UUID, key: str) -> HttpResponse:
+    """One contributed panel of the patient page: swapped into its slot by htmx, or shown as a
+    page of its own (the slot's link when JavaScript is off)."""
+    slot = timeline.panel_slot(key)
+    if slot is None:
+        raise Http404("No such panel.")
+    patient = get_patient_for(request, external_id, category=slot.category)
+    content = timeline.panel_for(request, patient, key)
+    context = {
+        "patient": patient,
+        "slot": slot,
+        "panel_html": render_to_string(content.template, content.context, request=request),
+    }
+    return render_page(request, "patients/panel.html", context, partial="panel")
+
+
+@clinician_required
+@patient_page
+@vary_on_headers("HX-Request")
+def patient_timeline(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
+    """Everything that happened to the patient, newest first, from every app's sources."""
+    patient = get_patient_for(request, external_id, category=Category.CLINICAL)
+    context = {"patient": patient, "timeline": timeline.timeline_for(patient)}
+    return render_page(request, "patients/timeline.html", context, partial="timeline")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 import factory
+from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from factory.django import DjangoModelFactory
@@ -54,3 +57,19 @@ def totp_code(device: TOTPDevice) -> str:
     """The code an authenticator app would show for this device right now."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():06d}"
+
+
+def patient_panel(client: Any, patient: Patient, key: str) -> str:
+    """A panel of the patient page as the browser loads it into its slot (htmx)."""
+    url = reverse("patients:panel", kwargs={"external_id": patient.external_id, "key": key})
+    response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200, url
+    return str(response.content.decode())
+
+
+def patient_timeline(client: Any, patient: Patient) -> str:
+    """The patient page's timeline as the browser loads it into its slot (htmx)."""
+    url = reverse("patients:timeline", kwargs={"external_id": patient.external_id})
+    response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200, url
+    return str(response.content.decode())

@@ -88,7 +88,7 @@ def dmt_periods(patient: Patient) -> Iterable[ChartPeriod]:
     ]
 
 
-def treatments_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
+def treatments_panel(request: HttpRequest, patient: Patient) -> Panel:
     from treatments.models import MonitoringItem
 
     today = timezone.localdate()
@@ -102,10 +102,4 @@ def treatments_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
         "panel_overdue": sum(1 for item in open_items if item.window_closes_on < today),
         "panel_next": [item for item in open_items if item.window_closes_on >= today][:5],
     }
-    yield Panel(
-        key="treatments-panel",
-        title="DMT and monitoring",
-        template="treatments/patient.html#treatments-panel",
-        context=context,
-        order=20,
-    )
+    return Panel(template="treatments/patient.html#treatments-panel", context=context)

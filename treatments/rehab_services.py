@@ -308,11 +308,9 @@ def rehab_timeline(patient: Patient) -> Iterable[TimelineEvent]:
         )
 
 
-def rehab_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
+def rehab_panel(request: HttpRequest, patient: Patient) -> Panel:
     today = timezone.localdate()
-    yield Panel(
-        key="rehab-panel",
-        title="Rehabilitation",
+    return Panel(
         template="rehab/patient_panel.html#rehab-panel",
         context={
             "patient": patient,
@@ -323,11 +321,12 @@ def rehab_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
                 if row.plan.ended_on is None
             ],
         },
-        order=70,
     )
 
 
 def register() -> None:
     """Called from TreatmentsConfig.ready()."""
     register_timeline_source(rehab_timeline)
-    register_panel_source(rehab_panel)
+    register_panel_source(
+        rehab_panel, key="rehab-panel", title="Rehabilitation", category=Category.REHAB, order=70
+    )

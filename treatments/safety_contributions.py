@@ -35,7 +35,7 @@ def side_effect_timeline(patient: Patient) -> Iterable[TimelineEvent]:
         )
 
 
-def safety_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
+def safety_panel(request: HttpRequest, patient: Patient) -> Panel:
     from treatments.evaluation import gate_status
     from treatments.models import DmtPlan, PlanStatus, PmlProfile, SideEffectReport
 
@@ -56,10 +56,4 @@ def safety_panel(request: HttpRequest, patient: Patient) -> Iterable[Panel]:
         "panel_pml": PmlProfile.objects.filter(plan=pml_plan).first() if pml_plan else None,
         "panel_reports": list(SideEffectReport.objects.filter(patient=patient)[:3]),
     }
-    yield Panel(
-        key="safety-panel",
-        title="Safety: dose gates, PML risk, side effects",
-        template="treatments/side_effects.html#safety-panel",
-        context=context,
-        order=25,
-    )
+    return Panel(template="treatments/side_effects.html#safety-panel", context=context)

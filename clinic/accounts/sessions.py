@@ -17,26 +17,29 @@ from typing import Any
 
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDbStore
 from django.contrib.sessions.backends.db import SessionStore as DbStore
+from django.core.cache.backends.base import BaseCache
 
 logger = logging.getLogger(__name__)
 
 
 class SessionStore(CachedDbStore):
+    _cache: BaseCache  # set by Django's cached_db store; not in its type stubs
+
     def load(self) -> dict[str, Any]:
         try:
             data = self._cache.get(self.cache_key)
-        except Exception:  # noqa: BLE001 - an unreachable cache falls back to the database
+        except Exception:
             logger.warning("Session cache unavailable; reading the session from the database")
             data = None
         if data is not None:
             return data  # type: ignore[no-any-return]
-        stored = self._get_session_from_db()
+        stored = self._get_session_from_db()  # type: ignore[attr-defined]
         if stored is None:
             return {}
         data = self.decode(stored.session_data)
         try:
             self._cache.set(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("Session cache unavailable; the session was not cached")
         return data  # type: ignore[no-any-return]
 

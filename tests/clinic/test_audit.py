@@ -116,7 +116,7 @@ def test_concurrent_appends_from_many_connections_keep_one_unbroken_chain(neurol
                         action=Action.VIEW,
                         category=Category.CLINICAL,
                     )
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             failures.append(error)
         finally:
             connection.close()  # this thread's own connection

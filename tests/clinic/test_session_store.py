@@ -38,9 +38,7 @@ def test_a_page_view_reads_the_session_from_the_cache_not_the_database(neurologi
     assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]
 
 
-def test_with_redis_unreachable_pages_are_served_from_the_database_session(
-    neurologist, settings
-):
+def test_with_redis_unreachable_pages_are_served_from_the_database_session(neurologist, settings):
     client = sign_in(neurologist)
     settings.CACHES = UNREACHABLE_REDIS
     with CaptureQueriesContext(connection) as queries:

@@ -12,6 +12,7 @@ import pytest
 from clinic.accounts.models import User
 from patients.models import Patient
 from tests.evaluation.conftest import Record
+from tests.factories import patient_panel
 from tests.treatments.conftest import StartPlan
 from treatments import evaluation, safety_services
 from treatments.models import Alert, AlertGrade, AlertKind, PmlCategoryChange, PmlProfile
@@ -207,7 +208,7 @@ def test_the_patient_panel_shows_the_pml_category_and_mri_interval(
 ) -> None:
     jcv(record, patient_a, DAY, "negative", "0.1")
 
-    body = signed_in(neurologist).get(patient_a.get_absolute_url()).content.decode()
+    body = patient_panel(signed_in(neurologist), patient_a, "safety-panel")
 
     assert "Lowest risk: anti-JCV antibody negative" in body
     assert "Surveillance MRI every 12 months." in body

@@ -12,6 +12,7 @@ from django.urls import reverse
 from clinic.accounts.models import User
 from clinic.audit.models import AccessEvent, Action
 from patients.models import Patient
+from tests.factories import patient_panel, patient_timeline
 from tests.treatments.conftest import StartPlan
 from treatments import safety_services
 from treatments.models import Alert, AlertGrade, AlertKind, SideEffectReport
@@ -221,7 +222,10 @@ def test_reports_appear_on_the_patient_timeline_and_panel(
 ) -> None:
     report(patient_a, on_teriflunomide, nurse, effect="Hair thinning", ctcae_grade=2)
 
-    body = signed_in(nurse).get(patient_a.get_absolute_url()).content.decode()
+    client = signed_in(nurse)
+    timeline = patient_timeline(client, patient_a)
+    panel = patient_panel(client, patient_a, "safety-panel")
 
-    assert "Side effect on Teriflunomide: Hair thinning" in body
-    assert "Safety: dose gates, PML risk, side effects" in body
+    assert "Side effect on Teriflunomide: Hair thinning" in timeline
+    assert "Safety: dose gates, PML risk, side effects" in panel
+    assert "Hair thinning" in panel

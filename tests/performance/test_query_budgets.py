@@ -17,16 +17,15 @@ from django.urls import reverse
 from clinic.accounts.models import Role, User
 from tests.performance.conftest import busiest, richest_patient
 
-# Per request: session, user, nav-bar alert count; the audit append is three more (lock, ids
-# and last hash, insert) on pages that show patients.
-CASELOAD_BUDGET = 8
-# Target was 10: the page draws from 14 tables (4 clinical, 6 treatments, 2 referrals, 2 rehab)
-# through the registered sources, one query each. Meeting 10 needs the panels loaded lazily or
-# in one combined query (see the issue-8 report).
-PATIENT_PAGE_BUDGET = 30
-WORKLIST_BUDGET = 12  # + the tab counts and the rows
-INBOX_BUDGET = 8
-REFERRAL_BOARD_BUDGET = 8
+# Per request: the user (the session is read from Redis) and the nav bar's alert count; pages
+# that show patients add the access record (reserve, insert).
+CASELOAD_BUDGET = 6
+# The page itself; its panels and timeline are fetched by the browser as requests of their own,
+# each with its own fixed count (pinned in tests/patients/test_patient_pages.py).
+PATIENT_PAGE_BUDGET = 10
+WORKLIST_BUDGET = 10  # + the tab counts and the rows
+INBOX_BUDGET = 6
+REFERRAL_BOARD_BUDGET = 6
 
 
 def _count(client: Client, url: str) -> int:
@@ -56,8 +55,7 @@ def test_patient_page_stays_within_budget_whatever_the_history(
     neurologist = busiest(Role.NEUROLOGIST)
     client = sign_in_generated(neurologist)
     patient = richest_patient(neurologist)
-    # 23 or 24: a prefetch is skipped when the patient has no rows to prefetch for.
-    assert _count(client, patient.get_absolute_url()) <= PATIENT_PAGE_BUDGET
+    assert _count(client, patient.get_absolute_url()) == PATIENT_PAGE_BUDGET
 
 
 def test_worklist_stays_within_budget_whatever_the_items(

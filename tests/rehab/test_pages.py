@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from patients import timeline
-from patients.timeline import ChartPeriod, panels_for, register_period_source, timeline_for
+from patients.timeline import ChartPeriod, panel_for, register_period_source, timeline_for
 from tests.factories import UserFactory
 from treatments import rehab_services as services
 from treatments.models import TherapyPlan
@@ -136,8 +136,7 @@ def test_the_rehab_panel_draws_trends_on_the_dmt_time_axis(
 
     register_period_source(a_dmt_course)
     log_session(TODAY - timedelta(days=30), {"bbs": {"total": "50"}})
-    panels = {p.key: p for p in panels_for(rf_user, patient_a)}
-    panel = panels["rehab-panel"]
+    panel = panel_for(rf_user, patient_a, "rehab-panel")
     html = render_to_string(panel.template, panel.context)
     assert html.lstrip().startswith('<div class="panel-body">')  # the patient page wraps it
     assert "Berg Balance Scale" in html
@@ -149,7 +148,7 @@ def test_the_referral_panel_lists_open_referrals_with_their_deadline(
 ):
     make_referral("sent", urgency="urgent")
     make_referral("cancelled", discipline="psychology")
-    panel = {p.key: p for p in panels_for(rf_user, patient_a)}["referral-panel"]
+    panel = panel_for(rf_user, patient_a, "referral-panel")
     html = render_to_string(panel.template, panel.context)
     assert "Physiotherapy" in html
     assert "response due" in html

@@ -40,6 +40,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "patients:caseload": (GLOBAL, ()),
     "patients:detail": (PATIENT, ("external_id",)),
     "patients:edit": (PATIENT, ("external_id",)),
+    "patients:timeline": (PATIENT, ("external_id",)),
+    "patients:panel": (PATIENT, ("external_id", "key")),
     "patients:course_add": (PATIENT, ("external_id",)),
     "patients:edss_add": (PATIENT, ("external_id",)),
     "patients:edss_preview": (PATIENT, ("external_id",)),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.db import models
+from django.urls import reverse
 
+from patients.timeline import panel_slots
 from tests.security.test_access_matrix import GLOBAL, PATIENT, ROUTES, url_for
 from tests.security.world import build_side
 
@@ -93,10 +95,21 @@ def test_every_page_escapes_stored_payloads(cast, patient_a, patient_b, signed_i
         assert poison(payload) > 10
         for role in ("neurologist", "nurse", "therapist"):
             client = signed_in(cast[role])
-            for name, (kind, _) in sorted(ROUTES.items()):
-                if kind not in (GLOBAL, PATIENT) or name in {"accounts:logout", "audit:export"}:
-                    continue
-                response = client.get(url_for(name, side if kind == PATIENT else None))
+            urls = [
+                (name, url_for(name, side if kind == PATIENT else None))
+                for name, (kind, _) in sorted(ROUTES.items())
+                if kind in (GLOBAL, PATIENT) and name not in {"accounts:logout", "audit:export"}
+            ]
+            # The matrix opens one panel of the patient page; here every panel is opened.
+            urls += [
+                (
+                    f"panel {slot.key}",
+                    reverse("patients:panel", args=[patient_a.external_id, slot.key]),
+                )
+                for slot in panel_slots()
+            ]
+            for name, url in urls:
+                response = client.get(url)
                 if response.status_code != 200:
                     continue
                 body = response.content.decode()
@@ -110,7 +123,9 @@ def test_patient_names_with_markup_are_escaped_in_charts_and_lists(cast, patient
     patient_a.family_name = "<b>Archer</b>"
     patient_a.save()
     client = signed_in(cast["neurologist"])
-    for url in ["/patients/", "/patients/caseload/", patient_a.get_absolute_url()]:
+    pages = ["/patients/", "/patients/caseload/", patient_a.get_absolute_url()]
+    pages += [reverse("patients:timeline", args=[patient_a.external_id])]
+    for url in pages:
         body = client.get(url).content.decode()
         assert "<b>Archer</b>" not in body
         assert "<B>ARCHER</B>" not in body

@@ -37,6 +37,7 @@ class Side:
             "referral_id": self.referral.external_id,
             "alert_id": self.alert.pk,
             "action": "triage",
+            "key": "safety-panel",
             "drug_key": "ocrelizumab_iv",
         }
 

@@ -12,6 +12,7 @@ import pytest
 from clinic.accounts.models import User
 from patients import timeline
 from patients.models import Patient
+from tests.factories import patient_panel
 from tests.treatments.conftest import TODAY, StartPlan
 from treatments import services
 from treatments.models import ClinicSettings, MonitoringItem
@@ -236,14 +237,15 @@ def test_treatments_contributes_timeline_events_periods_and_a_panel(
     periods = timeline.periods_for(patient_a)
     request = rf.get("/")
     request.user = neurologist
-    panels = timeline.panels_for(request, patient_a)
+    panel = timeline.panel_for(request, patient_a, "treatments-panel")
 
     assert "Teriflunomide started" in titles
     assert "Teriflunomide stopped" in titles
     assert [(p.start, p.end, p.label) for p in periods] == [
         (date(2026, 2, 15), TODAY, "Teriflunomide")
     ]
-    assert "treatments-panel" in [p.key for p in panels]
+    assert "treatments-panel" in [slot.key for slot in timeline.panel_slots()]
+    assert panel.context["panel_plan"] is None  # stopped: no current plan
 
 
 def test_the_patient_record_shows_the_dmt_and_monitoring_panel(
@@ -251,9 +253,11 @@ def test_the_patient_record_shows_the_dmt_and_monitoring_panel(
 ) -> None:
     start_plan(patient_a, "teriflunomide", date(2026, 2, 15))
 
-    response = signed_in(neurologist).get(patient_a.get_absolute_url())
+    client = signed_in(neurologist)
+    page = client.get(patient_a.get_absolute_url()).content.decode()
+    body = patient_panel(client, patient_a, "treatments-panel")
 
-    body = response.content.decode()
+    assert 'id="treatments-panel"' in page  # its slot, filled in by the browser
     assert 'id="treatments-panel"' in body
     assert "Teriflunomide" in body
     assert "overdue monitoring item" in body
