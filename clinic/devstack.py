@@ -496,19 +496,24 @@ def cmd_run() -> int:
     return 0
 
 
-def ensure_chromium() -> None:
-    if shutil.which("chromium"):
-        return
+def ensure_debian_package(command: str, package: str, purpose: str) -> bool:
+    """Install a Debian package for a tool the project needs, if missing and possible."""
+    if shutil.which(command):
+        return True
     if is_root() and shutil.which("apt-get"):
-        say("Installing Chromium for the browser tests (Debian package, about a minute) ...")
+        say(f"Installing {package} for {purpose} (Debian package) ...")
         subprocess.run(["apt-get", "update", "-qq"], check=False)
-        result = subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
             check=False,
         )
-        if result.returncode == 0 and shutil.which("chromium"):
-            return
+    return shutil.which(command) is not None
+
+
+def ensure_chromium() -> None:
+    if ensure_debian_package("chromium", "chromium", "the browser tests (about a minute)"):
+        return
     message = "Chromium is not installed; browser tests need it (apt-get install chromium)."
     if os.environ.get("CI", "").lower() == "true":
         fail(message)
@@ -610,11 +615,13 @@ def cmd_bench() -> int:
                 conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
                 conn.execute(f"CREATE DATABASE {BENCH_DB}")
         bench_stack = Stack(bench_url, stack.redis_url)
+        manage(
+            bench_stack, "migrate", "--no-input", quiet=True
+        )  # also brings a reused one up to date
         if reuse:
             say(f"Reusing the bench database {BENCH_DB} (same parameters).")
         else:
             say(f"Building the bench database {BENCH_DB}: {wanted}")
-            manage(bench_stack, "migrate", "--no-input", quiet=True)
             p = BENCH_PARAMETERS
             manage(
                 bench_stack,
@@ -627,6 +634,9 @@ def cmd_bench() -> int:
             )
             marker.write_text(wanted)
         manage(bench_stack, "collectstatic", "--no-input", quiet=True)
+        # The inbox load test drives gunicorn with wrk (a C load generator, so the client does
+        # not take the server's CPU); without it the bench falls back to a Python client.
+        ensure_debian_package("wrk", "wrk", "the inbox load test")
         result = subprocess.run(
             [sys.executable, "-m", "clinic.benchmarks.run"],
             env={

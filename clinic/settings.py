@@ -146,6 +146,12 @@ if not _database_url:
 DATABASES = {"default": database_from_url("DATABASE_URL", _database_url)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The history triggers (django-pgtrigger, django-pghistory) read this setting inside an
+# exception block; when it is missing each row takes the block's error path, whose cost grows
+# with the number of rows the statement has already queued, so a statement writing N rows costs
+# O(N^2). Defining it (empty: nothing ignored) keeps every row on the fast path. The other such
+# read, pghistory's context, is set by whatever writes in bulk (requests, the sweeps).
+DATABASES["default"]["OPTIONS"] = {"options": "-c pgtrigger.ignore={}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", default=None, required=PRODUCTION) or "redis://127.0.0.1:6379/0"

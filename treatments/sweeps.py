@@ -29,11 +29,13 @@ inactive account) is replaced by the patient's neurologist through the usual rou
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
+import pghistory
 from django.db import transaction
 from django.db.models import (
     BigIntegerField,
@@ -97,6 +99,22 @@ class SweepResult:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+def _recorded_as[**P, R](job: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Everything a sweep writes is kept in the history under a context naming the sweep, so
+    "who changed this alert?" has an answer. Having a context set also keeps pghistory's trigger
+    on its fast path in big statements (see DATABASES OPTIONS in clinic/settings.py)."""
+
+    def decorate(sweep: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(sweep)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with pghistory.context(job=job):
+                return sweep(*args, **kwargs)
+
+        return run
+
+    return decorate
 
 
 def clinic_today(at: datetime) -> date:
@@ -244,6 +262,7 @@ def overdue_candidates(*, on: date) -> QuerySet[MonitoringItem]:
     )
 
 
+@_recorded_as("sweep_overdue")
 def sweep_overdue(*, at: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> SweepResult:
     """Flag every open item whose window closed before today (clinic time): one WARNING alert
     `overdue:item:<id>` for the patient's nurse, and `overdue_since` set on the row once per
@@ -316,6 +335,7 @@ def due_soon_candidates(*, on: date) -> QuerySet[MonitoringItem]:
     )
 
 
+@_recorded_as("sweep_due_soon")
 def sweep_due_soon(*, at: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> SweepResult:
     """INFO alert `due_soon:item:<id>` for open items due within 14 days (and not overdue);
     resolved when the item is done, waived, cancelled, moved later or becomes overdue."""
@@ -387,6 +407,7 @@ def _referral_spec(referral: Referral) -> AlertSpec:
     )
 
 
+@_recorded_as("sweep_breached_referrals")
 def sweep_breached_referrals(
     *, at: datetime | None = None, chunk_size: int = CHUNK_SIZE
 ) -> SweepResult:
@@ -469,6 +490,7 @@ def _no_edss_spec(row: tuple[int, date | None]) -> AlertSpec:
     )
 
 
+@_recorded_as("sweep_missing_edss")
 def sweep_missing_edss(*, at: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> SweepResult:
     """WARNING `no_edss:patient:<id>:since:<latest_edss_on|never>` for the neurologist of each
     watched patient whose latest EDSS is more than 12 months old (or who has none).
@@ -529,6 +551,7 @@ def sweep_missing_edss(*, at: datetime | None = None, chunk_size: int = CHUNK_SI
 # ---------------------------------------------------------------------------------------------
 # Extending monitoring as time passes
 # ---------------------------------------------------------------------------------------------
+@_recorded_as("sweep_extend_monitoring")
 def sweep_extend_monitoring(*, at: datetime | None = None) -> SweepResult:
     """Materialise monitoring up to today + 13 months for every running plan (idempotent)."""
     report = services.extend_monitoring(on=clinic_today(_now(at)))

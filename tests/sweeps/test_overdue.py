@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 
 from clinic.accounts.models import User
 from patients.models import Patient
@@ -264,3 +265,31 @@ def test_due_soon_query_count_does_not_grow_with_the_number_of_items(
     make_items(patient_a, 200, closes_on=soon)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert sweeps.sweep_due_soon(at=NOW).created == 200
+
+
+def test_the_history_of_what_a_sweep_wrote_names_the_sweep(
+    patient_a: Patient, make_items: MakeItems
+) -> None:
+    (item,) = make_items(patient_a, closes_on=YESTERDAY)
+
+    sweeps.sweep_overdue(at=NOW)
+
+    alert_events = apps.get_model("treatments", "AlertEvent").objects
+    item_events = apps.get_model("treatments", "MonitoringItemEvent").objects
+    alert_history = alert_events.get(pgh_obj=Alert.objects.get())
+    item_history = item_events.filter(pgh_obj=item).order_by("pgh_id").last()
+    assert alert_history.pgh_context is not None
+    assert alert_history.pgh_context.metadata["job"] == "sweep_overdue"
+    assert item_history is not None
+    assert item_history.pgh_context is not None
+    assert item_history.pgh_context.metadata["job"] == "sweep_overdue"
+
+
+def test_every_connection_keeps_the_history_triggers_on_their_fast_path() -> None:
+    """Without pgtrigger.ignore defined, each row of a big statement takes the triggers' error
+    path, whose cost grows with the rows already written (see clinic/settings.py)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('pgtrigger.ignore', true)")
+        assert cursor.fetchone() == ("{}",)
