@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -52,6 +53,11 @@ def patient_page(view: Callable) -> Callable:
 
 def visible_patients(request: HttpRequest) -> PatientQuerySet:
     return Patient.objects.visible_to(request.user)  # type: ignore[arg-type]
+
+
+def visible_patient_ids(request: HttpRequest) -> QuerySet[Any]:
+    """The same scope as a subquery of ids: for lists of other rows (items, results, ...)."""
+    return Patient.objects.visible_ids(request.user)  # type: ignore[arg-type]
 
 
 def get_patient_for(

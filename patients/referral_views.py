@@ -20,7 +20,7 @@ from clinic.access import (
     patient_page,
     render_page,
     role_required,
-    visible_patients,
+    visible_patient_ids,
 )
 from clinic.audit import services as audit
 from clinic.audit.models import Category
@@ -74,7 +74,7 @@ def board(request: ClinicRequest) -> HttpResponse:
     state = filters.cleaned_data.get("state", "")
     urgency = filters.cleaned_data.get("urgency", "")
 
-    referrals = Referral.objects.for_patients(visible_patients(request))
+    referrals = Referral.objects.for_patients(visible_patient_ids(request))
     if view == "inbox":
         referrals = referrals.to_receiver(request.user).board_order()
         default_states = OPEN_STATES
@@ -157,7 +157,7 @@ def new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
 def _get_referral(request: ClinicRequest, referral_id: uuid.UUID, *, action: str) -> Referral:
     try:
         referral = (
-            Referral.objects.for_patients(visible_patients(request))
+            Referral.objects.for_patients(visible_patient_ids(request))
             .select_related("patient", "referred_by")
             .get(external_id=referral_id)
         )

@@ -385,7 +385,7 @@ def inbox_count(user: User) -> int:
 
 
 def visible_alerts(user: User):  # type: ignore[no-untyped-def]
-    return Alert.objects.for_patients(Patient.objects.visible_to(user))
+    return Alert.objects.for_patients(Patient.objects.visible_ids(user))
 
 
 def team_filter(user: User) -> Q:

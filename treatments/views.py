@@ -22,7 +22,7 @@ from clinic.access import (
     patient_page,
     render_page,
     role_required,
-    visible_patients,
+    visible_patient_ids,
 )
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
@@ -610,7 +610,7 @@ def worklist(request: ClinicRequest) -> HttpResponse:
     tab = request.GET.get("tab", "due")
     if tab not in WORKLIST_TABS:
         tab = "due"
-    patients = visible_patients(request)
+    patients = visible_patient_ids(request)
     items = MonitoringItem.objects.for_patients(patients)
     queries = {
         "due": items.due_within(on=today),
@@ -653,7 +653,7 @@ def worklist(request: ClinicRequest) -> HttpResponse:
 def _item_for(request: ClinicRequest, item_id: int, action: str = Action.VIEW) -> MonitoringItem:
     try:
         item = (
-            MonitoringItem.objects.for_patients(visible_patients(request))
+            MonitoringItem.objects.for_patients(visible_patient_ids(request))
             .select_related("patient", "plan", "result")
             .get(pk=item_id)
         )
@@ -829,7 +829,7 @@ def result_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
 def result_review(request: ClinicRequest, result_id: int) -> HttpResponse:
     try:
         result = (
-            Result.objects.for_patients(visible_patients(request))
+            Result.objects.for_patients(visible_patient_ids(request))
             .select_related("patient")
             .prefetch_related(Prefetch("values"))
             .get(pk=result_id)

@@ -4,12 +4,12 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pghistory
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -75,11 +75,23 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         """
         if not user.is_authenticated or not user.is_active or not user.is_clinician:
             return self.none()
-        team_ids = user.care_teams.values("pk")
-        live_grant = EmergencyAccess.objects.filter(
-            user=user, patient=OuterRef("pk"), expires_at__gt=timezone.now()
+        return self.filter(pk__in=self.visible_ids(user))
+
+    def visible_ids(self, user: User) -> models.QuerySet[Any]:
+        """The ids of `visible_to(user)` as a subquery, for filtering other tables by patient
+        (`patient__in=...`) without a detour through the patient table.
+
+        One set of ids, the union of both reasons: PostgreSQL plans `id IN (a UNION b)` as an
+        index lookup per reason, where `a OR EXISTS (b)` made it scan every patient.
+        """
+        if not user.is_authenticated or not user.is_active or not user.is_clinician:
+            return Patient.objects.none().values("pk")
+        team_ids = user.care_teams.through.objects.filter(user=user).values("careteam_id")
+        in_team = Patient.objects.filter(care_team__in=team_ids).values("pk")
+        granted = EmergencyAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values(
+            "patient_id"
         )
-        return self.filter(Q(care_team__in=team_ids) | Q(Exists(live_grant)))
+        return in_team.union(granted)
 
     def search(self, text: str) -> PatientQuerySet:
         text = text.strip()

@@ -152,6 +152,13 @@ class MonitoringItem(models.Model):
                 name="monitoring_open_close_idx",
             ),
             models.Index(fields=["patient", "due_on"], name="monitoring_patient_due"),
+            # A team's open items, patient by patient: the worklist's tab counts and rows, the
+            # patient page's monitoring panel. Done items (most of a long history) stay out.
+            models.Index(
+                fields=["patient", "window_closes_on"],
+                condition=Q(status__in=["scheduled", "booked"]),
+                name="monitoring_patient_open_idx",
+            ),
             # Items with an overdue episode on record that is still open (or was cancelled):
             # treatments.sweeps.sweep_overdue clears the date when a re-sync moves the window
             # later or cancels the item, and the worklist / scale bench can order the overdue
