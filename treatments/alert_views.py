@@ -8,12 +8,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from clinic.access import ClinicRequest, clinician_required, patient_page, render_page
 from clinic.audit import services as audit
-from clinic.audit.models import Category
+from clinic.audit.models import Action, Category
 from treatments import alerts
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
 
@@ -72,8 +72,6 @@ def inbox(request: ClinicRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "querystring_prefix": query.urlencode() + "&" if query else "",
-            "snooze_form": SnoozeForm(),
-            "resolve_form": ResolveForm(),
             "now": timezone.now(),
         },
         partial="alert-list",
@@ -101,8 +99,6 @@ def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None
             {
                 "alert": alert,
                 "error": error,
-                "snooze_form": SnoozeForm(),
-                "resolve_form": ResolveForm(),
                 "now": timezone.now(),
             },
             partial="alert-row",
@@ -123,10 +119,27 @@ def acknowledge(request: ClinicRequest, alert_id: int) -> HttpResponse:
     return _after_action(request, alert)
 
 
+def _action_form(request: ClinicRequest, alert: Alert, action: str, title: str) -> HttpResponse:
+    """The snooze or resolve form, fetched when asked for: into the alert's row (htmx) or as a
+    page of its own. The inbox rows stay light, and there is one form per action taken."""
+    audit.record(
+        user=request.user,
+        patient=alert.patient_id,
+        action=Action.VIEW,
+        category=Category.ALERT,
+        obj=alert,
+    )
+    context = {"alert": alert, "action": action, "action_title": title}
+    return render_page(request, "alerts/action.html", context, partial="action-form")
+
+
 @clinician_required
-@require_POST
+@patient_page
+@require_http_methods(["GET", "POST"])
 def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
     alert = _visible_alert(request, alert_id)
+    if request.method == "GET":
+        return _action_form(request, alert, "snooze", "Snooze an alert")
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, "Give a date and a reason to snooze.")
@@ -139,9 +152,12 @@ def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
 
 
 @clinician_required
-@require_POST
+@patient_page
+@require_http_methods(["GET", "POST"])
 def resolve(request: ClinicRequest, alert_id: int) -> HttpResponse:
     alert = _visible_alert(request, alert_id)
+    if request.method == "GET":
+        return _action_form(request, alert, "resolve", "Resolve an alert")
     form = ResolveForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, "Write a note saying how it was resolved.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from clinic.audit.models import AccessEvent, Action
 from tests.alerts.test_alert_lifecycle import overdue_spec
 from tests.factories import PatientFactory
 from treatments import alerts
@@ -95,3 +96,29 @@ def test_inbox_query_count_does_not_grow_with_alerts(
     alerts.raise_alerts([overdue_spec(p, 100 + i) for i, p in enumerate(patients)])
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/alerts/")
+
+
+def test_snoozing_starts_from_a_form_fetched_into_the_row_or_shown_as_a_page(
+    signed_in, nurse, raised
+):
+    alert = Alert.objects.get(condition_key="overdue:item:1")
+    client = signed_in(nurse)
+    inbox = client.get("/alerts/").content.decode()
+    assert f'hx-get="/alerts/{alert.pk}/snooze/"' in inbox
+    assert 'name="reason"' not in inbox  # the rows carry no forms until asked
+
+    fragment = client.get(f"/alerts/{alert.pk}/snooze/", headers={"HX-Request": "true"})
+    page = client.get(f"/alerts/{alert.pk}/resolve/")
+
+    assert 'name="reason"' in fragment.content.decode()
+    assert "<html" not in fragment.content.decode()
+    assert 'name="note"' in page.content.decode()
+    assert "Back to alerts" in page.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.OPEN  # looking at a form changes nothing
+    assert (
+        AccessEvent.objects.filter(  # but who looked is on record
+            user=nurse, patient=alert.patient, action=Action.VIEW, object_id=str(alert.pk)
+        ).count()
+        == 2
+    )
