@@ -4,13 +4,13 @@ from datetime import datetime, time
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from clinic import paging
 from clinic.access import ClinicRequest, clinician_required, patient_page, render_page
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
@@ -40,7 +40,10 @@ class ResolveForm(forms.Form):
 
 def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ignore[no-untyped-def]
     data = form.cleaned_data if form.is_valid() else {}
-    qs = alerts.visible_alerts(request.user).select_related("patient", "owner")
+    # Everyone a row names, in the same query (an escalated or resolved alert names two more).
+    qs = alerts.visible_alerts(request.user).select_related(
+        "patient", "owner", "escalated_to", "resolved_by"
+    )
     if data.get("scope") == "team":
         qs = qs.filter(alerts.team_filter(request.user))
     else:
@@ -59,7 +62,7 @@ def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ign
 @vary_on_headers("HX-Request")
 def inbox(request: ClinicRequest) -> HttpResponse:
     form = InboxFilterForm(request.GET or None)
-    page = Paginator(_inbox_queryset(request, form), 30).get_page(request.GET.get("page"))
+    page = paging.get_page(_inbox_queryset(request, form), request.GET.get("page"), 30)
     audit.record_list(
         user=request.user, patient_ids={a.patient_id for a in page}, category=Category.ALERT
     )
@@ -81,7 +84,7 @@ def inbox(request: ClinicRequest) -> HttpResponse:
 def _visible_alert(request: ClinicRequest, alert_id: int) -> Alert:
     alert = (
         alerts.visible_alerts(request.user)
-        .select_related("patient", "owner")
+        .select_related("patient", "owner", "escalated_to", "resolved_by")
         .filter(pk=alert_id)
         .first()
     )

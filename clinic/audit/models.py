@@ -2,7 +2,12 @@
 
 Rows are append-only (a database trigger refuses UPDATE and DELETE) and hash-chained: each row
 stores the SHA-256 of its own fields and the previous row's hash, so `manage.py audit verify`
-detects a modified, deleted or reordered row. Writes to clinical tables are additionally kept
+detects a modified, deleted or reordered row.
+
+Two hash schemes exist. Scheme 1 (the first rows of an older installation) hashes the whole row
+in Python. Scheme 2, used for every new row, lets the database chain rows in the same statement
+that inserts them (`audit_append`, migration 0003): Python sends a digest of the row's contents
+and the database stores sha256("<previous hash>:<id>:<digest>"). Both are checked the same way. Writes to clinical tables are additionally kept
 as history rows by django-pghistory (see `clinic.audit.history`).
 """
 
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 
 import pgtrigger
 from django.conf import settings
@@ -42,6 +48,7 @@ class Category(models.TextChoices):
 
 
 GENESIS_HASH = "0" * 64
+CURRENT_SCHEME = 2
 
 
 class AccessEvent(models.Model):
@@ -61,6 +68,7 @@ class AccessEvent(models.Model):
     detail = models.CharField(max_length=200, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    scheme = models.PositiveSmallIntegerField(default=CURRENT_SCHEME)
 
     class Meta:
         ordering = ["-id"]
@@ -106,5 +114,40 @@ class AccessEvent(models.Model):
             separators=(",", ":"),
         ).encode()
 
+    def content_digest(self) -> str:
+        """Scheme 2: what the row says, without its place in the chain."""
+        return content_digest(
+            at=self.at,
+            user_id=self.user_id,
+            patient_id=self.patient_id,
+            action=self.action,
+            category=self.category,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            detail=self.detail,
+        )
+
     def compute_hash(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
+        if self.scheme == 1:
+            return hashlib.sha256(self.canonical()).hexdigest()
+        return chain_hash(self.prev_hash, self.id, self.content_digest())
+
+
+def content_digest(
+    *,
+    at: datetime,
+    user_id: int | None,
+    patient_id: int | None,
+    action: str,
+    category: str,
+    object_type: str,
+    object_id: str,
+    detail: str,
+) -> str:
+    fields = [at.isoformat(), user_id, patient_id, action, category, object_type, object_id, detail]
+    return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
+
+
+def chain_hash(prev_hash: str, event_id: int, digest: str) -> str:
+    """The same formula as the audit_append() database function (migration 0003)."""
+    return hashlib.sha256(f"{prev_hash}:{event_id}:{digest}".encode()).hexdigest()

@@ -6,17 +6,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.utils import timezone
 
-from clinic.audit.models import GENESIS_HASH, AccessEvent, Action, Category
+from clinic.audit.models import CURRENT_SCHEME, GENESIS_HASH, AccessEvent, Action, Category
 
 if TYPE_CHECKING:
     from clinic.accounts.models import User
 
-# Appends are serialised by one advisory lock, taken together with the ids and the last hash by
-# the audit_reserve() database function (migration 0002) in a single round trip, and held to the
-# end of the transaction: the reservation and the insert, or the caller's whole transaction.
+# Appends are serialised by one advisory lock and chained in the database: audit_append()
+# (migration 0003) takes the lock, reads the last hash, and inserts the rows chained onto it, in
+# one statement. Outside a transaction the lock is held for that statement only.
 
 
 @dataclass(frozen=True)
@@ -67,35 +67,53 @@ def record_many(*, user: User | None, entries: list[Entry]) -> list[AccessEvent]
     if not entries:
         return []
     user_id = user.pk if user is not None and user.is_authenticated else None
-    # No savepoint: a failed append must fail the caller's whole transaction anyway (nothing is
-    # shown or changed without its access record), and the savepoint pair cost two round trips
-    # on every page.
-    with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT event_id, last_hash FROM audit_reserve(%s)", [len(entries)])
-            rows = cursor.fetchall()
-        ids = [row[0] for row in rows]
-        last = rows[0][1]
-        prev = last or GENESIS_HASH
-        now = timezone.now()
-        events = []
-        for event_id, entry in zip(sorted(ids), entries, strict=True):
-            event = AccessEvent(
-                id=event_id,
-                at=now,
-                user_id=user_id,
-                patient_id=entry.patient_id,
-                action=entry.action,
-                category=entry.category,
-                object_type=entry.object_type,
-                object_id=entry.object_id,
-                detail=entry.detail[:200],
-                prev_hash=prev,
-            )
-            event.hash = event.compute_hash()
-            prev = event.hash
-            events.append(event)
-        AccessEvent.objects.bulk_create(events)
+    now = timezone.now()
+    events = [
+        AccessEvent(
+            at=now,
+            user_id=user_id,
+            patient_id=entry.patient_id,
+            action=entry.action,
+            category=entry.category,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            detail=entry.detail[:200],
+            scheme=CURRENT_SCHEME,
+        )
+        for entry in entries
+    ]
+    columns = zip(
+        *[
+            (e.patient_id, e.action, e.category, e.object_type, e.object_id, e.detail)
+            for e in events
+        ],
+        strict=True,
+    )
+    patient_ids, actions, categories, object_types, object_ids, details = map(list, columns)
+    # A failed append fails the caller's transaction, if any: nothing is shown or changed
+    # without its access record.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT event_id, event_hash, event_prev_hash FROM audit_append("
+            "%s, %s, %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[])",
+            [
+                now,
+                user_id,
+                patient_ids,
+                actions,
+                categories,
+                object_types,
+                object_ids,
+                details,
+                [event.content_digest() for event in events],
+            ],
+        )
+        rows = cursor.fetchall()
+    for event, (event_id, event_hash, prev_hash) in zip(events, rows, strict=True):
+        event.id, event.hash, event.prev_hash = event_id, event_hash, prev_hash
+        event._state.adding = False
+        event._state.db = connection.alias
     return events
 
 

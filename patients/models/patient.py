@@ -10,9 +10,9 @@ import pghistory
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
+from clinic.links import link
 from patients.models.clinical import COURSE_SHORT, DiseaseCourse
 
 if TYPE_CHECKING:
@@ -290,7 +290,7 @@ class Patient(models.Model):
         return f"Patient {self.external_id}"
 
     def get_absolute_url(self) -> str:
-        return reverse("patients:detail", kwargs={"external_id": self.external_id})
+        return link("patients:detail", self.external_id)
 
     @property
     def full_name(self) -> str:

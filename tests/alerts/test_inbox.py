@@ -122,3 +122,26 @@ def test_snoozing_starts_from_a_form_fetched_into_the_row_or_shown_as_a_page(
         ).count()
         == 2
     )
+
+
+def test_resolved_and_escalated_alerts_cost_no_query_per_row(signed_in, nurse, neurologist):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in(nurse)
+
+    def resolved_inbox_queries(count: int) -> int:
+        patient = PatientFactory(care_team=nurse.care_teams.first(), nurse=nurse)
+        for index in range(count):
+            alerts.raise_alerts([overdue_spec(patient, 1000 * count + index)])
+        for alert in Alert.objects.filter(status=AlertStatus.OPEN):
+            alert.escalated_to = neurologist
+            alert.save(update_fields=["escalated_to"])
+            alerts.resolve(alert=alert, by=nurse, note="Seen in clinic")
+        client.get("/alerts/", {"status": "resolved"})
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/alerts/", {"status": "resolved"})
+        assert "escalated to" in response.content.decode()
+        return len(queries.captured_queries)
+
+    assert resolved_inbox_queries(1) == resolved_inbox_queries(4)

@@ -130,3 +130,39 @@ def test_concurrent_appends_from_many_connections_keep_one_unbroken_chain(neurol
     assert failures == []
     assert AccessEvent.objects.filter(patient=patient_a).count() == 8 * 15
     assert verify_chain() == []
+
+
+def test_rows_of_the_older_hash_scheme_and_the_current_one_verify_as_one_chain(
+    neurologist, patient_a
+):
+    """An installation that began before chaining moved into the database keeps its first rows
+    (scheme 1, hashed in Python); new rows chain onto them."""
+    from django.db import connection as db
+    from django.utils import timezone
+
+    from clinic.audit.models import GENESIS_HASH
+
+    with db.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('audit_accessevent', 'id'))")
+        (first_id,) = cursor.fetchone()
+    old = AccessEvent(
+        id=first_id,
+        at=timezone.now(),
+        user=neurologist,
+        patient=patient_a,
+        action=Action.VIEW,
+        category=Category.CLINICAL,
+        prev_hash=AccessEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        or GENESIS_HASH,
+        scheme=1,
+    )
+    old.hash = old.compute_hash()
+    AccessEvent.objects.bulk_create([old])
+
+    newer = _three_events(neurologist, patient_a)
+
+    assert newer[0].prev_hash == old.hash
+    assert {event.scheme for event in AccessEvent.objects.all()} == {1, 2}
+    assert verify_chain() == []
+    _tamper("UPDATE audit_accessevent SET detail = 'x' WHERE id = %s", [old.id])
+    assert [p.event_id for p in verify_chain()] == [old.id]

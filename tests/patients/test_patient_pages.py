@@ -300,9 +300,9 @@ def test_the_patient_page_query_count_is_small_and_does_not_grow_with_history(
     client.get(page)  # the first request after sign-in refreshes the session clock
     with CaptureQueriesContext(connection) as queries:
         assert client.get(page).status_code == 200
-    # User, patient, the access record (reserve, insert), course states, EDSS, relapses, MRI,
+    # User, patient, the access record (one statement), course states, EDSS, relapses, MRI,
     # the DMT periods behind the chart, and the nav bar's alert count.
-    assert len(queries.captured_queries) == 10
+    assert len(queries.captured_queries) == 9
     short_history = _queries_per_request(client, [page, *sections])
 
     add_years(range(2, 16))

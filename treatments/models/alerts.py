@@ -19,6 +19,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.links import link
+
 if TYPE_CHECKING:
     from clinic.accounts.models import User
 
@@ -155,6 +157,19 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert {self.pk} {self.kind} {self.grade}"
+
+    # The inbox row's actions (see clinic.links: a page of rows reverses no URL per row).
+    @property
+    def acknowledge_url(self) -> str:
+        return link("alerts:acknowledge", self.pk)
+
+    @property
+    def snooze_url(self) -> str:
+        return link("alerts:snooze", self.pk)
+
+    @property
+    def resolve_url(self) -> str:
+        return link("alerts:resolve", self.pk)
 
     @property
     def is_active(self) -> bool:

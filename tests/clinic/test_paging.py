@@ -1,0 +1,44 @@
+"""One query gives a page of patients and the total, with Paginator's page semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.paging import get_page
+from patients.models import Patient
+from tests.factories import PatientFactory
+
+
+@pytest.fixture
+def seven_patients(team_a):
+    for index in range(7):
+        PatientFactory(care_team=team_a, family_name=f"Patient{index}")
+    return Patient.objects.order_by("family_name")
+
+
+@pytest.mark.parametrize(
+    ("number", "shown", "page_number"),
+    [("1", 3, 1), ("3", 1, 3), (None, 3, 1), ("x", 3, 1), ("0", 3, 1), ("99", 1, 3)],
+)
+def test_a_page_knows_the_total_and_its_place(
+    seven_patients, number, shown, page_number, django_assert_num_queries
+):
+    page = get_page(seven_patients, number, 3)
+    assert len(page.object_list) == shown
+    assert page.number == page_number
+    assert page.paginator.count == 7
+    assert page.paginator.num_pages == 3
+    assert page.has_next() == (page_number < 3)
+
+
+def test_the_page_and_its_total_are_one_query(seven_patients, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        page = get_page(seven_patients, "2", 3)
+        assert [p.family_name for p in page] == ["Patient3", "Patient4", "Patient5"]
+        assert page.paginator.num_pages == 3
+
+
+def test_an_empty_list_is_one_empty_page(django_assert_num_queries):
+    page = get_page(Patient.objects.none(), "1", 3)
+    assert list(page) == []
+    assert page.paginator.num_pages == 1
