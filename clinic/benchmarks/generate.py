@@ -715,6 +715,9 @@ def _settle(
         if row["window_closes_on"] < today:
             roll = rng.random()
             if roll < 0.03:
+                # Flagged the day after its window closed, as the overdue sweep would have: the
+                # clinic is generated in the steady state a sweep leaves behind.
+                row["overdue_since"] = row["window_closes_on"] + timedelta(days=1)
                 alerts.append(
                     {
                         "patient_id": row["patient_id"],
