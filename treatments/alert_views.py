@@ -38,11 +38,23 @@ class ResolveForm(forms.Form):
     note = forms.CharField(label="How it was resolved", widget=forms.Textarea(attrs={"rows": 2}))
 
 
+_ALERT_FIELDS = [field.name for field in Alert._meta.concrete_fields]
+_ROW_PATIENT = [f"patient__{name}" for name in ("external_id", "mrn", "given_name", "family_name")]
+_ROW_PEOPLE = [
+    f"{person}__{name}"
+    for person in ("owner", "escalated_to", "resolved_by")
+    for name in ("first_name", "last_name", "username")
+]
+
+
 def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ignore[no-untyped-def]
     data = form.cleaned_data if form.is_valid() else {}
-    # Everyone a row names, in the same query (an escalated or resolved alert names two more).
-    qs = alerts.visible_alerts(request.user).select_related(
-        "patient", "owner", "escalated_to", "resolved_by"
+    # Everyone a row names, in the same query (an escalated or resolved alert names two more),
+    # and of them only what a row shows: no addresses, comorbidities or password hashes.
+    qs = (
+        alerts.visible_alerts(request.user)
+        .select_related("patient", "owner", "escalated_to", "resolved_by")
+        .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
     )
     if data.get("scope") == "team":
         qs = qs.filter(alerts.team_filter(request.user))
