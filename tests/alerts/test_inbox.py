@@ -145,3 +145,18 @@ def test_resolved_and_escalated_alerts_cost_no_query_per_row(signed_in, nurse, n
         return len(queries.captured_queries)
 
     assert resolved_inbox_queries(1) == resolved_inbox_queries(4)
+
+
+def test_a_row_says_what_when_and_how_urgent_in_clinic_time(signed_in, nurse, raised, settings):
+    from datetime import UTC, datetime
+
+    settings.TIME_ZONE = "Europe/Helsinki"  # UTC+2 in winter
+    alert = Alert.objects.get(condition_key="overdue:item:1")
+    Alert.objects.filter(pk=alert.pk).update(created_at=datetime(2026, 1, 5, 22, 30, tzinfo=UTC))
+
+    body = signed_in(nurse).get("/alerts/").content.decode()
+
+    assert "<strong>Overdue monitoring</strong>" in body
+    assert ">Warning<" in body
+    assert ">Open<" in body
+    assert "06 Jan 2026 00:30" in body  # the next day, in the clinic's zone

@@ -54,6 +54,12 @@ class AlertStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.SNOOZED)
+# Labels by value, for the inbox rows: get_FOO_display() rebuilds its mapping on every call.
+_LABELS = {
+    "kind": dict(AlertKind.choices),
+    "grade": dict(AlertGrade.choices),
+    "status": dict(AlertStatus.choices),
+}
 
 
 class AlertQuerySet(models.QuerySet["Alert"]):
@@ -157,6 +163,16 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert {self.pk} {self.kind} {self.grade}"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Kind, grade and status as shown, and when it was raised (clinic time)."""
+        return {
+            "kind": _LABELS["kind"].get(self.kind, self.kind),
+            "grade": _LABELS["grade"].get(self.grade, self.grade),
+            "status": _LABELS["status"].get(self.status, self.status),
+            "raised": timezone.localtime(self.created_at).strftime("%d %b %Y %H:%M"),
+        }
 
     # The inbox row's actions (see clinic.links: a page of rows reverses no URL per row).
     @property
