@@ -61,15 +61,16 @@ def totp_code(device: TOTPDevice) -> str:
 
 def patient_panel(client: Any, patient: Patient, key: str) -> str:
     """A panel of the patient page as the browser loads it into its slot (htmx)."""
-    url = reverse("patients:panel", kwargs={"external_id": patient.external_id, "key": key})
-    response = client.get(url, headers={"HX-Request": "true"})
-    assert response.status_code == 200, url
-    return str(response.content.decode())
+    return _into_slot(client, "patients:panel", external_id=patient.external_id, key=key)
 
 
 def patient_timeline(client: Any, patient: Patient) -> str:
     """The patient page's timeline as the browser loads it into its slot (htmx)."""
-    url = reverse("patients:timeline", kwargs={"external_id": patient.external_id})
+    return _into_slot(client, "patients:timeline", external_id=patient.external_id)
+
+
+def _into_slot(client: Any, name: str, **kwargs: Any) -> str:
+    url = reverse(name, kwargs=kwargs)
     response = client.get(url, headers={"HX-Request": "true"})
     assert response.status_code == 200, url
     return str(response.content.decode())

@@ -38,6 +38,8 @@ class ResolveForm(forms.Form):
     note = forms.CharField(label="How it was resolved", widget=forms.Textarea(attrs={"rows": 2}))
 
 
+# Everyone an alert row names (an escalated or resolved alert names two more than its owner).
+_ROW_RELATED = ("patient", "owner", "escalated_to", "resolved_by")
 _ALERT_FIELDS = [field.name for field in Alert._meta.concrete_fields]
 _ROW_PATIENT = [f"patient__{name}" for name in ("external_id", "mrn", "given_name", "family_name")]
 _ROW_PEOPLE = [
@@ -49,11 +51,11 @@ _ROW_PEOPLE = [
 
 def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ignore[no-untyped-def]
     data = form.cleaned_data if form.is_valid() else {}
-    # Everyone a row names, in the same query (an escalated or resolved alert names two more),
-    # and of them only what a row shows: no addresses, comorbidities or password hashes.
+    # The people a row names come in the same query, and of them only what a row shows: no
+    # addresses, comorbidities or password hashes.
     qs = (
         alerts.visible_alerts(request.user)
-        .select_related("patient", "owner", "escalated_to", "resolved_by")
+        .select_related(*_ROW_RELATED)
         .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
     )
     if data.get("scope") == "team":
@@ -96,7 +98,7 @@ def inbox(request: ClinicRequest) -> HttpResponse:
 def _visible_alert(request: ClinicRequest, alert_id: int) -> Alert:
     alert = (
         alerts.visible_alerts(request.user)
-        .select_related("patient", "owner", "escalated_to", "resolved_by")
+        .select_related(*_ROW_RELATED)
         .filter(pk=alert_id)
         .first()
     )

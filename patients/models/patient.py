@@ -65,6 +65,10 @@ class CaseloadFilters:
     sort: str = CaseloadSort.NAME
 
 
+def _sees_patients(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_clinician)
+
+
 class PatientQuerySet(models.QuerySet["Patient"]):
     def visible_to(self, user: User) -> PatientQuerySet:
         """The one place that decides which patients a user may see.
@@ -73,7 +77,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         hold a live emergency-access grant for. Clinic admins manage the clinic, not patients,
         and see none. Anyone else (anonymous, inactive, no role) sees none.
         """
-        if not user.is_authenticated or not user.is_active or not user.is_clinician:
+        if not _sees_patients(user):
             return self.none()
         return self.filter(pk__in=self.visible_ids(user))
 
@@ -84,7 +88,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         One set of ids, the union of both reasons: PostgreSQL plans `id IN (a UNION b)` as an
         index lookup per reason, where `a OR EXISTS (b)` made it scan every patient.
         """
-        if not user.is_authenticated or not user.is_active or not user.is_clinician:
+        if not _sees_patients(user):
             return Patient.objects.none().values("pk")
         team_ids = user.care_teams.through.objects.filter(user=user).values("careteam_id")
         in_team = Patient.objects.filter(care_team__in=team_ids).values("pk")
