@@ -1,23 +1,22 @@
-"""Access helpers every view uses: role checks, the scoped patient lookup, htmx-aware rendering."""
+"""What every view shares: the signed-in request, role checks, htmx-aware rendering and the one
+guard for a `next` URL. (Reaching a patient's data goes through clinic.audit.access.)"""
 
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django_htmx.middleware import HtmxDetails
 
-from clinic.accounts.models import User
-from clinic.audit import services as audit
-from clinic.audit.models import Action, Category
-from patients.models import Patient, PatientQuerySet
+if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
+    from clinic.accounts.models import User
 
 
 class ClinicRequest(HttpRequest):
@@ -51,32 +50,17 @@ def patient_page(view: Callable) -> Callable:
     return never_cache(view)
 
 
-def visible_patients(request: HttpRequest) -> PatientQuerySet:
-    return Patient.objects.visible_to(request.user)  # type: ignore[arg-type]
+def safe_next(request: HttpRequest, fallback: str = "", *, field: str = "next") -> str:
+    """The `next` URL of the request (POST, then GET) if it stays on this site, else fallback.
 
-
-def visible_patient_ids(request: HttpRequest) -> QuerySet[Any]:
-    """The same scope as a subquery of ids: for lists of other rows (items, results, ...)."""
-    return Patient.objects.visible_ids(request.user)  # type: ignore[arg-type]
-
-
-def get_patient_for(
-    request: HttpRequest,
-    external_id: uuid.UUID | str,
-    *,
-    category: Category | str,
-    action: Action | str = Action.VIEW,
-    queryset: PatientQuerySet | None = None,
-) -> Patient:
-    """The scoped lookup: a patient outside the user's scope is a 404, indistinguishable from
-    one that does not exist. Every successful lookup is written to the access trail."""
-    qs = queryset if queryset is not None else visible_patients(request)
-    try:
-        patient = qs.get(external_id=external_id)
-    except (Patient.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such patient.") from None
-    audit.record(user=request.user, patient=patient, action=action, category=category)  # type: ignore[arg-type]
-    return patient
+    The one guard for a `next` parameter: an absolute URL to another host, a scheme-relative
+    `//host` or a malformed value never becomes a redirect."""
+    candidate = request.POST.get(field) or request.GET.get(field) or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback
 
 
 def render_page(

@@ -10,12 +10,42 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
 app = Celery("clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+
+
+def _task_packages() -> list[str]:
+    """Every package of our own apps that has a tasks.py beside its services (a task lives with
+    the sub-domain it serves: treatments/alerts/tasks.py, ...). Celery's autodiscovery looks
+    only at each app's top level; this names the sub-packages too, so no list of task modules
+    is kept by hand."""
+    from pathlib import Path
+
+    from django.apps import apps
+    from django.conf import settings
+
+    base = Path(settings.BASE_DIR).resolve()
+    found = []
+    for config in apps.get_app_configs():
+        root = Path(config.path).resolve()
+        if not root.is_relative_to(base):
+            continue  # a third-party app
+        for tasks_module in sorted(root.rglob("tasks.py")):
+            package = tasks_module.parent.relative_to(base)
+            if "migrations" not in package.parts:
+                found.append(".".join(package.parts))
+    return found
+
+
+app.autodiscover_tasks(_task_packages)
 
 logger = logging.getLogger("myelin.celery")
 
 
 def _send(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    if isinstance(task, str):
+        if task not in app.tasks:
+            # Outside a worker nothing has run autodiscovery yet: do it once, here.
+            app.loader.import_default_modules()
+        task = app.tasks[task]
     try:
         task.delay(*args, **kwargs)
     except OperationalError:
@@ -28,6 +58,8 @@ def _send(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Queue a task once the current transaction commits (Celery's delay_on_commit, typed):
     a worker never sees an id whose row is not yet visible, and a rollback queues nothing.
+    A service names the task by its registered name, so services never import their tasks
+    module (tasks import services, not the other way round).
     A broker outage is logged, never raised into the request (see _send)."""
     from django.db import transaction
 

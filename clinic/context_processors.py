@@ -10,17 +10,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items: list[tuple[str, str]] = []
-    alert_count = 0
-    if user.is_clinician:
-        from treatments.alerts import inbox_count
-
-        # A page may render several templates with this request (the patient page renders each
-        # panel): count once per request.
-        cached = getattr(request, "_myelin_alert_count", None)
-        alert_count = inbox_count(user) if cached is None else cached
-        request._myelin_alert_count = alert_count  # type: ignore[attr-defined]
     if user.is_neurologist:
-        items.append(("Caseload", reverse("patients:caseload")))
+        items.append(("Caseload", reverse("caseload:page")))
     if user.is_clinician:
         items.append(("Patients", reverse("patients:list")))
     if user.is_nurse or user.is_neurologist:
@@ -30,7 +21,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("Alerts", reverse("alerts:inbox")))
     items.append(("DMT catalogue", reverse("treatments:catalogue")))
     if user.can_break_glass and user.is_clinician:
-        items.append(("Emergency access", reverse("accounts:emergency_access")))
+        items.append(("Emergency access", reverse("emergency:access")))
     if user.is_clinic_admin:
         items.append(("System status", reverse("clinic:status")))
         items.append(("Audit", reverse("audit:report")))
@@ -45,7 +36,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
                 "label": label,
                 "url": url,
                 "active": url == active_url,
-                "count": alert_count if label == "Alerts" else 0,
+                # The Alerts entry shows the inbox count (treatments.alerts.context_processors).
+                "counted": label == "Alerts",
             }
             for label, url in items
         ],

@@ -543,6 +543,10 @@ def cmd_test(pytest_args: list[str]) -> int:
             ):
                 failed.append("mypy")
             if not run_step(
+                "import contracts (layers, no cycles)", [str(VENV_BIN / "lint-imports")], env
+            ):
+                failed.append("lint-imports")
+            if not run_step(
                 "migrations are complete",
                 [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
                 env,
@@ -638,7 +642,7 @@ def cmd_bench() -> int:
         # not take the server's CPU); without it the bench falls back to a Python client.
         ensure_debian_package("wrk", "wrk", "the inbox load test")
         result = subprocess.run(
-            [sys.executable, "-m", "clinic.benchmarks.run"],
+            [sys.executable, "-m", "treatments.bench.run"],
             env={
                 **env,
                 "DJANGO_DEBUG": "false",

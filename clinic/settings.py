@@ -129,6 +129,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "clinic.context_processors.navigation",
+                "treatments.alerts.context_processors.alert_count",
             ],
         },
     },
@@ -306,12 +307,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 HEARTBEAT_INTERVAL_SECONDS = env_int("MYELIN_HEARTBEAT_SECONDS", 60, minimum=5)
-CELERY_IMPORTS = [
-    "treatments.alert_tasks",
-    "treatments.sweep_tasks",
-    "treatments.evaluation_tasks",
-    "patients.tasks",
-]
+# Tasks are found by autodiscovery (clinic/celery.py): each sub-domain's tasks.py.
 
 
 def _clinic_daily(*, hour: int, minute: int) -> crontab:
@@ -360,7 +356,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 3000},
     },
-    # The sweeps (treatments.sweeps) compute "today" in the clinic's time zone themselves.
+    # The sweeps (treatments.monitoring.sweeps) compute "today" in the clinic's time zone themselves.
     "sweep-overdue-monitoring": {
         "task": "treatments.sweep_overdue",
         "schedule": crontab(minute="1,16,31,46"),
@@ -384,7 +380,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 6 * 3600},
     },
     "refresh-clinical-status": {
-        "task": "patients.tasks.refresh_clinical_status",
+        "task": "patients.records.tasks.refresh_clinical_status",
         "schedule": _clinic_daily(hour=2, minute=40),
         "options": {"expires": 6 * 3600},
     },
@@ -424,3 +420,37 @@ ALERT_DIGEST_HOUR = env_int("MYELIN_ALERT_DIGEST_HOUR", 7, minimum=0, maximum=23
 
 # Clinic-wide choices that change behaviour.
 LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The patient page (patients.records.timeline): what each part of Myelin shows on it, in order.
+# Dotted paths, so the patients app never imports treatments. Every source runs a fixed number
+# of queries whatever the patient's history (the query budgets in tests/performance pin it).
+# ---------------------------------------------------------------------------------------------
+PATIENT_PAGE_TIMELINE = [
+    "patients.records.sources.clinical_timeline",
+    "patients.referrals.services.referral_timeline",
+    "treatments.plans.page.dmt_timeline",
+    "treatments.plans.page.results_timeline",
+    "treatments.plans.page.symptomatic_timeline",
+    "treatments.safety.page.side_effect_timeline",
+    "treatments.rehab.services.rehab_timeline",
+]
+PATIENT_PAGE_PERIODS = ["treatments.plans.page.dmt_periods"]
+# (DOM id and URL segment, title, audit category when opened, source)
+PATIENT_PAGE_PANELS = [
+    (
+        "treatments-panel",
+        "DMT and monitoring",
+        "treatment",
+        "treatments.plans.page.treatments_panel",
+    ),
+    (
+        "safety-panel",
+        "Safety: dose gates, PML risk, side effects",
+        "monitoring",
+        "treatments.safety.page.safety_panel",
+    ),
+    ("referral-panel", "Referrals", "referral", "patients.referrals.services.referral_panel"),
+    ("rehab-panel", "Rehabilitation", "rehab", "treatments.rehab.services.rehab_panel"),
+]

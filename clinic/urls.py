@@ -13,14 +13,17 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("healthz/live", views.healthz_live, name="healthz_live"),
     path("system/", include(clinic_patterns)),
+    path("accounts/emergency/", include("patients.emergency.urls")),
     path("accounts/", include("clinic.accounts.urls")),
     path("audit/", include("clinic.audit.urls")),
-    path("patients/", include("patients.urls")),
-    path("referrals/", include("patients.referral_urls")),
+    # The caseload is a patients page built from treatments data (treatments.caseload).
+    path("patients/caseload/", include("treatments.caseload.urls")),
+    path("patients/", include("patients.records.urls")),
+    path("referrals/", include("patients.referrals.urls")),
     path("treatments/", include("treatments.urls")),
-    path("rehab/", include("treatments.rehab_urls")),
-    path("alerts/", include("treatments.alert_urls")),
-    path("safety/", include("treatments.side_effect_urls")),
+    path("rehab/", include("treatments.rehab.urls")),
+    path("alerts/", include("treatments.alerts.urls")),
+    path("safety/", include("treatments.safety.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from clinic.accounts.models import CareTeam, User
 from clinic.demo import TEAM_A, TEAM_B
-from patients import services
 from patients.models import DiseaseCourse, Patient, PregnancyStatus, Sex, SmokingStatus
+from patients.records import services
 
 DEMO_PATIENTS = [
     # mrn, given, family, born, sex, team, neurologist, nurse

@@ -16,8 +16,12 @@ from django.utils import timezone
 
 from clinic.accounts.models import User
 from patients.models import Patient
-from treatments import labs, services
+from treatments import labs
+from treatments.catalogue import services as catalogue_services
 from treatments.models import DmtPlan, MonitoringItem, QualitativeValue
+from treatments.monitoring import services as monitoring_services
+from treatments.plans import schedule
+from treatments.plans import services as plan_services
 from treatments.protocols import InvestigationKind, add_months, get_investigation
 
 # analyte -> (typical value, lab's low, lab's high), in the canonical unit.
@@ -51,13 +55,13 @@ NORMAL: dict[str, tuple[str, str | None, str | None]] = {
 
 def _values(
     investigation: str, overrides: dict[str, str] | None = None
-) -> list[services.EnteredValue]:
+) -> list[monitoring_services.EnteredValue]:
     values = []
-    for analyte in services.result_analytes(investigation):
+    for analyte in monitoring_services.result_analytes(investigation):
         value, low, high = NORMAL[analyte]
         value = (overrides or {}).get(analyte, value)
         values.append(
-            services.EnteredValue(
+            monitoring_services.EnteredValue(
                 analyte=analyte,
                 value=Decimal(value),
                 unit=labs.get_analyte(analyte).canonical_unit,
@@ -81,7 +85,7 @@ def _record(
             if kind == InvestigationKind.QUALITATIVE
             else QualitativeValue.NORMAL
         )
-    services.record_result(
+    monitoring_services.record_result(
         patient=item.patient,
         item=item,
         investigation=investigation,
@@ -111,16 +115,16 @@ def _work_through(
             _record(item, nurse)
     soon = MonitoringItem.objects.due_within(on=today).filter(patient=patient).first()
     if book and soon is not None:
-        services.book_item(item=soon, booked_on=max(today, soon.due_on), by=nurse)
+        monitoring_services.book_item(item=soon, booked_on=max(today, soon.due_on), by=nurse)
 
 
 def _start(
     patient: Patient, drug_key: str, started_on: date, by: User, *, conditions: tuple[str, ...] = ()
 ) -> DmtPlan:
-    plan = services.plan_dmt(
+    plan = plan_services.plan_dmt(
         patient=patient, drug_key=drug_key, by=by, conditions=conditions, planned_on=started_on
     )
-    return services.start_dmt_plan(
+    return plan_services.start_dmt_plan(
         plan=plan,
         started_on=started_on,
         override_reason="Baseline work-up done before Myelin was in use (demo history).",
@@ -131,11 +135,11 @@ def _start(
 def _doses(plan: DmtPlan, dates: list[date], by: User, kind: str = "dose") -> None:
     for day in dates:
         if day != plan.started_on:
-            services.record_administration(plan=plan, kind=kind, given_on=day, by=by)
+            plan_services.record_administration(plan=plan, kind=kind, given_on=day, by=by)
 
 
 def seed(users: dict[str, User]) -> None:
-    services.load_catalogue()
+    catalogue_services.load_catalogue()
     today = timezone.localdate()
     by_mrn = {p.mrn: p for p in Patient.objects.order_by("mrn")}
     team_a = [p for mrn, p in sorted(by_mrn.items()) if mrn.startswith("MS1")]
@@ -157,15 +161,15 @@ def seed(users: dict[str, User]) -> None:
         plan = _start(team_b[0], "dimethyl_fumarate", add_months(today, -7), neuro_b)
         _work_through(plan.patient, today, nurse_b)
     if len(team_b) > 1:
-        planned = services.plan_dmt(patient=team_b[1], drug_key="natalizumab_iv", by=neuro_b)
-        services.tick_baseline_check(
+        planned = plan_services.plan_dmt(patient=team_b[1], drug_key="natalizumab_iv", by=neuro_b)
+        plan_services.tick_baseline_check(
             plan=planned,
             investigation="mri_brain",
             done_on=today - timedelta(days=20),
             note="Baseline MRI at the regional centre",
             by=nurse_b,
         )
-    services.extend_monitoring(on=today)
+    schedule.extend_monitoring(on=today)
     for patient in [*team_a, *team_b]:
         _work_through(patient, today, nurse_a if patient in team_a else nurse_b, leave_overdue=1)
 
@@ -186,7 +190,7 @@ def _natalizumab(patient: Patient, today: date, neuro: User, nurse: User) -> Non
     if jcv:
         _record(jcv[0], nurse)  # negative, index 0.14
     if len(jcv) > 1 and jcv[1].due_on <= today:
-        services.record_result(
+        monitoring_services.record_result(
             patient=patient,
             item=jcv[1],
             investigation="jcv_antibody",
@@ -227,7 +231,7 @@ def _cladribine(patient: Patient, today: date, neuro: User, nurse: User) -> None
 def _switch(patient: Patient, today: date, neuro: User, nurse: User) -> None:
     fingolimod = _start(patient, "fingolimod", add_months(today, -30), neuro)
     _work_through(patient, add_months(today, -3), nurse, leave_overdue=0, book=False)
-    ofatumumab = services.switch_dmt_plan(
+    ofatumumab = plan_services.switch_dmt_plan(
         plan=fingolimod,
         stopped_on=add_months(today, -3),
         reason="lack_of_efficacy",
@@ -237,7 +241,7 @@ def _switch(patient: Patient, today: date, neuro: User, nurse: User) -> None:
     )
     ofatumumab.planned_on = add_months(today, -3)
     ofatumumab.save(update_fields=["planned_on"])
-    services.start_dmt_plan(
+    plan_services.start_dmt_plan(
         plan=ofatumumab,
         started_on=add_months(today, -2),
         by=neuro,

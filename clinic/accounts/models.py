@@ -110,7 +110,7 @@ class User(AbstractUser):
 
 
 LANDING_PAGES: dict[str, str] = {
-    Role.NEUROLOGIST: "patients:caseload",
+    Role.NEUROLOGIST: "caseload:page",
     Role.NURSE: "treatments:worklist",
     Role.THERAPIST: "referrals:board",
     Role.ADMIN: "clinic:status",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic.accounts import emergency, views
+from clinic.accounts import views
 
 app_name = "accounts"
 urlpatterns = [
@@ -10,5 +10,4 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("mfa/setup/", views.mfa_setup, name="mfa_setup"),
     path("mfa/verify/", views.mfa_verify, name="mfa_verify"),
-    path("emergency/", emergency.emergency_access, name="emergency_access"),
 ]

@@ -11,10 +11,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 
-from clinic.access import ClinicRequest
+from clinic.access import ClinicRequest, safe_next
 from clinic.accounts import mfa, services
 from clinic.accounts.middleware import start_session_clock
 from clinic.audit import services as audit
@@ -108,10 +107,7 @@ class TokenForm(forms.Form):
 
 
 def _next_url(request: HttpRequest) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
-        return candidate
-    return resolve_url("home")
+    return safe_next(request, resolve_url("home"))
 
 
 def mfa_setup(request: ClinicRequest) -> HttpResponse:

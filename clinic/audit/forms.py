@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
 
-from clinic.accounts.models import User
 from clinic.audit.models import Action, Category
 
 SORTS = {
@@ -27,7 +27,7 @@ class AuditFilterForm(forms.Form):
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     user = forms.ModelChoiceField(
-        label="User", queryset=User.objects.order_by("username"), required=False
+        label="User", queryset=get_user_model().objects.order_by("username"), required=False
     )
     mrn = forms.CharField(label="Patient MRN", max_length=12, required=False)
     action = forms.ChoiceField(

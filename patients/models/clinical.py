@@ -1,7 +1,7 @@
 """The clinical picture: disease course history, EDSS assessments, relapses and MRI studies.
 
 Section numbers ("§9.1") point to the shared reference ``dmt-monitoring.md``. Rows are written
-by the workflows in ``patients.services``; the rules here are about one row only.
+by the workflows in ``patients.records.services``; the rules here are about one row only.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from patients.edss import FS_NAMES, FS_ORDER, FS_RANGES
+from patients.models.scoping import PatientOwnedQuerySet
 from patients.progression import EdssPoint, MriPoint, RelapsePeriod
 
 
@@ -44,7 +45,7 @@ SNOMED_CODES: dict[str, str] = {
 COURSE_SHORT: dict[str, str] = {course.value: course.name for course in DiseaseCourse}
 
 
-class CourseStateQuerySet(models.QuerySet["CourseState"]):
+class CourseStateQuerySet(PatientOwnedQuerySet["CourseState"]):
     def overlapping(self, start_on: date, end_on: date | None) -> CourseStateQuerySet:
         """States sharing at least one day with [start_on, end_on] (open end = ongoing)."""
         query = Q(end_on__isnull=True) | Q(end_on__gte=start_on)
@@ -147,6 +148,8 @@ class EdssAssessment(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = PatientOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["assessed_on", "id"]
         constraints = [
@@ -241,6 +244,8 @@ class Relapse(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = PatientOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["onset_on", "id"]
         constraints = [
@@ -302,6 +307,8 @@ class MriStudy(models.Model):
         "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PatientOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["study_on", "id"]

@@ -58,7 +58,7 @@ class CaseloadFilters:
     relapse_recent: bool = False
     edss_worsening: bool = False
     neda_lost: bool = False
-    # Filled by the treatments extension (patients/caseload.py).
+    # Treatment columns, applied by treatments.caseload.services.annotate_caseload.
     dmt: str = ""
     overdue: bool = False
     open_alerts: bool = False
@@ -141,9 +141,6 @@ class PatientQuerySet(models.QuerySet["Patient"]):
             rows = rows.edss_worsening(today=today)
         if filters.neda_lost:
             rows = rows.neda_lost(year=today.year - 1)
-        from patients import caseload
-
-        rows = caseload.extend(rows, filters, today)
         order: list = {
             CaseloadSort.EDSS: [models.F("latest_edss").desc(nulls_last=True)],
             CaseloadSort.RELAPSE: [models.F("last_relapse_onset_on").desc(nulls_last=True)],

@@ -39,6 +39,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from patients.models.scoping import PatientOwnedQuerySet
+
 if TYPE_CHECKING:
     from clinic.accounts.models import User
 
@@ -216,7 +218,7 @@ class ReferralTarget(models.Model):
 FALLBACK_WORKING_DAYS = {Urgency.URGENT: 2, Urgency.SOON: 5, Urgency.ROUTINE: 10}
 
 
-class ReferralQuerySet(models.QuerySet["Referral"]):
+class ReferralQuerySet(PatientOwnedQuerySet["Referral"]):
     def open(self) -> ReferralQuerySet:
         return self.filter(state__in=OPEN_STATES)
 
@@ -228,9 +230,6 @@ class ReferralQuerySet(models.QuerySet["Referral"]):
 
         Served by the partial index ``referral_awaiting_due`` (the alerts sweep calls this)."""
         return self.awaiting_response().filter(due_at__lt=at)
-
-    def for_patients(self, patients: models.QuerySet) -> ReferralQuerySet:
-        return self.filter(patient__in=patients)
 
     def to_receiver(self, user: User) -> ReferralQuerySet:
         """The referrals ``user`` works as the receiving side (their board's inbox)."""

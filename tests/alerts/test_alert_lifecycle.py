@@ -11,8 +11,8 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from treatments import alerts
-from treatments.alerts import AlertSpec
+from treatments.alerts import services as alerts
+from treatments.alerts.services import AlertSpec
 from treatments.models import Alert, AlertGrade, AlertKind, AlertStatus
 
 

@@ -7,7 +7,7 @@ import pytest
 from clinic.audit.models import AccessEvent, Action
 from tests.alerts.test_alert_lifecycle import overdue_spec
 from tests.factories import PatientFactory
-from treatments import alerts
+from treatments.alerts import services as alerts
 from treatments.models import Alert, AlertGrade, AlertStatus
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import TEST_PASSWORD
-from treatments import services
 from treatments.models.catalogue import ClinicSettings
+from treatments.plans import services as plan_services
 from treatments.protocols import add_months
 
 
@@ -33,9 +33,9 @@ def on_teriflunomide(patient_a: Any, neurologist: Any) -> Any:
     clinic.label_region = "US"
     clinic.save()
     started = add_months(timezone.localdate(), -3)
-    plan = services.plan_dmt(
+    plan = plan_services.plan_dmt(
         patient=patient_a, drug_key="teriflunomide", by=neurologist, planned_on=started
     )
-    return services.start_dmt_plan(
+    return plan_services.start_dmt_plan(
         plan=plan, started_on=started, override_reason="Baseline at GP", by=neurologist
     )

@@ -7,13 +7,16 @@ import logging
 import pytest
 from django.urls import path
 
-from clinic.access import get_patient_for
+from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Category
 from clinic.urls import urlpatterns as real_patterns
+from patients.models import Patient
 
 
 def exploding_view(request, external_id):
-    patient = get_patient_for(request, external_id, category=Category.CLINICAL)
+    patient = get_scoped_or_404(
+        request, Patient.objects, external_id=external_id, category=Category.CLINICAL
+    )
     raise RuntimeError(f"boom while showing {patient.full_name} {patient.mrn}")
 
 

@@ -13,8 +13,9 @@ import pytest
 from clinic.accounts.models import User
 from patients.models import Patient
 from tests.treatments.conftest import eu_clinic, start_plan, today, us_clinic  # noqa: F401
-from treatments import evaluation, services
 from treatments.models import Alert, Result
+from treatments.monitoring import services as monitoring_services
+from treatments.safety import evaluation
 
 Value = tuple[str, str, str | None, str | None]  # analyte, value, LLN, ULN (canonical unit)
 
@@ -28,8 +29,10 @@ UNITS = {
 }
 
 
-def entered(analyte: str, value: str, low: str | None, high: str | None) -> services.EnteredValue:
-    return services.EnteredValue(
+def entered(
+    analyte: str, value: str, low: str | None, high: str | None
+) -> monitoring_services.EnteredValue:
+    return monitoring_services.EnteredValue(
         analyte,
         Decimal(value),
         UNITS.get(analyte, "×10⁹/L"),
@@ -53,7 +56,7 @@ def record(nurse: User) -> Record:
         evaluate: bool = True,
         **extra: Any,
     ) -> Result:
-        result = services.record_result(
+        result = monitoring_services.record_result(
             patient=patient,
             investigation=investigation,
             taken_on=taken_on,

@@ -12,9 +12,9 @@ from clinic.accounts.models import User
 from patients.models import Patient
 from tests.evaluation.conftest import Record
 from tests.treatments.conftest import StartPlan
-from treatments import services
-from treatments.evaluation import GateState, gate_status
 from treatments.models import Alert, AlertGrade, AlertKind, AlertStatus
+from treatments.plans import services as plan_services
+from treatments.safety.gates import GateState, gate_status
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_a_check_older_than_the_gates_window_does_not_count(
 def test_mitoxantrone_lvef_below_50_before_the_first_dose_is_a_warning_on_a_planned_plan(
     eu_clinic: Any, patient_a: Patient, neurologist: User, record: Record, today: date
 ) -> None:
-    plan = services.plan_dmt(
+    plan = plan_services.plan_dmt(
         patient=patient_a, drug_key="mitoxantrone", by=neurologist, planned_on=DAY
     )
 
@@ -94,7 +94,7 @@ def test_mitoxantrone_lvef_below_50_before_the_first_dose_is_a_warning_on_a_plan
 def test_mitoxantrone_neutrophils_gate_passes_at_1_5(
     eu_clinic: Any, patient_a: Patient, neurologist: User, record: Record, today: date
 ) -> None:
-    plan = services.plan_dmt(
+    plan = plan_services.plan_dmt(
         patient=patient_a, drug_key="mitoxantrone", by=neurologist, planned_on=DAY
     )
 
@@ -108,7 +108,7 @@ def test_mitoxantrone_neutrophils_gate_passes_at_1_5(
 def test_evaluating_a_failed_gate_twice_raises_one_alert(
     cladribine_after_course_1: Any, patient_a: Patient, record: Record
 ) -> None:
-    from treatments import evaluation
+    from treatments.safety import evaluation
 
     result = record(patient_a, "cbc", date(2026, 6, 1), ("lymphocytes", "0.6", "1.0", "4.0"))
     evaluation.evaluate_result(result_id=result.pk)

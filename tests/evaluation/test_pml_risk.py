@@ -14,8 +14,9 @@ from patients.models import Patient
 from tests.evaluation.conftest import Record
 from tests.factories import patient_panel
 from tests.treatments.conftest import StartPlan
-from treatments import evaluation, safety_services
 from treatments.models import Alert, AlertGrade, AlertKind, PmlCategoryChange, PmlProfile
+from treatments.safety import evaluation
+from treatments.safety import services as safety_services
 
 pytestmark = pytest.mark.django_db
 

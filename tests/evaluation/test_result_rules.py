@@ -11,8 +11,8 @@ import pytest
 from patients.models import Patient
 from tests.evaluation.conftest import Record, keys
 from tests.treatments.conftest import StartPlan
-from treatments import evaluation
 from treatments.models import Alert, AlertGrade, AlertKind, AlertStatus, ResultValue
+from treatments.safety import evaluation
 
 pytestmark = pytest.mark.django_db
 

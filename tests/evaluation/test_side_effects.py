@@ -14,8 +14,8 @@ from clinic.audit.models import AccessEvent, Action
 from patients.models import Patient
 from tests.factories import patient_panel, patient_timeline
 from tests.treatments.conftest import StartPlan
-from treatments import safety_services
 from treatments.models import Alert, AlertGrade, AlertKind, SideEffectReport
+from treatments.safety import services as safety_services
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from clinic.accounts.models import User
-from patients import services
 from patients.models import EdssAssessment, MriStudy, Patient, Relapse
+from patients.records import services
 
 # Raw FS grades (visual, brainstem, pyramidal, cerebellar, sensory, bowel_bladder, cerebral)
 # and ambulation that give a known step (see tests/patients/test_edss.py for the rules).

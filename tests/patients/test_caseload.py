@@ -12,7 +12,7 @@ from clinic.audit.models import AccessEvent, Action
 from patients.models import Patient
 from tests.factories import PatientFactory
 
-CASELOAD = reverse("patients:caseload")
+CASELOAD = reverse("caseload:page")
 
 
 @pytest.fixture(autouse=True)

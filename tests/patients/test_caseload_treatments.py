@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import PatientFactory
-from treatments import alerts
+from treatments.alerts import services as alerts
 from treatments.models import AlertGrade, AlertKind
 from treatments.models.monitoring import ItemStatus, MonitoringItem
 from treatments.models.plans import DmtPlan, PlanStatus
-from treatments.services import plan_dmt
+from treatments.plans.services import plan_dmt
 
 CASELOAD = "/patients/caseload/"
 

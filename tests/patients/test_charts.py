@@ -1,8 +1,8 @@
 from datetime import date
 from decimal import Decimal
 
-from patients.charts import ChartSpec, Marker, Series, time_chart
-from patients.timeline import ChartPeriod
+from patients.records.charts import ChartSpec, Marker, Series, time_chart
+from patients.records.timeline import ChartPeriod
 
 
 def test_chart_escapes_every_label():

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from clinic.audit.models import AccessEvent, Action, Category
-from patients import services
 from patients.models import CourseState, EdssAssessment, MriStudy, Relapse
+from patients.records import services
 from tests.patients.conftest import scores
 
 
@@ -267,7 +267,7 @@ def test_the_yearly_refresh_moves_neda_to_the_new_year(patient_a, record_edss, r
 
 
 def test_the_refresh_task_recomputes_status(patient_a, record_edss):
-    from patients.tasks import refresh_clinical_status
+    from patients.records.tasks import refresh_clinical_status
 
     record_edss(patient_a, date(2025, 2, 1), "2.0")
     type(patient_a).objects.filter(pk=patient_a.pk).update(latest_edss=None)

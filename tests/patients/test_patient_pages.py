@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic.audit.models import AccessEvent, Action, Category
-from patients import timeline
 from patients.models import EdssAssessment, Patient, Relapse
+from patients.records import timeline
 from tests.factories import CareTeamFactory, patient_timeline
 from tests.patients.conftest import scores
 

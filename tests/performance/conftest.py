@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from clinic.accounts.models import Role, User
-from clinic.benchmarks.generate import BENCH_PASSWORD, ClinicShape, generate
 from patients.models import Patient
+from treatments.bench.generate import BENCH_PASSWORD, ClinicShape, generate
 
 
 @pytest.fixture

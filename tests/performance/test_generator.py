@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from patients.models import EdssAssessment, Patient
-from treatments import sweeps
 from treatments.models import Alert, AlertKind, MonitoringItem
+from treatments.monitoring import sweeps
 
 
 class _Undo(Exception):

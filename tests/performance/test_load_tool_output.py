@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from clinic.benchmarks.run import parse_wrk
+from treatments.bench.run import parse_wrk
 
 REPORT = """Running 20s test @ http://127.0.0.1:40123/alerts/
   2 threads and 8 connections

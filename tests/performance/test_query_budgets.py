@@ -46,7 +46,7 @@ def test_caseload_stays_within_budget_whatever_the_caseload(
     clinic_size: int, sign_in_generated: Callable[[User], Client]
 ) -> None:
     client = sign_in_generated(busiest(Role.NEUROLOGIST))
-    assert _count(client, reverse("patients:caseload") + "?scope=teams") == CASELOAD_BUDGET
+    assert _count(client, reverse("caseload:page") + "?scope=teams") == CASELOAD_BUDGET
 
 
 def test_patient_page_stays_within_budget_whatever_the_history(

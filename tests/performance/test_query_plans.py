@@ -71,7 +71,7 @@ def test_the_caseload_reads_no_large_table_sequentially(
     large_clinic: None, sign_in_generated: Callable[[User], Client]
 ) -> None:
     client = sign_in_generated(busiest(Role.NEUROLOGIST))
-    assert _sequential_scans(client, reverse("patients:caseload") + "?scope=teams") == []
+    assert _sequential_scans(client, reverse("caseload:page") + "?scope=teams") == []
 
 
 def test_the_alert_inbox_reads_no_large_table_sequentially(

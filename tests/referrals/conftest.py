@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from clinic.accounts.models import CareTeam, Discipline, Role, User
-from patients import referral_services as services
 from patients.models import Patient, Referral, ReferralDiscipline, Urgency
+from patients.referrals import services
 from tests.factories import UserFactory
 
 # The steps (action, who) that take a freshly sent referral to each state.

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from patients import referral_services as services
 from patients.models import Referral, ReferralTarget
 from patients.models.referrals import add_working_days
+from patients.referrals import services
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from clinic.audit.models import AccessEvent, Category
-from patients import referral_services as services
 from patients.models import TRANSITIONS, Referral, ReferralEvent, ReferralState
+from patients.referrals import services
 from tests.referrals.conftest import PATHS, details_for
 
 ALLOWED = [

@@ -9,8 +9,8 @@ import pytest
 from clinic.accounts.models import User
 from patients.models import Patient
 from tests.referrals.conftest import make_referral  # noqa: F401  (shared fixture)
-from treatments import rehab_services as services
 from treatments.models import RehabSession
+from treatments.rehab import services
 
 
 @pytest.fixture

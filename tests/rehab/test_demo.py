@@ -8,8 +8,8 @@ from django.utils import timezone
 from clinic import demo
 from patients import demo as patients_demo
 from patients.models import Referral
-from treatments import rehab_demo
 from treatments.models import OutcomeMeasurement, TherapyPlan
+from treatments.rehab import demo as rehab_demo
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 
-from patients import timeline
-from patients.timeline import ChartPeriod, panel_for, register_period_source, timeline_for
+from patients.records import timeline
+from patients.records.timeline import ChartPeriod, panel_for, timeline_for
 from tests.factories import UserFactory
-from treatments import rehab_services as services
 from treatments.models import TherapyPlan
+from treatments.rehab import services
 
 TODAY = date(2026, 6, 15)
 
@@ -128,13 +128,11 @@ def test_a_plan_with_zero_sessions_is_refused_at_the_field(signed_in, therapist,
 def test_the_rehab_panel_draws_trends_on_the_dmt_time_axis(
     rf_user, patient_a, log_session, monkeypatch
 ):
-    # A stand-in for the DMT app's period source, registered for this test only.
-    monkeypatch.setattr(timeline, "_period_sources", list(timeline._period_sources))
-
+    # A stand-in for the DMT app's period source, declared for this test only.
     def a_dmt_course(patient):
         return [ChartPeriod(TODAY - timedelta(days=400), None, "Ocrelizumab")]
 
-    register_period_source(a_dmt_course)
+    monkeypatch.setattr(timeline, "_period_sources", lambda: [a_dmt_course])
     log_session(TODAY - timedelta(days=30), {"bbs": {"total": "50"}})
     panel = panel_for(rf_user, patient_a, "rehab-panel")
     html = render_to_string(panel.template, panel.context)

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.audit.models import AccessEvent, Category
-from treatments import rehab_services as services
 from treatments.models import OutcomeMeasurement, RehabSession
+from treatments.rehab import services
 
 TODAY = date(2026, 6, 15)
 

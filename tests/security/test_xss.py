@@ -11,7 +11,7 @@ from django.apps import apps
 from django.db import models
 from django.urls import reverse
 
-from patients.timeline import panel_slots
+from patients.records.timeline import panel_slots
 from tests.security.test_access_matrix import GLOBAL, PATIENT, ROUTES, url_for
 from tests.security.world import build_side
 

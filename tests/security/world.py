@@ -9,12 +9,13 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from patients import referral_services
-from treatments import alerts
+from patients.referrals import services as referral_services
+from treatments.alerts import services as alerts
 from treatments.models import Alert, AlertGrade, AlertKind
 from treatments.models.monitoring import ItemStatus, MonitoringItem
 from treatments.models.results import Result
-from treatments.services import plan_dmt, record_symptomatic_treatment
+from treatments.plans.services import plan_dmt
+from treatments.symptomatic.services import record_symptomatic_treatment
 
 
 @dataclass

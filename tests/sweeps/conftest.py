@@ -14,7 +14,7 @@ import pytest
 
 from patients.models import Patient
 from tests.referrals.conftest import make_referral  # noqa: F401  (fixture, re-exported)
-from treatments import services
+from treatments.catalogue import services as catalogue_services
 from treatments.models import GENERAL_DRUG_KEY, CarePlan, MonitoringItem, ProtocolVersion
 
 # Noon UTC on Monday 15 June 2026: the same day (15 June) in London, where the clinic is.
@@ -32,7 +32,7 @@ def care_plan_for(patient: Patient) -> CarePlan:
         return found
     version = ProtocolVersion.objects.filter(drug_key=GENERAL_DRUG_KEY).first()
     if version is None:  # a transactional test flushed the catalogue the migration loaded
-        services.load_catalogue()
+        catalogue_services.load_catalogue()
         version = ProtocolVersion.objects.filter(drug_key=GENERAL_DRUG_KEY).first()
     assert version is not None
     return CarePlan.objects.create(

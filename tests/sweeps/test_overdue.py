@@ -13,8 +13,10 @@ from clinic.accounts.models import User
 from patients.models import Patient
 from tests.factories import PatientFactory
 from tests.sweeps.conftest import NOW, TODAY, MakeItems
-from treatments import alerts, services, sweeps
+from treatments.alerts import services as alerts
 from treatments.models import Alert, AlertGrade, AlertKind, AlertStatus, ItemStatus, MonitoringItem
+from treatments.monitoring import services as monitoring_services
+from treatments.monitoring import sweeps
 
 pytestmark = pytest.mark.django_db
 
@@ -96,12 +98,12 @@ def test_recording_the_result_resolves_the_overdue_alert_at_once(
     (item,) = make_items(patient_a, closes_on=YESTERDAY)
     sweeps.sweep_overdue(at=NOW)
 
-    services.record_result(
+    monitoring_services.record_result(
         patient=patient_a,
         item=item,
         investigation="alt",
         taken_on=YESTERDAY,
-        values=[services.EnteredValue("alt", Decimal("30"), "U/L", None, Decimal("40"))],
+        values=[monitoring_services.EnteredValue("alt", Decimal("30"), "U/L", None, Decimal("40"))],
         by=nurse,
     )
 
@@ -117,7 +119,9 @@ def test_waiving_the_item_resolves_its_overdue_alert_at_once(
     (item,) = make_items(patient_a, closes_on=YESTERDAY)
     sweeps.sweep_overdue(at=NOW)
 
-    services.waive_item(item=item, reason="Checked at the GP last week; letter awaited.", by=nurse)
+    monitoring_services.waive_item(
+        item=item, reason="Checked at the GP last week; letter awaited.", by=nurse
+    )
 
     assert Alert.objects.get().status == AlertStatus.RESOLVED
 
@@ -243,12 +247,12 @@ def test_booking_keeps_the_due_soon_alert_but_recording_the_result_resolves_it(
     (item,) = make_items(patient_a, closes_on=TODAY + timedelta(days=5))
     sweeps.sweep_due_soon(at=NOW)
 
-    services.record_result(
+    monitoring_services.record_result(
         patient=patient_a,
         item=item,
         investigation="alt",
         taken_on=TODAY,
-        values=[services.EnteredValue("alt", Decimal("22"), "U/L", None, Decimal("40"))],
+        values=[monitoring_services.EnteredValue("alt", Decimal("22"), "U/L", None, Decimal("40"))],
         by=nurse,
     )
 

@@ -10,12 +10,12 @@ import time_machine
 from django.utils import timezone
 
 from clinic.accounts.models import User
-from patients import referral_services
 from patients.models import CourseState, Patient, Referral
+from patients.referrals import services as referral_services
 from tests.factories import PatientFactory
 from tests.sweeps.conftest import NOW
-from treatments import sweeps
 from treatments.models import Alert, AlertGrade, AlertKind, AlertStatus
+from treatments.monitoring import sweeps
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,11 @@ from clinic.accounts.models import User
 from clinic.celery import app
 from patients.models import EmergencyAccess, Patient
 from tests.sweeps.conftest import NOW, TODAY, MakeItems, build_items
-from treatments import alerts, sweep_tasks, sweeps
-from treatments.alerts import AlertSpec
+from treatments.alerts import services as alerts
+from treatments.alerts.services import AlertSpec
 from treatments.models import Alert, AlertGrade, AlertKind, MonitoringItem
+from treatments.monitoring import sweeps
+from treatments.monitoring import tasks as sweep_tasks
 
 YESTERDAY = TODAY.replace(day=TODAY.day - 1)
 
@@ -209,5 +211,5 @@ def test_every_beat_entry_names_a_registered_task() -> None:
         "treatments.sweep_breached_referrals",
         "treatments.sweep_missing_edss",
         "treatments.sweep_extend_monitoring",
-        "patients.tasks.refresh_clinical_status",
+        "patients.records.tasks.refresh_clinical_status",
     } <= scheduled

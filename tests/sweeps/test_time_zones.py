@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from patients.models import Patient
 from tests.sweeps.conftest import build_items
-from treatments import sweeps
 from treatments.models import Alert
+from treatments.monitoring import sweeps
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ import time_machine
 
 from clinic.accounts.models import User
 from patients.models import Patient
-from treatments import services
 from treatments.models import ClinicSettings, DmtPlan
+from treatments.plans import services as plan_services
 
 TODAY = date(2026, 6, 15)
 
@@ -56,14 +56,14 @@ def start_plan(today: date, neurologist: User) -> StartPlan:
         conditions: tuple[str, ...] = (),
         by: User | None = None,
     ) -> DmtPlan:
-        plan = services.plan_dmt(
+        plan = plan_services.plan_dmt(
             patient=patient,
             drug_key=drug_key,
             by=by or neurologist,
             conditions=conditions,
             planned_on=started_on,
         )
-        return services.start_dmt_plan(
+        return plan_services.start_dmt_plan(
             plan=plan,
             started_on=started_on,
             override_reason="Baseline done at the referring hospital (test).",

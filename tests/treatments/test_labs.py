@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from treatments import labs
+from treatments import grading, labs
 from treatments.labs import TIMES
 
 D = Decimal
@@ -330,7 +330,7 @@ def test_canonical_value_refuses_an_implausible_converted_value():
 
 
 def test_times_uln_divides_by_the_uln():
-    assert labs.times_uln(D("120"), D("40")) == D("3")
+    assert grading.times_uln(D("120"), D("40")) == D("3")
 
 
 @pytest.mark.parametrize(
@@ -343,7 +343,7 @@ def test_times_uln_divides_by_the_uln():
 )
 def test_times_uln_needs_a_positive_uln(uln, message):
     with pytest.raises(labs.MissingReferenceLimit, match=message):
-        labs.times_uln(D("50"), uln)
+        grading.times_uln(D("50"), uln)
 
 
 # --- CTCAE v5 "decreased" -------------------------------------------------------------------
@@ -369,25 +369,25 @@ DECREASED_BOUNDARIES = [
 
 @pytest.mark.parametrize(("analyte", "lln", "value", "grade"), DECREASED_BOUNDARIES)
 def test_ctcae_decreased_band_boundaries(analyte, lln, value, grade):
-    assert labs.ctcae_grade(analyte, value, lln=lln, uln=None) == grade
+    assert grading.ctcae_grade(analyte, value, lln=lln, uln=None) == grade
 
 
 def test_high_count_is_grade_0():
-    assert labs.ctcae_grade("lymphocytes", D("6"), lln=D("1.0"), uln=D("4.0")) == 0
+    assert grading.ctcae_grade("lymphocytes", D("6"), lln=D("1.0"), uln=D("4.0")) == 0
 
 
 def test_absolute_bands_apply_even_when_the_lab_lln_is_lower():
     # CTCAE writes grade 2 as "< 0.8"; a lab LLN of 0.7 does not make 0.75 normal.
-    assert labs.ctcae_grade("lymphocytes", D("0.75"), lln=D("0.7"), uln=None) == 2
+    assert grading.ctcae_grade("lymphocytes", D("0.75"), lln=D("0.7"), uln=None) == 2
 
 
 def test_missing_lln_is_fine_when_the_absolute_bands_decide():
-    assert labs.ctcae_grade("lymphocytes", D("0.3"), lln=None, uln=None) == 3
+    assert grading.ctcae_grade("lymphocytes", D("0.3"), lln=None, uln=None) == 3
 
 
 def test_missing_lln_is_an_error_when_it_decides_grade_1():
     with pytest.raises(labs.MissingReferenceLimit, match="LLN"):
-        labs.ctcae_grade("lymphocytes", D("0.9"), lln=None, uln=None)
+        grading.ctcae_grade("lymphocytes", D("0.9"), lln=None, uln=None)
 
 
 # --- CTCAE v5 "increased" -------------------------------------------------------------------
@@ -428,36 +428,38 @@ INCREASED_BOUNDARIES = [
 
 @pytest.mark.parametrize(("analyte", "uln", "baseline", "value", "grade"), INCREASED_BOUNDARIES)
 def test_ctcae_increased_band_boundaries(analyte, uln, baseline, value, grade):
-    assert labs.ctcae_grade(analyte, value, lln=None, uln=uln, baseline=baseline) == grade
+    assert grading.ctcae_grade(analyte, value, lln=None, uln=uln, baseline=baseline) == grade
 
 
 def test_normal_baseline_keeps_the_uln_rule():
-    assert labs.ctcae_grade("alt", D("41"), lln=None, uln=D("40"), baseline=D("30")) == 1
+    assert grading.ctcae_grade("alt", D("41"), lln=None, uln=D("40"), baseline=D("30")) == 1
 
 
 def test_creatinine_baseline_never_lowers_the_uln_grade():
-    assert labs.ctcae_grade("creatinine", D("700"), lln=None, uln=D("100"), baseline=D("400")) == 4
+    assert (
+        grading.ctcae_grade("creatinine", D("700"), lln=None, uln=D("100"), baseline=D("400")) == 4
+    )
 
 
 def test_creatinine_baseline_must_be_positive():
     with pytest.raises(labs.MissingReferenceLimit, match="baseline"):
-        labs.ctcae_grade("creatinine", D("120"), lln=None, uln=D("100"), baseline=D("0"))
+        grading.ctcae_grade("creatinine", D("120"), lln=None, uln=D("100"), baseline=D("0"))
 
 
 @pytest.mark.parametrize("analyte", ["alt", "ast", "bilirubin", "creatinine"])
 def test_increased_grading_needs_the_uln(analyte):
     with pytest.raises(labs.MissingReferenceLimit, match="ULN"):
-        labs.ctcae_grade(analyte, D("50"), lln=None, uln=None)
+        grading.ctcae_grade(analyte, D("50"), lln=None, uln=None)
 
 
-@pytest.mark.parametrize("analyte", sorted(set(labs.ANALYTES) - labs.CTCAE_GRADED_ANALYTES))
+@pytest.mark.parametrize("analyte", sorted(set(labs.ANALYTES) - grading.CTCAE_GRADED_ANALYTES))
 def test_analytes_without_a_ctcae_rule_grade_as_none(analyte):
-    assert labs.ctcae_grade(analyte, D("1"), lln=D("0.5"), uln=D("2")) is None
+    assert grading.ctcae_grade(analyte, D("1"), lln=D("0.5"), uln=D("2")) is None
 
 
 def test_ctcae_grade_refuses_an_unknown_analyte():
     with pytest.raises(labs.UnknownAnalyte):
-        labs.ctcae_grade("ferritin", D("1"), lln=None, uln=None)
+        grading.ctcae_grade("ferritin", D("1"), lln=None, uln=None)
 
 
 # --- Hy's law -------------------------------------------------------------------------------
@@ -474,23 +476,23 @@ def test_ctcae_grade_refuses_an_unknown_analyte():
     ],
 )
 def test_is_hys_law(alt_x_uln, bilirubin_x_uln, expected):
-    assert labs.is_hys_law(D(alt_x_uln), D(bilirubin_x_uln)) is expected
+    assert grading.is_hys_law(D(alt_x_uln), D(bilirubin_x_uln)) is expected
 
 
 def test_hys_law_from_values_uses_each_uln():
-    assert labs.hys_law_from_values(
+    assert grading.hys_law_from_values(
         alt=D("130"), alt_uln=D("40"), bilirubin=D("45"), bilirubin_uln=D("21")
     )
 
 
 def test_hys_law_from_values_is_false_below_the_bilirubin_limit():
-    assert not labs.hys_law_from_values(
+    assert not grading.hys_law_from_values(
         alt=D("130"), alt_uln=D("40"), bilirubin=D("42"), bilirubin_uln=D("21")
     )
 
 
 def test_hys_law_from_values_needs_both_ulns():
     with pytest.raises(labs.MissingReferenceLimit):
-        labs.hys_law_from_values(
+        grading.hys_law_from_values(
             alt=D("130"), alt_uln=D("40"), bilirubin=D("45"), bilirubin_uln=None
         )

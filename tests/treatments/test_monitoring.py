@@ -10,8 +10,10 @@ import pytest
 from clinic.accounts.models import User
 from patients.models import Patient, PatientStatus
 from tests.treatments.conftest import TODAY, StartPlan, due_dates, open_keys
-from treatments import services
 from treatments.models import CarePlan, ItemStatus, MonitoringItem
+from treatments.monitoring import services as monitoring_services
+from treatments.plans import schedule
+from treatments.plans import services as plan_services
 from treatments.protocols import add_months
 
 pytestmark = pytest.mark.django_db
@@ -35,8 +37,8 @@ def test_alemtuzumab_monitoring_runs_48_months_after_the_last_course_and_survive
     course_1 = date(2025, 1, 13)
     plan = start_plan(patient_a, "alemtuzumab", course_1)
     course_2 = date(2026, 1, 12)
-    services.record_administration(plan=plan, kind="course", given_on=course_2, by=neurologist)
-    services.stop_dmt_plan(
+    plan_services.record_administration(plan=plan, kind="course", given_on=course_2, by=neurologist)
+    plan_services.stop_dmt_plan(
         plan=plan, stopped_on=date(2026, 2, 1), reason="patient_choice", by=neurologist
     )
 
@@ -59,7 +61,7 @@ def test_cladribine_checks_lymphocytes_two_and_six_months_after_each_course(
     course_1 = date(2025, 6, 2)
     plan = start_plan(patient_a, "cladribine", course_1)
     course_2 = date(2026, 6, 1)
-    services.record_administration(plan=plan, kind="course", given_on=course_2, by=neurologist)
+    plan_services.record_administration(plan=plan, kind="course", given_on=course_2, by=neurologist)
 
     assert due_dates(plan, "lymphocytes_2_6m") == [
         add_months(course_1, 2),
@@ -87,7 +89,7 @@ def test_a_positive_jcv_result_switches_on_pml_surveillance_mri(
     plan = start_plan(patient_a, "natalizumab_iv", date(2025, 11, 3))
     assert not plan.items.filter(rule_key="mri_jcv_positive").exists()
 
-    services.record_result(
+    monitoring_services.record_result(
         patient=patient_a,
         investigation="jcv_antibody",
         taken_on=TODAY,
@@ -122,10 +124,10 @@ def test_resynchronising_is_idempotent(
     plan = start_plan(patient_a, "teriflunomide", date(2026, 2, 10))
     before = list(plan.items.order_by("id").values_list("id", "status", "due_on"))
 
-    report = services.sync_plan_monitoring(plan=plan, on=TODAY)
-    services.extend_monitoring(on=TODAY)
+    report = schedule.sync_plan_monitoring(plan=plan, on=TODAY)
+    schedule.extend_monitoring(on=TODAY)
 
-    assert report == services.SyncReport(0, 0, 0)
+    assert report == schedule.SyncReport(0, 0, 0)
     assert list(plan.items.order_by("id").values_list("id", "status", "due_on")) == before
 
 
@@ -135,7 +137,7 @@ def test_extend_monitoring_reaches_further_as_time_passes(
     plan = start_plan(patient_a, "natalizumab_iv", date(2026, 3, 2))
     furthest = max(due_dates(plan, "jcv_antibody"))
 
-    services.extend_monitoring(on=add_months(TODAY, 12))
+    schedule.extend_monitoring(on=add_months(TODAY, 12))
 
     assert max(due_dates(plan, "jcv_antibody")) > furthest
 
@@ -145,17 +147,17 @@ def test_stopping_cancels_open_items_but_never_touches_done_or_waived_ones(
 ) -> None:
     plan = start_plan(patient_a, "teriflunomide", date(2026, 2, 10))
     first, second, *_ = plan.items.filter(rule_key="alt_monthly_6m").order_by("due_on")
-    services.record_result(
+    monitoring_services.record_result(
         patient=patient_a,
         item=first,
         investigation="alt",
         taken_on=first.due_on,
         by=nurse,
-        values=[services.EnteredValue("alt", Decimal("30"), "U/L")],
+        values=[monitoring_services.EnteredValue("alt", Decimal("30"), "U/L")],
     )
-    services.waive_item(item=second, reason="Done at GP, report awaited", by=nurse)
+    monitoring_services.waive_item(item=second, reason="Done at GP, report awaited", by=nurse)
 
-    services.stop_dmt_plan(
+    plan_services.stop_dmt_plan(
         plan=plan, stopped_on=date(2026, 4, 1), reason="adverse_event", by=neurologist
     )
 
@@ -190,7 +192,7 @@ def test_every_active_patient_gets_reviews_and_mri_even_without_a_dmt(
     patient_a.diagnosis_on = date(2026, 3, 1)
     patient_a.save()
 
-    services.extend_monitoring(on=TODAY)
+    schedule.extend_monitoring(on=TODAY)
 
     care_plan = CarePlan.objects.get(patient=patient_a)
     rules = set(care_plan.items.values_list("rule_key", flat=True))
@@ -203,7 +205,7 @@ def test_general_duties_move_to_the_start_of_a_dmt(
 ) -> None:
     patient_a.diagnosis_on = date(2026, 3, 1)
     patient_a.save()
-    services.extend_monitoring(on=TODAY)
+    schedule.extend_monitoring(on=TODAY)
 
     start_plan(patient_a, "ocrelizumab_iv", TODAY)
 
@@ -223,7 +225,7 @@ def test_a_long_standing_patient_is_not_shown_years_of_missed_reviews(
     patient_a.diagnosis_on = date(2012, 5, 1)
     patient_a.save()
 
-    services.extend_monitoring(on=TODAY)
+    schedule.extend_monitoring(on=TODAY)
 
     assert not MonitoringItem.objects.overdue(on=TODAY).filter(patient=patient_a).exists()
     assert MonitoringItem.objects.open().filter(patient=patient_a, rule_key="neuro_review").exists()
@@ -232,11 +234,11 @@ def test_a_long_standing_patient_is_not_shown_years_of_missed_reviews(
 def test_a_transferred_patients_general_duties_are_cancelled(
     eu_clinic: object, patient_a: Patient, today: date
 ) -> None:
-    services.extend_monitoring(on=TODAY)
+    schedule.extend_monitoring(on=TODAY)
     patient_a.status = PatientStatus.TRANSFERRED
     patient_a.save()
 
-    services.extend_monitoring(on=TODAY)
+    schedule.extend_monitoring(on=TODAY)
 
     assert not MonitoringItem.objects.open().filter(patient=patient_a).exists()
 
@@ -246,5 +248,5 @@ def test_open_items_key_survives_resync(
 ) -> None:
     plan = start_plan(patient_a, "dimethyl_fumarate", date(2026, 1, 5))
     keys = open_keys(plan)
-    services.sync_plan_monitoring(plan=plan, on=TODAY)
+    schedule.sync_plan_monitoring(plan=plan, on=TODAY)
     assert open_keys(plan) == keys

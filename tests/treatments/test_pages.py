@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 
 from clinic.accounts.models import User
-from patients import timeline
 from patients.models import Patient
+from patients.records import timeline
 from tests.factories import patient_panel
 from tests.treatments.conftest import TODAY, StartPlan
-from treatments import services
 from treatments.models import ClinicSettings, MonitoringItem
+from treatments.monitoring import services as monitoring_services
+from treatments.plans import services as plan_services
 from treatments.protocols import all_protocols
+from treatments.symptomatic import services as symptomatic_services
 
 pytestmark = pytest.mark.django_db
 
@@ -27,14 +29,18 @@ def bobs_records(
 ) -> dict[str, Any]:
     plan = start_plan(patient_b, "teriflunomide", date(2026, 2, 15), by=other_neurologist)
     item = plan.items.first()
-    result = services.record_result(
+    result = monitoring_services.record_result(
         patient=patient_b,
         investigation="alt",
         taken_on=TODAY,
         by=other_neurologist,
-        values=[services.EnteredValue("alt", Decimal("99"), "U/L", Decimal("0"), Decimal("40"))],
+        values=[
+            monitoring_services.EnteredValue(
+                "alt", Decimal("99"), "U/L", Decimal("0"), Decimal("40")
+            )
+        ],
     )
-    treatment = services.record_symptomatic_treatment(
+    treatment = symptomatic_services.record_symptomatic_treatment(
         patient=patient_b,
         kind="symptomatic",
         drug="Baclofen",
@@ -156,16 +162,18 @@ def test_the_patient_treatments_page_shows_plan_items_results_trends_and_interac
 ) -> None:
     start_plan(patient_a, "interferon_beta_1a_sc", date(2026, 1, 5))
     for taken, value in ((date(2026, 2, 5), "30"), (date(2026, 4, 6), "85")):
-        services.record_result(
+        monitoring_services.record_result(
             patient=patient_a,
             investigation="lft",
             taken_on=taken,
             by=nurse,
             values=[
-                services.EnteredValue("alt", Decimal(value), "U/L", Decimal("0"), Decimal("40"))
+                monitoring_services.EnteredValue(
+                    "alt", Decimal(value), "U/L", Decimal("0"), Decimal("40")
+                )
             ],
         )
-    services.record_symptomatic_treatment(
+    symptomatic_services.record_symptomatic_treatment(
         patient=patient_a,
         kind="symptomatic",
         drug="Carbamazepine",
@@ -198,12 +206,16 @@ def test_the_patient_page_query_count_does_not_grow_with_history(
     django_assert_max_num_queries: Any,
 ) -> None:
     plan = start_plan(patient_a, "natalizumab_iv", date(2026, 1, 5))
-    services.record_result(
+    monitoring_services.record_result(
         patient=patient_a,
         investigation="cbc",
         taken_on=date(2026, 1, 5),
         by=nurse,
-        values=[services.EnteredValue("wbc", Decimal("6"), "10^9/L", Decimal("4"), Decimal("11"))],
+        values=[
+            monitoring_services.EnteredValue(
+                "wbc", Decimal("6"), "10^9/L", Decimal("4"), Decimal("11")
+            )
+        ],
     )
     client = signed_in(nurse)
     url = f"/treatments/patients/{patient_a.external_id}/"
@@ -211,16 +223,18 @@ def test_the_patient_page_query_count_does_not_grow_with_history(
         client.get(url)
 
     for month in (2, 3, 4, 5):
-        services.record_administration(
+        plan_services.record_administration(
             plan=plan, kind="dose", given_on=date(2026, month, 2), by=nurse
         )
-        services.record_result(
+        monitoring_services.record_result(
             patient=patient_a,
             investigation="cbc",
             taken_on=date(2026, month, 2),
             by=nurse,
             values=[
-                services.EnteredValue("wbc", Decimal("6"), "10^9/L", Decimal("4"), Decimal("11"))
+                monitoring_services.EnteredValue(
+                    "wbc", Decimal("6"), "10^9/L", Decimal("4"), Decimal("11")
+                )
             ],
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -231,7 +245,9 @@ def test_treatments_contributes_timeline_events_periods_and_a_panel(
     eu_clinic: object, patient_a: Patient, start_plan: StartPlan, neurologist: User, rf: Any
 ) -> None:
     plan = start_plan(patient_a, "teriflunomide", date(2026, 2, 15))
-    services.stop_dmt_plan(plan=plan, stopped_on=TODAY, reason="pregnancy_planning", by=neurologist)
+    plan_services.stop_dmt_plan(
+        plan=plan, stopped_on=TODAY, reason="pregnancy_planning", by=neurologist
+    )
 
     titles = [e.title for e in timeline.timeline_for(patient_a)]
     periods = timeline.periods_for(patient_a)

@@ -13,8 +13,10 @@ from clinic.accounts.models import User
 from clinic.audit.models import AccessEvent
 from patients.models import Patient
 from tests.treatments.conftest import TODAY, StartPlan
-from treatments import services
+from treatments import errors
 from treatments.models import DmtPlan, PlanStatus
+from treatments.monitoring import services as monitoring_services
+from treatments.plans import services as plan_services
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +25,10 @@ def test_a_second_current_plan_is_refused_with_a_clear_message(
     eu_clinic: object, patient_a: Patient, start_plan: StartPlan, neurologist: User
 ) -> None:
     start_plan(patient_a, "teriflunomide", date(2026, 2, 2))
-    second = services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
+    second = plan_services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
 
-    with pytest.raises(services.TreatmentError, match="already has an active or suspended DMT"):
-        services.start_dmt_plan(
+    with pytest.raises(errors.TreatmentError, match="already has an active or suspended DMT"):
+        plan_services.start_dmt_plan(
             plan=second, started_on=TODAY, override_reason="test", by=neurologist
         )
 
@@ -55,10 +57,10 @@ def test_the_database_refuses_two_current_plans_even_without_the_service(
 def test_starting_with_baseline_checks_outstanding_needs_a_reason(
     eu_clinic: object, patient_a: Patient, neurologist: User, today: date
 ) -> None:
-    plan = services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
 
-    with pytest.raises(services.TreatmentError) as refused:
-        services.start_dmt_plan(plan=plan, started_on=TODAY, by=neurologist)
+    with pytest.raises(errors.TreatmentError) as refused:
+        plan_services.start_dmt_plan(plan=plan, started_on=TODAY, by=neurologist)
 
     assert refused.value.field == "override_reason"
     assert "Baseline checks outstanding" in refused.value.message
@@ -67,9 +69,9 @@ def test_starting_with_baseline_checks_outstanding_needs_a_reason(
 def test_a_baseline_override_is_recorded_on_the_plan_and_audited(
     eu_clinic: object, patient_a: Patient, neurologist: User, today: date
 ) -> None:
-    plan = services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
 
-    services.start_dmt_plan(
+    plan_services.start_dmt_plan(
         plan=plan,
         started_on=TODAY,
         override_reason="Relapsing fast; bloods sent today",
@@ -87,14 +89,14 @@ def test_a_baseline_override_is_recorded_on_the_plan_and_audited(
 def test_recorded_results_and_ticks_complete_the_baseline_checklist(
     eu_clinic: object, patient_a: Patient, neurologist: User, nurse: User, today: date
 ) -> None:
-    plan = services.plan_dmt(patient=patient_a, drug_key="glatiramer", by=neurologist)
-    for row in services.baseline_status(plan=plan, on=TODAY):
-        services.tick_baseline_check(
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="glatiramer", by=neurologist)
+    for row in plan_services.baseline_status(plan=plan, on=TODAY):
+        plan_services.tick_baseline_check(
             plan=plan, investigation=row.check.investigation, done_on=TODAY, note="", by=nurse
         )
 
-    assert all(r.is_satisfied for r in services.baseline_status(plan=plan, on=TODAY))
-    services.start_dmt_plan(plan=plan, started_on=TODAY, by=nurse)
+    assert all(r.is_satisfied for r in plan_services.baseline_status(plan=plan, on=TODAY))
+    plan_services.start_dmt_plan(plan=plan, started_on=TODAY, by=nurse)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.ACTIVE
     assert not plan.has_override
@@ -103,16 +105,20 @@ def test_recorded_results_and_ticks_complete_the_baseline_checklist(
 def test_a_panel_result_satisfies_the_baseline_check_of_its_component(
     eu_clinic: object, patient_a: Patient, neurologist: User, nurse: User, today: date
 ) -> None:
-    plan = services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
-    services.record_result(
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
+    monitoring_services.record_result(
         patient=patient_a,
         investigation="lft",
         taken_on=TODAY - timedelta(days=10),
         by=nurse,
-        values=[services.EnteredValue("alt", Decimal("25"), "U/L", Decimal("0"), Decimal("40"))],
+        values=[
+            monitoring_services.EnteredValue(
+                "alt", Decimal("25"), "U/L", Decimal("0"), Decimal("40")
+            )
+        ],
     )
 
-    rows = {r.check.investigation: r for r in services.baseline_status(plan=plan, on=TODAY)}
+    rows = {r.check.investigation: r for r in plan_services.baseline_status(plan=plan, on=TODAY)}
 
     satisfied = [key for key, row in rows.items() if row.satisfied_by == "result"]
     assert satisfied, "an LFT panel counts for the ALT / LFT checks"
@@ -121,10 +127,10 @@ def test_a_panel_result_satisfies_the_baseline_check_of_its_component(
 def test_a_start_before_the_plan_was_made_is_refused(
     eu_clinic: object, patient_a: Patient, neurologist: User, today: date
 ) -> None:
-    plan = services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
 
-    with pytest.raises(services.TreatmentError, match="before the plan was made") as refused:
-        services.start_dmt_plan(
+    with pytest.raises(errors.TreatmentError, match="before the plan was made") as refused:
+        plan_services.start_dmt_plan(
             plan=plan, started_on=TODAY - timedelta(days=3), override_reason="x", by=neurologist
         )
     assert refused.value.field == "started_on"
@@ -135,11 +141,13 @@ def test_suspend_and_resume_need_reasons_and_keep_the_history(
 ) -> None:
     plan = start_plan(patient_a, "dimethyl_fumarate", date(2026, 1, 5))
 
-    with pytest.raises(services.TreatmentError):
-        services.suspend_dmt_plan(plan=plan, suspended_on=TODAY, reason=" ", by=neurologist)
-    services.suspend_dmt_plan(plan=plan, suspended_on=TODAY, reason="Lymphopenia", by=neurologist)
+    with pytest.raises(errors.TreatmentError):
+        plan_services.suspend_dmt_plan(plan=plan, suspended_on=TODAY, reason=" ", by=neurologist)
+    plan_services.suspend_dmt_plan(
+        plan=plan, suspended_on=TODAY, reason="Lymphopenia", by=neurologist
+    )
     assert plan.status == PlanStatus.SUSPENDED
-    services.resume_dmt_plan(plan=plan, resumed_on=TODAY, reason="Recovered", by=neurologist)
+    plan_services.resume_dmt_plan(plan=plan, resumed_on=TODAY, reason="Recovered", by=neurologist)
 
     plan.refresh_from_db()
     assert plan.status == PlanStatus.ACTIVE
@@ -152,8 +160,8 @@ def test_stopping_for_other_reasons_needs_details(
 ) -> None:
     plan = start_plan(patient_a, "dimethyl_fumarate", date(2026, 1, 5))
 
-    with pytest.raises(services.TreatmentError) as refused:
-        services.stop_dmt_plan(plan=plan, stopped_on=TODAY, reason="other", by=neurologist)
+    with pytest.raises(errors.TreatmentError) as refused:
+        plan_services.stop_dmt_plan(plan=plan, stopped_on=TODAY, reason="other", by=neurologist)
 
     assert refused.value.field == "note"
 
@@ -163,7 +171,7 @@ def test_switching_stops_the_old_drug_and_plans_the_new_one_with_washout_guidanc
 ) -> None:
     fingolimod = start_plan(patient_a, "fingolimod", date(2026, 1, 5))
 
-    natalizumab = services.switch_dmt_plan(
+    natalizumab = plan_services.switch_dmt_plan(
         plan=fingolimod,
         stopped_on=TODAY,
         reason="lack_of_efficacy",
@@ -175,7 +183,7 @@ def test_switching_stops_the_old_drug_and_plans_the_new_one_with_washout_guidanc
     assert fingolimod.status == PlanStatus.STOPPED
     assert natalizumab.switched_from == fingolimod
     assert natalizumab.is_planned
-    guidance = services.washout_for(natalizumab)
+    guidance = plan_services.washout_for(natalizumab)
     assert guidance is not None
     assert guidance.min_days > 0
 
@@ -184,19 +192,19 @@ def test_a_start_inside_the_washout_is_warned_about(
     eu_clinic: object, patient_a: Patient, start_plan: StartPlan, neurologist: User
 ) -> None:
     teriflunomide = start_plan(patient_a, "teriflunomide", date(2026, 1, 5))
-    ocrelizumab = services.switch_dmt_plan(
+    ocrelizumab = plan_services.switch_dmt_plan(
         plan=teriflunomide,
         stopped_on=TODAY,
         reason="lack_of_efficacy",
         to_drug_key="ocrelizumab_iv",
         by=neurologist,
     )
-    guidance = services.washout_for(ocrelizumab)
+    guidance = plan_services.washout_for(ocrelizumab)
     assert guidance is not None
     assert guidance.min_days > 0
 
-    too_soon = services.washout_warning(plan=ocrelizumab, starts_on=TODAY)
-    in_time = services.washout_warning(
+    too_soon = plan_services.washout_warning(plan=ocrelizumab, starts_on=TODAY)
+    in_time = plan_services.washout_warning(
         plan=ocrelizumab, starts_on=TODAY + timedelta(days=guidance.min_days)
     )
 
@@ -209,13 +217,13 @@ def test_doses_in_the_future_or_twice_on_a_day_are_refused(
 ) -> None:
     plan = start_plan(patient_a, "natalizumab_iv", date(2026, 5, 18))
 
-    with pytest.raises(services.TreatmentError, match="future"):
-        services.record_administration(
+    with pytest.raises(errors.TreatmentError, match="future"):
+        plan_services.record_administration(
             plan=plan, kind="dose", given_on=TODAY + timedelta(days=1), by=nurse
         )
-    services.record_administration(plan=plan, kind="dose", given_on=TODAY, by=nurse)
-    with pytest.raises(services.TreatmentError, match="already recorded"):
-        services.record_administration(plan=plan, kind="dose", given_on=TODAY, by=nurse)
+    plan_services.record_administration(plan=plan, kind="dose", given_on=TODAY, by=nurse)
+    with pytest.raises(errors.TreatmentError, match="already recorded"):
+        plan_services.record_administration(plan=plan, kind="dose", given_on=TODAY, by=nurse)
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ def test_a_second_start_through_the_page_shows_the_message_and_keeps_the_input(
     signed_in: Any,
 ) -> None:
     start_plan(patient_a, "teriflunomide", date(2026, 2, 2))
-    second = services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
+    second = plan_services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
     client = signed_in(neurologist)
 
     response = client.post(

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from treatments import pml
-from treatments.pml import JcvReading, JcvResult
+from treatments.safety import pml
+from treatments.safety.pml import JcvReading, JcvResult
 
 D = Decimal
 

@@ -11,8 +11,9 @@ import pytest
 from clinic.accounts.models import User
 from patients.models import Patient
 from tests.treatments.conftest import TODAY, StartPlan
-from treatments import services
+from treatments import errors
 from treatments.models import Flag, ItemStatus, MonitoringItem, Result
+from treatments.monitoring import services as monitoring_services
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +25,18 @@ def alt_item(us_clinic: object, patient_a: Patient, start_plan: StartPlan) -> Mo
     return plan.items.get(rule_key="alt_monthly_6m", occurrence=3)
 
 
-def _alt(value: str, unit: str = "U/L", low: str = "0", high: str = "40") -> services.EnteredValue:
-    return services.EnteredValue("alt", Decimal(value), unit, Decimal(low), Decimal(high))
+def _alt(
+    value: str, unit: str = "U/L", low: str = "0", high: str = "40"
+) -> monitoring_services.EnteredValue:
+    return monitoring_services.EnteredValue(
+        "alt", Decimal(value), unit, Decimal(low), Decimal(high)
+    )
 
 
 def test_a_result_in_the_window_closes_its_item_as_done_in_window(
     alt_item: MonitoringItem, nurse: User
 ) -> None:
-    result = services.record_result(
+    result = monitoring_services.record_result(
         patient=alt_item.patient,
         item=alt_item,
         investigation="alt",
@@ -49,7 +54,7 @@ def test_a_result_in_the_window_closes_its_item_as_done_in_window(
 def test_a_result_after_the_window_closes_its_item_as_done_late(
     alt_item: MonitoringItem, nurse: User
 ) -> None:
-    services.record_result(
+    monitoring_services.record_result(
         patient=alt_item.patient,
         item=alt_item,
         investigation="alt",
@@ -65,7 +70,7 @@ def test_a_result_after_the_window_closes_its_item_as_done_late(
 def test_an_outside_lab_result_closes_the_open_item_whose_window_holds_it(
     alt_item: MonitoringItem, nurse: User
 ) -> None:
-    services.record_result(
+    monitoring_services.record_result(
         patient=alt_item.patient,
         investigation="lft",
         taken_on=alt_item.due_on,
@@ -81,13 +86,13 @@ def test_an_outside_lab_result_closes_the_open_item_whose_window_holds_it(
 def test_values_are_stored_in_canonical_units_with_the_entered_value_and_the_lab_range(
     patient_a: Patient, nurse: User, today: date
 ) -> None:
-    result = services.record_result(
+    result = monitoring_services.record_result(
         patient=patient_a,
         investigation="bilirubin",
         taken_on=TODAY,
         by=nurse,
         values=[
-            services.EnteredValue(
+            monitoring_services.EnteredValue(
                 "bilirubin", Decimal("1.2"), "mg/dL", Decimal("0.1"), Decimal("1.0")
             )
         ],
@@ -106,7 +111,7 @@ def test_values_are_stored_in_canonical_units_with_the_entered_value_and_the_lab
 def test_an_abnormal_alt_is_graded_against_the_labs_uln(
     alt_item: MonitoringItem, nurse: User
 ) -> None:
-    result = services.record_result(
+    result = monitoring_services.record_result(
         patient=alt_item.patient,
         item=alt_item,
         investigation="alt",
@@ -125,14 +130,16 @@ def test_an_abnormal_alt_is_graded_against_the_labs_uln(
 def test_a_cbc_is_one_result_with_several_analytes(
     patient_a: Patient, nurse: User, today: date
 ) -> None:
-    result = services.record_result(
+    result = monitoring_services.record_result(
         patient=patient_a,
         investigation="cbc",
         taken_on=TODAY,
         by=nurse,
         values=[
-            services.EnteredValue("wbc", Decimal("5.1"), "10^9/L", Decimal("4"), Decimal("11")),
-            services.EnteredValue(
+            monitoring_services.EnteredValue(
+                "wbc", Decimal("5.1"), "10^9/L", Decimal("4"), Decimal("11")
+            ),
+            monitoring_services.EnteredValue(
                 "lymphocytes", Decimal("650"), "cells/uL", Decimal("1000"), Decimal("4000")
             ),
         ],
@@ -147,8 +154,8 @@ def test_a_cbc_is_one_result_with_several_analytes(
 def test_an_unconvertible_unit_is_refused_listing_the_accepted_units(
     patient_a: Patient, nurse: User, today: date
 ) -> None:
-    with pytest.raises(services.TreatmentError) as refused:
-        services.record_result(
+    with pytest.raises(errors.TreatmentError) as refused:
+        monitoring_services.record_result(
             patient=patient_a,
             investigation="alt",
             taken_on=TODAY,
@@ -163,22 +170,24 @@ def test_an_unconvertible_unit_is_refused_listing_the_accepted_units(
 
 
 def test_an_implausible_value_is_refused(patient_a: Patient, nurse: User, today: date) -> None:
-    with pytest.raises(services.TreatmentError) as refused:
-        services.record_result(
+    with pytest.raises(errors.TreatmentError) as refused:
+        monitoring_services.record_result(
             patient=patient_a,
             investigation="cbc",
             taken_on=TODAY,
             by=nurse,
-            values=[services.EnteredValue("lymphocytes", Decimal("1500"), "10^9/L")],
+            values=[monitoring_services.EnteredValue("lymphocytes", Decimal("1500"), "10^9/L")],
         )
     assert refused.value.field == "lymphocytes_value"
 
 
 def test_a_result_for_a_waived_item_is_refused(alt_item: MonitoringItem, nurse: User) -> None:
-    services.waive_item(item=alt_item, reason="Patient in hospital, done there", by=nurse)
+    monitoring_services.waive_item(
+        item=alt_item, reason="Patient in hospital, done there", by=nurse
+    )
 
-    with pytest.raises(services.TreatmentError, match="waived"):
-        services.record_result(
+    with pytest.raises(errors.TreatmentError, match="waived"):
+        monitoring_services.record_result(
             patient=alt_item.patient,
             item=alt_item,
             investigation="alt",
@@ -191,8 +200,8 @@ def test_a_result_for_a_waived_item_is_refused(alt_item: MonitoringItem, nurse: 
 def test_a_result_dated_in_the_future_is_refused(
     patient_a: Patient, nurse: User, today: date
 ) -> None:
-    with pytest.raises(services.TreatmentError) as refused:
-        services.record_result(
+    with pytest.raises(errors.TreatmentError) as refused:
+        monitoring_services.record_result(
             patient=patient_a,
             investigation="alt",
             taken_on=TODAY + timedelta(days=1),
@@ -205,11 +214,11 @@ def test_a_result_dated_in_the_future_is_refused(
 def test_a_reviewed_result_leaves_the_review_list(
     patient_a: Patient, nurse: User, neurologist: User, today: date
 ) -> None:
-    result = services.record_result(
+    result = monitoring_services.record_result(
         patient=patient_a, investigation="alt", taken_on=TODAY, values=[_alt("90")], by=nurse
     )
 
-    services.review_result(result=result, note="Repeat in 2 weeks", by=neurologist)
+    monitoring_services.review_result(result=result, note="Repeat in 2 weeks", by=neurologist)
 
     assert not Result.objects.to_review().exists()
     result.refresh_from_db()
@@ -219,7 +228,7 @@ def test_a_reviewed_result_leaves_the_review_list(
 def test_qualitative_ecg_eye_and_mri_results_are_recorded(
     patient_a: Patient, nurse: User, today: date
 ) -> None:
-    jcv = services.record_result(
+    jcv = monitoring_services.record_result(
         patient=patient_a,
         investigation="jcv_antibody",
         taken_on=TODAY,
@@ -227,17 +236,17 @@ def test_qualitative_ecg_eye_and_mri_results_are_recorded(
         index_value=Decimal("0.12"),
         by=nurse,
     )
-    ecg = services.record_result(
+    ecg = monitoring_services.record_result(
         patient=patient_a,
         investigation="ecg",
         taken_on=TODAY,
         by=nurse,
         values=[
-            services.EnteredValue("heart_rate", Decimal("58"), "/min"),
-            services.EnteredValue("qtc", Decimal("432"), "ms"),
+            monitoring_services.EnteredValue("heart_rate", Decimal("58"), "/min"),
+            monitoring_services.EnteredValue("qtc", Decimal("432"), "ms"),
         ],
     )
-    eye = services.record_result(
+    eye = monitoring_services.record_result(
         patient=patient_a,
         investigation="eye_exam",
         taken_on=TODAY,
@@ -245,7 +254,7 @@ def test_qualitative_ecg_eye_and_mri_results_are_recorded(
         note="Early cystoid change right eye",
         by=nurse,
     )
-    mri = services.record_result(
+    mri = monitoring_services.record_result(
         patient=patient_a,
         investigation="mri_brain",
         taken_on=TODAY,

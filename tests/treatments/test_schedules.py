@@ -14,8 +14,9 @@ import pytest
 from clinic.accounts.models import User
 from patients.models import Patient
 from tests.treatments.conftest import TODAY, StartPlan
-from treatments import services
+from treatments import errors
 from treatments.models import ClinicSettings, DmtPlan, ItemStatus
+from treatments.plans import services as plan_services
 from treatments.protocols import (
     Condition,
     PlanEvents,
@@ -133,7 +134,7 @@ def test_recording_a_dose_or_course_resynchronises_the_schedule(
     second_on = STARTED_ON + timedelta(days=120)
     kind = "course" if protocol.has_courses else "dose"
 
-    services.record_administration(plan=plan, kind=kind, given_on=second_on, by=neurologist)
+    plan_services.record_administration(plan=plan, kind=kind, given_on=second_on, by=neurologist)
 
     first = _first_events(protocol)
     events = PlanEvents(
@@ -152,7 +153,7 @@ def test_stopping_cancels_later_duties_but_keeps_those_that_survive_the_stop(
     plan = start_plan(patient_a, protocol.drug_key, STARTED_ON, conditions=CONDITIONS)
     stopped_on = STARTED_ON + timedelta(days=100)
 
-    services.stop_dmt_plan(
+    plan_services.stop_dmt_plan(
         plan=plan, stopped_on=stopped_on, reason="adverse_event", note="", by=neurologist
     )
 
@@ -177,5 +178,5 @@ def test_a_drug_not_authorised_in_the_clinic_region_cannot_be_planned(
 ) -> None:
     _use_region(protocol.label_region)
 
-    with pytest.raises(services.TreatmentError, match="not authorised"):
-        services.plan_dmt(patient=patient_a, drug_key=protocol.drug_key, by=neurologist)
+    with pytest.raises(errors.TreatmentError, match="not authorised"):
+        plan_services.plan_dmt(patient=patient_a, drug_key=protocol.drug_key, by=neurologist)

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from clinic.accounts.models import User
-from patients import timeline
 from patients.models import Patient
+from patients.records import timeline
 from tests.treatments.conftest import TODAY, StartPlan
-from treatments import services
-from treatments.interactions import interaction_notes
+from treatments import errors
 from treatments.models import SymptomaticTreatment
 from treatments.protocols import get_protocol
+from treatments.symptomatic import services as symptomatic_services
+from treatments.symptomatic.interactions import interaction_notes
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def test_a_drug_without_a_known_interaction_gets_no_note() -> None:
 def test_a_symptomatic_treatment_is_recorded_and_appears_on_the_timeline(
     patient_a: Patient, nurse: User, today: date
 ) -> None:
-    services.record_symptomatic_treatment(
+    symptomatic_services.record_symptomatic_treatment(
         patient=patient_a,
         kind="symptomatic",
         drug="Baclofen",
@@ -57,8 +58,8 @@ def test_a_symptomatic_treatment_is_recorded_and_appears_on_the_timeline(
 
 
 def test_a_stop_before_the_start_is_refused(patient_a: Patient, nurse: User, today: date) -> None:
-    with pytest.raises(services.TreatmentError) as refused:
-        services.record_symptomatic_treatment(
+    with pytest.raises(errors.TreatmentError) as refused:
+        symptomatic_services.record_symptomatic_treatment(
             patient=patient_a,
             kind="relapse",
             drug="Methylprednisolone",

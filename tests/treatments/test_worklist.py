@@ -13,8 +13,8 @@ from clinic.audit.models import AccessEvent, Action
 from patients.models import Patient
 from tests.factories import PatientFactory
 from tests.treatments.conftest import TODAY, StartPlan
-from treatments import services
 from treatments.models import ItemStatus, MonitoringItem
+from treatments.monitoring import services as monitoring_services
 
 pytestmark = pytest.mark.django_db
 
@@ -135,19 +135,27 @@ def test_waiving_needs_a_reason_shown_in_the_row(
 def test_results_to_review_lists_abnormal_results_first_and_can_be_marked_reviewed(
     patient_a: Patient, nurse: User, neurologist: User, signed_in: Any, today: date
 ) -> None:
-    normal = services.record_result(
+    normal = monitoring_services.record_result(
         patient=patient_a,
         investigation="alt",
         taken_on=TODAY,
         by=nurse,
-        values=[services.EnteredValue("alt", Decimal("20"), "U/L", Decimal("0"), Decimal("40"))],
+        values=[
+            monitoring_services.EnteredValue(
+                "alt", Decimal("20"), "U/L", Decimal("0"), Decimal("40")
+            )
+        ],
     )
-    abnormal = services.record_result(
+    abnormal = monitoring_services.record_result(
         patient=patient_a,
         investigation="alt",
         taken_on=TODAY - timedelta(days=5),
         by=nurse,
-        values=[services.EnteredValue("alt", Decimal("160"), "U/L", Decimal("0"), Decimal("40"))],
+        values=[
+            monitoring_services.EnteredValue(
+                "alt", Decimal("160"), "U/L", Decimal("0"), Decimal("40")
+            )
+        ],
     )
     client = signed_in(neurologist)
 
@@ -167,13 +175,15 @@ def _many_patients(team: Any, count: int, start_plan: StartPlan, nurse: User) ->
     for _ in range(count):
         patient = PatientFactory(care_team=team)
         start_plan(patient, "teriflunomide", date(2026, 2, 15))
-        services.record_result(
+        monitoring_services.record_result(
             patient=patient,
             investigation="cbc",
             taken_on=TODAY,
             by=nurse,
             values=[
-                services.EnteredValue("wbc", Decimal("3.1"), "10^9/L", Decimal("4"), Decimal("11"))
+                monitoring_services.EnteredValue(
+                    "wbc", Decimal("3.1"), "10^9/L", Decimal("4"), Decimal("11")
+                )
             ],
         )
 
@@ -191,13 +201,13 @@ def test_the_worklist_query_count_does_not_grow_with_rows(
     client = signed_in(nurse)
     _many_patients(team_a, 2, start_plan, nurse)
     for item in MonitoringItem.objects.due_within(on=TODAY):
-        services.book_item(item=item, booked_on=TODAY, by=nurse)
+        monitoring_services.book_item(item=item, booked_on=TODAY, by=nurse)
     with django_assert_max_num_queries(40) as few:
         client.get(f"/treatments/worklist/?tab={tab}")
 
     _many_patients(team_a, 12, start_plan, nurse)
     for item in MonitoringItem.objects.due_within(on=TODAY).filter(status="scheduled"):
-        services.book_item(item=item, booked_on=TODAY, by=nurse)
+        monitoring_services.book_item(item=item, booked_on=TODAY, by=nurse)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(f"/treatments/worklist/?tab={tab}")
     assert response.status_code == 200

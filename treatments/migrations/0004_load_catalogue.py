@@ -10,7 +10,7 @@ from django.db import migrations
 
 
 def load(apps: Any, schema_editor: Any) -> None:
-    from treatments.services import load_catalogue
+    from treatments.catalogue.services import load_catalogue
 
     load_catalogue(model=apps.get_model("treatments", "ProtocolVersion"))
 

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.links import link
+from patients.models.scoping import PatientOwnedQuerySet
 
 if TYPE_CHECKING:
     from clinic.accounts.models import User
@@ -62,7 +63,7 @@ _LABELS = {
 }
 
 
-class AlertQuerySet(models.QuerySet["Alert"]):
+class AlertQuerySet(PatientOwnedQuerySet["Alert"]):
     def active(self) -> AlertQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
@@ -75,9 +76,6 @@ class AlertQuerySet(models.QuerySet["Alert"]):
 
     def owned_by(self, user: User) -> AlertQuerySet:
         return self.filter(owner=user)
-
-    def for_patients(self, patients: models.QuerySet) -> AlertQuerySet:
-        return self.filter(patient__in=patients)
 
 
 @pghistory.track()

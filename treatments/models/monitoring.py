@@ -13,6 +13,7 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 
+from patients.models.scoping import PatientOwnedQuerySet
 from treatments.protocols import get_investigation
 
 
@@ -60,11 +61,13 @@ class CarePlan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = PatientOwnedQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"Care plan {self.pk}"
 
 
-class MonitoringItemQuerySet(models.QuerySet["MonitoringItem"]):
+class MonitoringItemQuerySet(PatientOwnedQuerySet["MonitoringItem"]):
     def open(self) -> MonitoringItemQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
@@ -78,9 +81,6 @@ class MonitoringItemQuerySet(models.QuerySet["MonitoringItem"]):
 
     def booked(self) -> MonitoringItemQuerySet:
         return self.filter(status=ItemStatus.BOOKED)
-
-    def for_patients(self, patients: models.QuerySet) -> MonitoringItemQuerySet:
-        return self.filter(patient__in=patients)
 
 
 @pghistory.track()
@@ -129,7 +129,7 @@ class MonitoringItem(models.Model):
     settled_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    # The clinic day the overdue sweep (treatments.sweeps.sweep_overdue) first saw this item
+    # The clinic day the overdue sweep (treatments.monitoring.sweeps.sweep_overdue) first saw this item
     # overdue, set once per overdue episode by a compare-and-swap update (the row count says
     # which of two concurrent sweeps won). "Overdue" itself stays calendar-derived (status_on);
     # this records when someone was told. Kept once the item is done or waived; cleared when a
@@ -144,7 +144,7 @@ class MonitoringItem(models.Model):
         ordering = ["due_on", "id"]
         indexes = [
             # Serves MonitoringItemQuerySet.overdue() / due_within(): the nurse worklist
-            # (treatments.views.worklist) and the alerts engine's overdue sweep. Only open rows
+            # (treatments.plans.views.worklist) and the alerts engine's overdue sweep. Only open rows
             # are indexed, so the index stays small however many years of done items pile up.
             models.Index(
                 fields=["window_closes_on", "due_on"],
@@ -160,7 +160,7 @@ class MonitoringItem(models.Model):
                 name="monitoring_patient_open_idx",
             ),
             # Items with an overdue episode on record that is still open (or was cancelled):
-            # treatments.sweeps.sweep_overdue clears the date when a re-sync moves the window
+            # treatments.monitoring.sweeps.sweep_overdue clears the date when a re-sync moves the window
             # later or cancels the item, and the worklist / scale bench can order the overdue
             # by how long they have been flagged. Settled rows drop out of the index.
             models.Index(
@@ -230,6 +230,13 @@ class MonitoringItem(models.Model):
     @property
     def is_settled(self) -> bool:
         return self.status in SETTLED_STATUSES
+
+    @staticmethod
+    def annotate_status(items: list[MonitoringItem], today: date) -> list[MonitoringItem]:
+        """Templates cannot call status_on(day): attach the day's status to each row."""
+        for item in items:
+            item.display_status = item.status_on(today)  # type: ignore[attr-defined]
+        return items
 
     def status_on(self, day: date) -> ItemStatus:
         """The status a clinician sees on `day`: an open item past its window is overdue."""

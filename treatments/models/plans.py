@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from patients.models.scoping import PatientOwnedQuerySet
 from treatments.protocols import Condition, PlanEvents
 
 
@@ -40,12 +41,9 @@ PLAN_CONDITION_CHOICES = [
 ]
 
 
-class DmtPlanQuerySet(models.QuerySet["DmtPlan"]):
+class DmtPlanQuerySet(PatientOwnedQuerySet["DmtPlan"]):
     def current(self) -> DmtPlanQuerySet:
         return self.filter(status__in=CURRENT_STATUSES)
-
-    def for_patients(self, patients: models.QuerySet) -> DmtPlanQuerySet:
-        return self.filter(patient__in=patients)
 
 
 @pghistory.track()

@@ -1,6 +1,6 @@
 """Natalizumab PML risk: the inputs a clinician records on the plan, and the category history.
 
-The category itself is computed by `treatments.pml.assess_pml_risk` (pure); these rows keep the
+The category itself is computed by `treatments.safety.pml.assess_pml_risk` (pure); these rows keep the
 inputs that are not results (prior immunosuppressant use, extended-interval dosing), the current
 category with its MRI interval, and every change of category with its date and reason.
 """

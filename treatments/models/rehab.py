@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from clinic.accounts.models import Discipline
+from patients.models.scoping import PatientOwnedQuerySet
 from treatments.outcomes import MEASURES
 
 
@@ -53,9 +54,8 @@ class ChangeDirection(models.TextChoices):
     WORSE = "worse", "Meaningful worsening"
 
 
-class RehabSessionQuerySet(models.QuerySet["RehabSession"]):
-    def for_patients(self, patients: models.QuerySet) -> RehabSessionQuerySet:
-        return self.filter(patient__in=patients)
+class RehabSessionQuerySet(PatientOwnedQuerySet["RehabSession"]):
+    """Scoped like every patient-owned row (PatientOwnedQuerySet)."""
 
 
 @pghistory.track()
@@ -132,6 +132,8 @@ class OutcomeMeasurement(models.Model):
     change_percent = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     threshold_text = models.CharField(max_length=300, blank=True)
 
+    objects = PatientOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["measured_on", "id"]
         indexes = [
@@ -200,6 +202,8 @@ class TherapyPlan(models.Model):
     ended_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PatientOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_on", "-id"]

@@ -8,7 +8,9 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 
-from treatments.protocols import get_investigation
+from patients.models.scoping import PatientOwnedQuerySet
+from treatments import grading, labs
+from treatments.protocols import investigation_name
 
 
 class QualitativeValue(models.TextChoices):
@@ -26,12 +28,9 @@ class Flag(models.TextChoices):
     UNKNOWN = "unknown", "No reference range"
 
 
-class ResultQuerySet(models.QuerySet["Result"]):
+class ResultQuerySet(PatientOwnedQuerySet["Result"]):
     def to_review(self) -> ResultQuerySet:
         return self.filter(reviewed_at__isnull=True)
-
-    def for_patients(self, patients: models.QuerySet) -> ResultQuerySet:
-        return self.filter(patient__in=patients)
 
 
 @pghistory.track()
@@ -96,10 +95,7 @@ class Result(models.Model):
 
     @property
     def investigation_name(self) -> str:
-        try:
-            return get_investigation(self.investigation).name
-        except LookupError:
-            return self.investigation
+        return investigation_name(self.investigation)
 
     @property
     def is_reviewed(self) -> bool:
@@ -154,10 +150,19 @@ class ResultValue(models.Model):
 
     @property
     def analyte_name(self) -> str:
+        return investigation_name(self.analyte)
+
+    def graded_ctcae(self, *, baseline: Decimal | None = None) -> int | None:
+        """The CTCAE v5 grade of this value: the one place a value is graded. Without the lab's
+        limit that the grade is measured against (or for an analyte CTCAE does not grade), none.
+        With a baseline, ALT/AST/bilirubin abnormal at baseline and creatinine are graded
+        against it (record_result grades without it; evaluation re-grades with it)."""
         try:
-            return get_investigation(self.analyte).name
-        except LookupError:
-            return self.analyte
+            return grading.ctcae_grade(
+                self.analyte, self.value, lln=self.lln, uln=self.uln, baseline=baseline
+            )
+        except (labs.MissingReferenceLimit, labs.UnknownAnalyte):
+            return None
 
     @property
     def display(self) -> str:

@@ -6,6 +6,8 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 
+from patients.models.scoping import PatientOwnedQuerySet
+
 
 class SideEffectAction(models.TextChoices):
     NONE = "none", "None"
@@ -26,9 +28,8 @@ CTCAE_GRADE_CHOICES = [
 ]
 
 
-class SideEffectReportQuerySet(models.QuerySet["SideEffectReport"]):
-    def for_patients(self, patients: models.QuerySet) -> SideEffectReportQuerySet:
-        return self.filter(patient__in=patients)
+class SideEffectReportQuerySet(PatientOwnedQuerySet["SideEffectReport"]):
+    """Scoped like every patient-owned row (PatientOwnedQuerySet)."""
 
 
 @pghistory.track()

@@ -6,6 +6,8 @@ import pghistory
 from django.db import models
 from django.db.models import F, Q
 
+from patients.models.scoping import PatientOwnedQuerySet
+
 
 class TreatmentKind(models.TextChoices):
     SYMPTOMATIC = "symptomatic", "Symptomatic"
@@ -24,7 +26,7 @@ class Indication(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class SymptomaticTreatmentQuerySet(models.QuerySet["SymptomaticTreatment"]):
+class SymptomaticTreatmentQuerySet(PatientOwnedQuerySet["SymptomaticTreatment"]):
     def current_on(self, day: object) -> SymptomaticTreatmentQuerySet:
         return self.filter(started_on__lte=day).filter(
             Q(stopped_on__isnull=True) | Q(stopped_on__gte=day)

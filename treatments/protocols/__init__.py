@@ -25,6 +25,7 @@ from .investigations import (
     InvestigationKind,
     analytes_of,
     get_investigation,
+    investigation_name,
 )
 from .registry import all_protocols, drug_keys, get_protocol, regions_for
 from .schema import (
@@ -85,6 +86,7 @@ __all__ = [
     "drug_keys",
     "get_investigation",
     "get_protocol",
+    "investigation_name",
     "lymphocyte_recovery_needed",
     "protocol_from_dict",
     "protocol_problems",

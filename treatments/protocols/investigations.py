@@ -276,6 +276,14 @@ def get_investigation(key: str) -> Investigation:
         raise LookupError(f"Unknown investigation key {key!r}") from None
 
 
+def investigation_name(key: str) -> str:
+    """The investigation's name for people; an unknown key is shown as it is."""
+    try:
+        return INVESTIGATIONS[key].name
+    except KeyError:
+        return key
+
+
 def analytes_of(key: str) -> tuple[str, ...]:
     """The keys a result for ``key`` is made of: a panel's components, else the key itself."""
     investigation = get_investigation(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .catalogue import PROTOCOLS
+from .drugs import PROTOCOLS
 from .schema import Protocol, Region
 from .validation import protocol_problems
 

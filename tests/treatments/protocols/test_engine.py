@@ -24,7 +24,7 @@ from treatments.protocols import (
     get_protocol,
     schedule,
 )
-from treatments.protocols.catalogue._build import rule
+from treatments.protocols.drugs._build import rule
 
 from .helpers import FAR, START, due, months, run
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from treatments.services import load_catalogue
+from treatments.catalogue.services import load_catalogue
 
 
 class Command(BaseCommand):

@@ -1,0 +1,51 @@
+"""The one way a view reaches a patient's data: scoped, 404 outside the scope, and audited.
+
+Every patient-owned model's QuerySet has `visible_to(user)` (patients.models.scoping). A view
+asks for one row with `get_scoped_or_404(request, Model.objects, category=..., pk=...)`: a row
+outside the user's care teams is a 404, indistinguishable from one that does not exist, and
+the access is written to the hash-chained trail in the same call, so no view writes its own
+audit block for a read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import models
+from django.http import Http404, HttpRequest
+
+from clinic.audit import services as audit
+from clinic.audit.models import Action, Category
+
+M = TypeVar("M", bound=models.Model)
+
+
+class ScopedQuerySet(Protocol[M]):  # type: ignore[misc]
+    def visible_to(self, user: Any) -> models.QuerySet[M]: ...
+
+
+def get_scoped_or_404(
+    request: HttpRequest,
+    queryset: Any,
+    *,
+    category: Category | str,
+    action: Action | str = Action.VIEW,
+    **lookup: Any,
+) -> Any:
+    """The row of `queryset` (a manager or QuerySet of a patient-owned model, or of Patient)
+    that `lookup` names, if the user may see its patient; else Http404. Records the access."""
+    scoped = queryset.visible_to(request.user)
+    try:
+        obj = scoped.get(**lookup)
+    except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
+        # A malformed id is as unknown as a missing one: never a 500, never a hint.
+        raise Http404("Not found.") from None
+    # A patient-owned row names its patient by patient_id; the patient is its own subject.
+    patient_id = getattr(obj, "patient_id", None)
+    user: Any = request.user  # signed in: the login middleware ran first
+    if patient_id is None:
+        audit.record(user=user, patient=obj, action=action, category=category)
+    else:
+        audit.record(user=user, patient=patient_id, action=action, category=category, obj=obj)
+    return obj

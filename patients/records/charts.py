@@ -1,0 +1,151 @@
+"""Server-rendered SVG charts: no JavaScript library, no external asset, CSP-clean.
+
+`time_chart` draws one or more series of (date, value) points on a shared time axis, with
+period bands (DMT courses) behind them, point markers (relapses) along the top, and an optional
+reference band (a lab's normal range). Templates include the returned markup with |safe: every
+label is escaped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from html import escape
+
+from patients.records.timeline import ChartPeriod
+
+WIDTH, HEIGHT = 720, 240
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 26, 28
+PALETTE = ["#1d5c8c", "#b3261e", "#1e7a46", "#a35c00", "#6b3fa0"]
+PERIOD_FILLS = ["#e3eef8", "#eef5e6", "#fbeee0", "#f1e8f7"]
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    points: Sequence[tuple[date, Decimal | float | int]]
+
+
+@dataclass(frozen=True)
+class Marker:
+    on: date
+    label: str
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    title: str
+    series: Sequence[Series]
+    periods: Sequence[ChartPeriod] = ()
+    markers: Sequence[Marker] = ()
+    y_min: float | None = None
+    y_max: float | None = None
+    y_step: float | None = None
+    reference_band: tuple[float, float] | None = None
+    unit: str = ""
+    start: date | None = None
+    end: date | None = None
+    extra_dates: Sequence[date] = field(default_factory=tuple)
+
+
+def _span(spec: ChartSpec, today: date) -> tuple[date, date]:
+    dates = [d for s in spec.series for d, _ in s.points]
+    dates += [p.start for p in spec.periods] + [m.on for m in spec.markers] + list(spec.extra_dates)
+    start = spec.start or (min(dates) if dates else today - timedelta(days=365))
+    end = spec.end or max([*dates, today]) if dates else today
+    if end <= start:
+        end = start + timedelta(days=30)
+    pad = max(7, (end - start).days // 40)
+    return start - timedelta(days=pad), end + timedelta(days=pad)
+
+
+def time_chart(spec: ChartSpec, *, today: date) -> str:
+    start, end = _span(spec, today)
+    values = [float(v) for s in spec.series for _, v in s.points]
+    if spec.reference_band:
+        values += list(spec.reference_band)
+    y_min = spec.y_min if spec.y_min is not None else (min(values) if values else 0.0)
+    y_max = spec.y_max if spec.y_max is not None else (max(values) if values else 1.0)
+    if y_max <= y_min:
+        y_max = y_min + 1
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    total_days = (end - start).days or 1
+
+    def x(day: date) -> float:
+        return LEFT + plot_w * ((day - start).days / total_days)
+
+    def y(value: float) -> float:
+        return TOP + plot_h * (1 - (value - y_min) / (y_max - y_min))
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(spec.title)}">',
+        f"<title>{escape(spec.title)}</title>",
+    ]
+    for index, period in enumerate(spec.periods):
+        x0 = max(x(period.start), LEFT)
+        x1 = min(x(period.end or end), LEFT + plot_w)
+        if x1 <= x0:
+            continue
+        fill = PERIOD_FILLS[index % len(PERIOD_FILLS)]
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" height="{plot_h}" fill="{fill}">'
+            f"<title>{escape(period.label)}</title></rect>"
+            f'<text x="{x0 + 3:.1f}" y="{TOP + plot_h - 4}">{escape(period.label)}</text>'
+        )
+    if spec.reference_band:
+        low, high = spec.reference_band
+        parts.append(
+            f'<rect x="{LEFT}" y="{y(high):.1f}" width="{plot_w}" height="{max(y(low) - y(high), 0):.1f}" '
+            f'fill="#e7f5ec" opacity="0.8"><title>Reference range {low:g}–{high:g}</title></rect>'
+        )
+    step = spec.y_step or _nice_step(y_max - y_min)
+    tick = y_min
+    while tick <= y_max + 1e-9:
+        parts.append(
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#e2e6eb"/>'
+            f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>'
+        )
+        tick += step
+    for year in range(start.year + 1, end.year + 1):
+        xx = x(date(year, 1, 1))
+        parts.append(
+            f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#cfd5dc" stroke-dasharray="3 3"/>'
+            f'<text x="{xx:.1f}" y="{HEIGHT - 8}" text-anchor="middle">{year}</text>'
+        )
+    for marker in spec.markers:
+        xx = x(marker.on)
+        parts.append(
+            f'<g class="marker"><line x1="{xx:.1f}" x2="{xx:.1f}" y1="{TOP - 8}" y2="{TOP + plot_h}" stroke="#b3261e" stroke-width="1" opacity="0.5"/>'
+            f'<path d="M{xx - 5:.1f},{TOP - 14} L{xx + 5:.1f},{TOP - 14} L{xx:.1f},{TOP - 6} Z" fill="#b3261e">'
+            f"<title>{escape(marker.label)}</title></path></g>"
+        )
+    for index, series in enumerate(spec.series):
+        colour = PALETTE[index % len(PALETTE)]
+        points = sorted(series.points)
+        if len(points) > 1:
+            path = " ".join(f"{x(d):.1f},{y(float(v)):.1f}" for d, v in points)
+            parts.append(
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
+        for d, v in points:
+            parts.append(
+                f'<circle cx="{x(d):.1f}" cy="{y(float(v)):.1f}" r="3.5" fill="{colour}">'
+                f"<title>{escape(series.label)} {v:g}{escape(spec.unit)} on {d:%d %b %Y}</title></circle>"
+            )
+    if len(spec.series) > 1:
+        for index, series in enumerate(spec.series):
+            parts.append(
+                f'<text x="{LEFT + 6 + index * 150}" y="{TOP - 10}" fill="{PALETTE[index % len(PALETTE)]}">'
+                f"■ {escape(series.label)}</text>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _nice_step(span: float) -> float:
+    for step in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
+        if span / step <= 8:
+            return float(step)
+    return span / 8

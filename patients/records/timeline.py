@@ -1,0 +1,119 @@
+"""What the patient page is made of: timeline events, chart periods and panels.
+
+The list of what each part of Myelin contributes is in one place, `clinic/settings.py`
+(PATIENT_PAGE_TIMELINE, PATIENT_PAGE_PERIODS, PATIENT_PAGE_PANELS), as dotted paths, so the
+patients app never imports treatments (which depends on it) and a newcomer reads the whole page
+in one list:
+
+- timeline events: everything that happened, by date;
+- chart periods: spans such as DMT courses, drawn as bands behind the EDSS and outcome-measure
+  charts so every chart shares one time axis;
+- panels: a titled block on the patient page rendered from a named template partial.
+
+Each source takes the patient (and, for panels, the request) and must run a fixed number of
+queries whatever the patient's history.
+
+The patient page itself runs only the period sources (for its chart). Panels and the timeline
+are declared without running them: the page draws a slot for each, and the browser fetches them
+in parallel (`patients:panel`, `patients:timeline`), so the page's own query count stays small
+and fixed however many parts contribute. Without JavaScript each slot is a link to the same
+content as a page of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from patients.models import Patient
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    on: date
+    kind: str  # a short stable key, used as a CSS class and a filter: "edss", "relapse", "dmt", ...
+    title: str
+    detail: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ChartPeriod:
+    start: date
+    end: date | None  # None: still running
+    label: str
+    kind: str = "dmt"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What a panel source returns: the partial to render and its context."""
+
+    template: str  # "app/page.html#partial-name"
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+TimelineSource = Callable[["Patient"], Iterable[TimelineEvent]]
+PeriodSource = Callable[["Patient"], Iterable[ChartPeriod]]
+PanelSource = Callable[["HttpRequest", "Patient"], Panel]
+
+
+@dataclass(frozen=True)
+class PanelSlot:
+    """A panel's place on the patient page, known without running any query."""
+
+    key: str  # the DOM id of the panel and its URL segment
+    title: str
+    source: PanelSource
+    category: str  # what the access trail records when the panel is opened
+    order: int = 100
+
+
+@functools.cache
+def _timeline_sources() -> list[TimelineSource]:
+    return [import_string(path) for path in settings.PATIENT_PAGE_TIMELINE]
+
+
+@functools.cache
+def _period_sources() -> list[PeriodSource]:
+    return [import_string(path) for path in settings.PATIENT_PAGE_PERIODS]
+
+
+@functools.cache
+def _panel_slots() -> dict[str, PanelSlot]:
+    return {
+        key: PanelSlot(key, title, import_string(path), category, order)
+        for order, (key, title, category, path) in enumerate(settings.PATIENT_PAGE_PANELS)
+    }
+
+
+def timeline_for(patient: Patient) -> list[TimelineEvent]:
+    """All declared events, newest first (ties keep the declared order)."""
+    events = [event for source in _timeline_sources() for event in source(patient)]
+    return sorted(events, key=lambda e: e.on, reverse=True)
+
+
+def periods_for(patient: Patient) -> list[ChartPeriod]:
+    periods = [period for source in _period_sources() for period in source(patient)]
+    return sorted(periods, key=lambda p: p.start)
+
+
+def panel_slots() -> list[PanelSlot]:
+    return sorted(_panel_slots().values(), key=lambda slot: slot.order)
+
+
+def panel_slot(key: str) -> PanelSlot | None:
+    return _panel_slots().get(key)
+
+
+def panel_for(request: HttpRequest, patient: Patient, key: str) -> Panel:
+    return _panel_slots()[key].source(request, patient)

@@ -1,0 +1,391 @@
+"""Alert workflows: raising (idempotently), routing, the lifecycle, and notifications.
+
+Record first, notify second: an alert row exists before anyone is told, and every sender claims
+the row with a compare-and-swap update before it sends, so a retried, repeated or concurrent
+sender never tells anyone twice, and a crash leaves the alert to be told on the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.accounts.models import User
+from clinic.audit import services as audit
+from clinic.audit.models import Action, Category
+from patients.models import Patient
+from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
+
+logger = logging.getLogger("myelin.alerts")
+
+
+class AlertError(ValueError):
+    """A lifecycle step that is not allowed; the message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    patient_id: int
+    kind: str
+    grade: str
+    condition_key: str
+    title: str
+    detail: str = ""
+    action: str = ""
+    source: str = ""
+    raised_by_type: str = ""
+    raised_by_id: str = ""
+    ctcae_grade: int | None = None
+    owner_id: int | None = None  # when the raiser knows the owner (a referral's owner)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+# Routing: who owns an alert, by kind and grade. Monitoring work goes to the patient's nurse;
+# anything critical, and decisions about the disease or the drug, go to the neurologist.
+NURSE_KINDS = frozenset(
+    {AlertKind.OVERDUE_MONITORING, AlertKind.DUE_SOON, AlertKind.ABNORMAL_RESULT}
+)
+
+
+def preferred_role(kind: str, grade: str) -> str:
+    if grade == AlertGrade.CRITICAL:
+        return "neurologist"
+    return "nurse" if kind in NURSE_KINDS else "neurologist"
+
+
+def route(specs: Sequence[AlertSpec]) -> dict[str, int | None]:
+    """Owner id per condition key, with one query for all the patients involved."""
+    patient_ids = {s.patient_id for s in specs if s.owner_id is None}
+    people = dict(
+        (pid, (nurse, neuro))
+        for pid, nurse, neuro in Patient.objects.filter(pk__in=patient_ids).values_list(
+            "pk", "nurse_id", "neurologist_id"
+        )
+    )
+    owners: dict[str, int | None] = {}
+    for spec in specs:
+        if spec.owner_id is not None:
+            owners[spec.condition_key] = spec.owner_id
+            continue
+        nurse, neuro = people.get(spec.patient_id, (None, None))
+        first, second = (
+            (nurse, neuro) if preferred_role(spec.kind, spec.grade) == "nurse" else (neuro, nurse)
+        )
+        owners[spec.condition_key] = first or second
+    return owners
+
+
+def raise_alerts(specs: Sequence[AlertSpec], *, at: datetime | None = None) -> int:
+    """Create the alerts that do not exist yet; return how many this call created.
+
+    Safe to call again with the same specs, and concurrently: the unique condition key lets the
+    database refuse duplicates (ON CONFLICT DO NOTHING), so nothing is doubled and nothing is
+    lost. Critical alerts are then queued for an immediate email after commit.
+    """
+    if not specs:
+        return 0
+    at = at or timezone.now()
+    unique = {spec.condition_key: spec for spec in specs}
+    owners = route(list(unique.values()))
+    rows = [
+        Alert(
+            patient_id=spec.patient_id,
+            kind=spec.kind,
+            grade=spec.grade,
+            ctcae_grade=spec.ctcae_grade,
+            condition_key=spec.condition_key,
+            title=spec.title[:200],
+            detail=spec.detail,
+            action=spec.action[:300],
+            source=spec.source[:200],
+            raised_by_type=spec.raised_by_type,
+            raised_by_id=spec.raised_by_id,
+            owner_id=owners[spec.condition_key],
+            created_at=at,
+        )
+        for spec in unique.values()
+    ]
+    with transaction.atomic():
+        before = Alert.objects.filter(condition_key__in=unique).count()
+        Alert.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        created = Alert.objects.filter(condition_key__in=unique).count() - before
+        if any(spec.grade == AlertGrade.CRITICAL for spec in unique.values()):
+            from clinic.celery import enqueue_on_commit
+
+            enqueue_on_commit("treatments.send_critical_alert_emails")
+    return created
+
+
+def auto_resolve(
+    alerts: Iterable[int] | None = None, *, note: str, queryset=None, at: datetime | None = None
+) -> int:  # type: ignore[no-untyped-def]
+    """Resolve active alerts whose condition has cleared (a result arrived, an item was waived,
+    a plan stopped). A set-based update; repeated calls change nothing."""
+    qs = queryset if queryset is not None else Alert.objects.filter(pk__in=list(alerts or []))
+    return qs.filter(status__in=ACTIVE_STATUSES).update(
+        status=AlertStatus.RESOLVED,
+        resolved_at=at or timezone.now(),
+        resolved_automatically=True,
+        resolution_note=note[:500],
+    )
+
+
+def resolve_raised_by(
+    *,
+    raised_by_type: str,
+    raised_by_ids: Iterable[object],
+    note: str,
+    kinds: Iterable[str] | None = None,
+) -> int:
+    qs = Alert.objects.filter(
+        raised_by_type=raised_by_type, raised_by_id__in=[str(i) for i in raised_by_ids]
+    )
+    if kinds is not None:
+        qs = qs.filter(kind__in=list(kinds))
+    return auto_resolve(queryset=qs, note=note)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifecycle, by a person
+# ---------------------------------------------------------------------------------------------
+def _audit(alert: Alert, by: User, detail: str) -> None:
+    audit.record(
+        user=by,
+        patient=alert.patient_id,
+        action=Action.UPDATE,
+        category=Category.ALERT,
+        obj=alert,
+        detail=detail,
+    )
+
+
+def acknowledge(*, alert: Alert, by: User) -> Alert:
+    if alert.status == AlertStatus.RESOLVED:
+        raise AlertError("This alert is already resolved.")
+    with transaction.atomic():
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = by
+        alert.snoozed_until = None
+        alert.snooze_reason = ""
+        alert.save(
+            update_fields=[
+                "status",
+                "acknowledged_at",
+                "acknowledged_by",
+                "snoozed_until",
+                "snooze_reason",
+            ]
+        )
+        _audit(alert, by, "acknowledged")
+    return alert
+
+
+def max_snooze() -> timedelta:
+    return timedelta(days=settings.ALERT_MAX_SNOOZE_DAYS)
+
+
+def snooze(*, alert: Alert, by: User, until: datetime, reason: str) -> Alert:
+    reason = reason.strip()
+    now = timezone.now()
+    if alert.status == AlertStatus.RESOLVED:
+        raise AlertError("This alert is already resolved.")
+    if not reason:
+        raise AlertError("Say why the alert can wait.")
+    if until <= now:
+        raise AlertError("Snooze until a time in the future.")
+    if until - now > max_snooze():
+        raise AlertError(
+            f"An alert can be snoozed for at most {settings.ALERT_MAX_SNOOZE_DAYS} days."
+        )
+    if alert.grade == AlertGrade.CRITICAL and until - now > timedelta(days=1):
+        raise AlertError("A critical alert can be snoozed for at most one day.")
+    with transaction.atomic():
+        alert.status = AlertStatus.SNOOZED
+        alert.snoozed_until = until
+        alert.snooze_reason = reason[:300]
+        alert.save(update_fields=["status", "snoozed_until", "snooze_reason"])
+        _audit(alert, by, "snoozed")
+    return alert
+
+
+def resolve(*, alert: Alert, by: User, note: str) -> Alert:
+    note = note.strip()
+    if alert.status == AlertStatus.RESOLVED:
+        raise AlertError("This alert is already resolved.")
+    if not note:
+        raise AlertError("Write a note saying how it was resolved.")
+    with transaction.atomic():
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_at = timezone.now()
+        alert.resolved_by = by
+        alert.resolution_note = note
+        alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
+        _audit(alert, by, "resolved")
+    return alert
+
+
+def wake_snoozed(*, at: datetime | None = None) -> int:
+    """Snoozes that have run out become open again (level-triggered; idempotent)."""
+    at = at or timezone.now()
+    return Alert.objects.filter(status=AlertStatus.SNOOZED, snoozed_until__lte=at).update(
+        status=AlertStatus.OPEN, snoozed_until=None
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications
+# ---------------------------------------------------------------------------------------------
+def _alert_url(alert_id: int) -> str:
+    return f"{settings.MYELIN_BASE_URL}{reverse('alerts:inbox')}?alert={alert_id}"
+
+
+def send_critical_alert_emails(*, at: datetime | None = None) -> int:
+    """Email each new critical alert's owner once. Claim, then send; a failed send un-claims,
+    so the next run retries and the alert is never silently lost."""
+    at = at or timezone.now()
+    sent = 0
+    candidates = list(
+        Alert.objects.filter(
+            grade=AlertGrade.CRITICAL, status=AlertStatus.OPEN, notified_at__isnull=True
+        )
+        .select_related("owner")
+        .order_by("id")[:500]
+    )
+    for alert in candidates:
+        claimed = Alert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(notified_at=at)
+        if not claimed:
+            continue  # another sender won
+        recipient = alert.owner.email if alert.owner and alert.owner.email else ""
+        if not recipient:
+            logger.warning("Critical alert %s has no owner with an email address", alert.pk)
+            continue
+        try:
+            send_mail(
+                subject=f"Myelin: critical alert — {alert.get_kind_display()}",
+                # No patient name or identifier in email: the link opens it behind sign-in.
+                message=(
+                    f"A critical alert was raised in Myelin and is assigned to you.\n\n"
+                    f"{alert.get_kind_display()}: {alert.title}\n\nOpen it: {_alert_url(alert.pk)}\n"
+                ),
+                from_email=None,
+                recipient_list=[recipient],
+            )
+        except Exception:
+            logger.exception("Sending critical alert %s failed; it will be retried", alert.pk)
+            Alert.objects.filter(pk=alert.pk, notified_at=at).update(notified_at=None)
+            continue
+        sent += 1
+    return sent
+
+
+def escalate_unacknowledged(*, at: datetime | None = None) -> int:
+    """An unacknowledged critical alert goes to the team's lead neurologist after the delay."""
+    at = at or timezone.now()
+    delay = timedelta(minutes=settings.ALERT_ESCALATION_MINUTES)
+    due = list(
+        Alert.objects.filter(
+            grade=AlertGrade.CRITICAL,
+            status=AlertStatus.OPEN,
+            escalated_at__isnull=True,
+            created_at__lte=at - delay,
+        )
+        .select_related("patient__care_team__lead_neurologist")
+        .order_by("id")[:500]
+    )
+    escalated = 0
+    for alert in due:
+        lead = alert.patient.care_team.lead_neurologist
+        claimed = Alert.objects.filter(
+            pk=alert.pk, escalated_at__isnull=True, status=AlertStatus.OPEN
+        ).update(escalated_at=at, escalated_to=lead)
+        if not claimed:
+            continue
+        escalated += 1
+        if lead is None or not lead.email:
+            logger.warning(
+                "Critical alert %s could not be escalated: no lead neurologist with email", alert.pk
+            )
+            continue
+        try:
+            send_mail(
+                subject="Myelin: unacknowledged critical alert escalated to you",
+                message=(
+                    f"A critical alert has not been acknowledged for {settings.ALERT_ESCALATION_MINUTES} minutes "
+                    f"and is escalated to you as the team's lead neurologist.\n\n{alert.get_kind_display()}: "
+                    f"{alert.title}\n\nOpen it: {_alert_url(alert.pk)}\n"
+                ),
+                from_email=None,
+                recipient_list=[lead.email],
+            )
+        except Exception:
+            logger.exception("Escalation email for alert %s failed; it will be retried", alert.pk)
+            Alert.objects.filter(pk=alert.pk, escalated_at=at).update(
+                escalated_at=None, escalated_to=None
+            )
+            escalated -= 1
+    return escalated
+
+
+def send_daily_digests(*, at: datetime | None = None) -> int:
+    """Each clinician gets one digest a day of their alerts needing attention, after the digest
+    hour in the clinic's time zone. Beat runs this hourly in UTC; the (user, day) claim row
+    makes a second run, a retry or a DST-shifted hour send nothing more."""
+    from treatments.models.alerts_digest import DigestLog
+
+    at = at or timezone.now()
+    local = timezone.localtime(at)
+    if local.hour < settings.ALERT_DIGEST_HOUR:
+        return 0
+    day: date = local.date()
+    counts: dict[int, int] = {}
+    for owner_id in (
+        Alert.objects.needing_attention(at=at)
+        .exclude(owner=None)
+        .values_list("owner_id", flat=True)
+    ):
+        counts[owner_id] = counts.get(owner_id, 0) + 1
+    sent = 0
+    for user in User.objects.filter(pk__in=counts, is_active=True).exclude(email="").order_by("pk"):
+        log, created = DigestLog.objects.get_or_create(user=user, on=day)
+        if not created:
+            continue
+        try:
+            send_mail(
+                subject=f"Myelin: {counts[user.pk]} alert(s) need your attention",
+                message=(
+                    f"Good morning {user.first_name or user.username},\n\nYou have {counts[user.pk]} open "
+                    f"alert(s) in Myelin.\n\nOpen your inbox: {settings.MYELIN_BASE_URL}{reverse('alerts:inbox')}\n"
+                ),
+                from_email=None,
+                recipient_list=[user.email],
+            )
+        except Exception:
+            logger.exception("Digest for user %s failed; it will be retried", user.pk)
+            log.delete()
+            continue
+        sent += 1
+    return sent
+
+
+def inbox_count(user: User) -> int:
+    if not user.is_authenticated or not user.is_clinician:
+        return 0
+    return Alert.objects.needing_attention().filter(owner=user).count()
+
+
+def visible_alerts(user: User):  # type: ignore[no-untyped-def]
+    return Alert.objects.for_patients(Patient.objects.visible_ids(user))
+
+
+def team_filter(user: User) -> Q:
+    return Q(patient__care_team__in=user.care_teams.all())

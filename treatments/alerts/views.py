@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from clinic import paging
+from clinic.access import ClinicRequest, clinician_required, patient_page, render_page, safe_next
+from clinic.audit import services as audit
+from clinic.audit.models import Action, Category
+from treatments.alerts import services as alerts
+from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
+
+
+class InboxFilterForm(forms.Form):
+    scope = forms.ChoiceField(
+        choices=[("mine", "Assigned to me"), ("team", "My teams")], required=False
+    )
+    grade = forms.ChoiceField(choices=[("", "Any grade"), *AlertGrade.choices], required=False)
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *AlertKind.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("active", "Open, acknowledged or snoozed"), *AlertStatus.choices], required=False
+    )
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField(label="Snooze until", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label="Why it can wait", max_length=300)
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(label="How it was resolved", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+# Everyone an alert row names (an escalated or resolved alert names two more than its owner).
+_ROW_RELATED = ("patient", "owner", "escalated_to", "resolved_by")
+_ALERT_FIELDS = [field.name for field in Alert._meta.concrete_fields]
+_ROW_PATIENT = [f"patient__{name}" for name in ("external_id", "mrn", "given_name", "family_name")]
+_ROW_PEOPLE = [
+    f"{person}__{name}"
+    for person in ("owner", "escalated_to", "resolved_by")
+    for name in ("first_name", "last_name", "username")
+]
+
+
+def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ignore[no-untyped-def]
+    data = form.cleaned_data if form.is_valid() else {}
+    # The people a row names come in the same query, and of them only what a row shows: no
+    # addresses, comorbidities or password hashes.
+    qs = (
+        alerts.visible_alerts(request.user)
+        .select_related(*_ROW_RELATED)
+        .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
+    )
+    if data.get("scope") == "team":
+        qs = qs.filter(alerts.team_filter(request.user))
+    else:
+        qs = qs.filter(owner=request.user)
+    status = data.get("status") or "active"
+    qs = qs.filter(status__in=ACTIVE_STATUSES) if status == "active" else qs.filter(status=status)
+    if data.get("grade"):
+        qs = qs.filter(grade=data["grade"])
+    if data.get("kind"):
+        qs = qs.filter(kind=data["kind"])
+    return qs.order_by("-created_at", "-id")
+
+
+@clinician_required
+@patient_page
+@vary_on_headers("HX-Request")
+def inbox(request: ClinicRequest) -> HttpResponse:
+    form = InboxFilterForm(request.GET or None)
+    page = paging.get_page(_inbox_queryset(request, form), request.GET.get("page"), 30)
+    audit.record_list(
+        user=request.user, patient_ids={a.patient_id for a in page}, category=Category.ALERT
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render_page(
+        request,
+        "alerts/inbox.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring_prefix": query.urlencode() + "&" if query else "",
+            "now": timezone.now(),
+        },
+        partial="alert-list",
+    )
+
+
+def _visible_alert(request: ClinicRequest, alert_id: int) -> Alert:
+    alert = (
+        alerts.visible_alerts(request.user)
+        .select_related(*_ROW_RELATED)
+        .filter(pk=alert_id)
+        .first()
+    )
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert
+
+
+def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        alert.refresh_from_db()
+        return render_page(
+            request,
+            "alerts/inbox.html",
+            {
+                "alert": alert,
+                "error": error,
+                "now": timezone.now(),
+            },
+            partial="alert-row",
+        )
+    if error:
+        messages.error(request, error)
+    return redirect(safe_next(request) or "alerts:inbox")
+
+
+@clinician_required
+@require_POST
+def acknowledge(request: ClinicRequest, alert_id: int) -> HttpResponse:
+    alert = _visible_alert(request, alert_id)
+    try:
+        alerts.acknowledge(alert=alert, by=request.user)
+    except alerts.AlertError as exc:
+        return _after_action(request, alert, str(exc))
+    return _after_action(request, alert)
+
+
+def _action_form(request: ClinicRequest, alert: Alert, action: str, title: str) -> HttpResponse:
+    """The snooze or resolve form, fetched when asked for: into the alert's row (htmx) or as a
+    page of its own. The inbox rows stay light, and there is one form per action taken."""
+    audit.record(
+        user=request.user,
+        patient=alert.patient_id,
+        action=Action.VIEW,
+        category=Category.ALERT,
+        obj=alert,
+    )
+    context = {"alert": alert, "action": action, "action_title": title}
+    return render_page(request, "alerts/action.html", context, partial="action-form")
+
+
+@clinician_required
+@patient_page
+@require_http_methods(["GET", "POST"])
+def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
+    alert = _visible_alert(request, alert_id)
+    if request.method == "GET":
+        return _action_form(request, alert, "snooze", "Snooze an alert")
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, alert, "Give a date and a reason to snooze.")
+    until = timezone.make_aware(datetime.combine(form.cleaned_data["until"], time(8, 0)))
+    try:
+        alerts.snooze(alert=alert, by=request.user, until=until, reason=form.cleaned_data["reason"])
+    except alerts.AlertError as exc:
+        return _after_action(request, alert, str(exc))
+    return _after_action(request, alert)
+
+
+@clinician_required
+@patient_page
+@require_http_methods(["GET", "POST"])
+def resolve(request: ClinicRequest, alert_id: int) -> HttpResponse:
+    alert = _visible_alert(request, alert_id)
+    if request.method == "GET":
+        return _action_form(request, alert, "resolve", "Resolve an alert")
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, alert, "Write a note saying how it was resolved.")
+    try:
+        alerts.resolve(alert=alert, by=request.user, note=form.cleaned_data["note"])
+    except alerts.AlertError as exc:
+        return _after_action(request, alert, str(exc))
+    return _after_action(request, alert)

@@ -1,0 +1,302 @@
+"""Working the monitoring items: booking, waiving, and recording and reviewing results (which
+close their item and are then evaluated by treatments.safety).
+
+Every function here is keyword-only, runs in one transaction and writes its audit entry.
+Bad input is refused with `TreatmentError`, which names the form field it belongs to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.audit import services as audit
+from clinic.audit.models import Action, Category
+from clinic.celery import enqueue_on_commit
+from patients.models import Patient
+from treatments import grading, labs
+from treatments.errors import TreatmentError
+from treatments.models import (
+    DmtPlan,
+    Flag,
+    ItemStatus,
+    MonitoringItem,
+    QualitativeValue,
+    Result,
+    ResultValue,
+)
+from treatments.models.results import flag_for
+from treatments.plans.schedule import close_item_alerts
+from treatments.plans.services import update_plan_conditions
+from treatments.protocols import (
+    Condition,
+    InvestigationKind,
+    analytes_of,
+    get_investigation,
+)
+
+if TYPE_CHECKING:
+    from clinic.accounts.models import User
+
+
+# --- working the items -----------------------------------------------------------------------
+
+
+def book_item(*, item: MonitoringItem, booked_on: date, by: User) -> MonitoringItem:
+    if not item.is_open:
+        raise TreatmentError(
+            f"This item is {item.get_status_display().lower()}; it cannot be booked."
+        )
+    if booked_on < timezone.localdate():
+        raise TreatmentError("Book a date from today onwards.", field="booked_on")
+    with transaction.atomic():
+        item.status = ItemStatus.BOOKED
+        item.booked_on = booked_on
+        item.save(update_fields=["status", "booked_on", "updated_at"])
+        audit.record(
+            user=by,
+            patient=item.patient_id,
+            action=Action.UPDATE,
+            category=Category.MONITORING,
+            obj=item,
+            detail="booked",
+        )
+    return item
+
+
+def waive_item(*, item: MonitoringItem, reason: str, by: User) -> MonitoringItem:
+    if not item.is_open:
+        raise TreatmentError(
+            f"This item is {item.get_status_display().lower()}; it cannot be waived."
+        )
+    if not reason.strip():
+        raise TreatmentError("Give a reason for waiving this check.", field="reason")
+    with transaction.atomic():
+        item.status = ItemStatus.WAIVED
+        item.waived_reason = reason.strip()
+        item.settled_by = by
+        item.save(update_fields=["status", "waived_reason", "settled_by", "updated_at"])
+        close_item_alerts([item.pk], "Closed automatically: check waived.")
+        audit.record(
+            user=by,
+            patient=item.patient_id,
+            action=Action.UPDATE,
+            category=Category.MONITORING,
+            obj=item,
+            detail="waived",
+        )
+    return item
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnteredValue:
+    analyte: str
+    value: Decimal
+    unit: str
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+
+def result_analytes(investigation: str) -> tuple[str, ...]:
+    """The numeric analytes a result for this investigation is entered as (may be none)."""
+    inv = get_investigation(investigation)
+    if inv.kind == InvestigationKind.NUMERIC:
+        return (investigation,)
+    return tuple(a for a in inv.components if a in labs.ANALYTES)
+
+
+def _value_row(entered: EnteredValue) -> ResultValue:
+    analyte = entered.analyte
+    try:
+        value = labs.convert(analyte, entered.value, entered.unit)
+    except labs.UnitError as error:
+        raise TreatmentError(str(error), field=f"{analyte}_unit") from None
+    try:
+        labs.check_plausible(analyte, value)
+    except labs.ImplausibleValue as error:
+        raise TreatmentError(str(error), field=f"{analyte}_value") from None
+    try:
+        reference = labs.convert_range(
+            analyte, low=entered.low, high=entered.high, unit=entered.unit
+        )
+    except ValueError as error:
+        raise TreatmentError(str(error), field=f"{analyte}_low") from None
+    ratio = None
+    if reference.high is not None and reference.high > 0:
+        ratio = round(grading.times_uln(value, reference.high), 3)
+    row = ResultValue(
+        analyte=analyte,
+        value=value,
+        unit=labs.get_analyte(analyte).canonical_unit,
+        entered_value=str(entered.value),
+        entered_unit=entered.unit,
+        lln=reference.low,
+        uln=reference.high,
+        flag=flag_for(value, reference.low, reference.high),
+        times_uln=ratio,
+    )
+    row.ctcae_grade = row.graded_ctcae()
+    return row
+
+
+_ABNORMAL_QUALITATIVE = {QualitativeValue.POSITIVE, QualitativeValue.ABNORMAL}
+
+
+def record_result(
+    *,
+    patient: Patient,
+    investigation: str,
+    taken_on: date,
+    by: User,
+    item: MonitoringItem | None = None,
+    values: Sequence[EnteredValue] = (),
+    qualitative: str = "",
+    index_value: Decimal | None = None,
+    macular_oedema: bool | None = None,
+    mri_study_ref: str = "",
+    lab: str = "",
+    note: str = "",
+) -> Result:
+    """Store a result in canonical units with the lab's range and close the item it answers.
+
+    Without an item, the result closes the earliest open item of the same investigation (or of
+    a component it contains) whose window holds the date: an outside lab's ALT still counts.
+    A JCV-positive result switches the natalizumab plan's PML surveillance rules on.
+    """
+    if taken_on > timezone.localdate():
+        raise TreatmentError("The result date cannot be in the future.", field="taken_on")
+    if item is not None:
+        if item.patient_id != patient.pk:
+            raise TreatmentError("This monitoring item belongs to another patient.")
+        if not item.can_take_result():
+            raise TreatmentError(
+                f"This item is {item.get_status_display().lower()}; record the result without "
+                "an item instead.",
+                field="item",
+            )
+        investigation = item.investigation
+    rows = [_value_row(v) for v in values]
+    has_content = rows or qualitative or macular_oedema is not None or mri_study_ref or note
+    if not has_content:
+        raise TreatmentError("Enter at least one value or finding.")
+    if qualitative and qualitative not in QualitativeValue.values:
+        raise TreatmentError("Choose a listed finding.", field="qualitative")
+    abnormal = (
+        any(r.flag in (Flag.LOW, Flag.HIGH) for r in rows)
+        or qualitative in _ABNORMAL_QUALITATIVE
+        or macular_oedema is True
+    )
+    with transaction.atomic():
+        result = Result.objects.create(
+            patient=patient,
+            investigation=investigation,
+            taken_on=taken_on,
+            lab=lab,
+            qualitative=qualitative,
+            index_value=index_value,
+            macular_oedema=macular_oedema,
+            mri_study_ref=mri_study_ref,
+            note=note,
+            is_abnormal=abnormal,
+            recorded_by=by,
+        )
+        for row in rows:
+            row.result = result
+        ResultValue.objects.bulk_create(rows)
+        audit.record(
+            user=by,
+            patient=patient,
+            action=Action.CREATE,
+            category=Category.MONITORING,
+            obj=result,
+            detail=f"result {investigation}",
+        )
+        target = item or _matching_open_item(patient, investigation, taken_on)
+        if target is not None:
+            target = MonitoringItem.objects.select_for_update().get(pk=target.pk)
+            if target.can_take_result():
+                target.status = target.completion_status(taken_on)
+                target.completed_on = taken_on
+                target.result = result
+                target.settled_by = by
+                target.save(
+                    update_fields=["status", "completed_on", "result", "settled_by", "updated_at"]
+                )
+                close_item_alerts([target.pk], "Closed automatically: result recorded.")
+        if investigation == "jcv_antibody" and qualitative == QualitativeValue.POSITIVE:
+            _apply_jcv_positive(patient, index_value, by)
+        enqueue_on_commit("treatments.evaluate_result", result.pk)
+    return result
+
+
+def _matching_open_item(
+    patient: Patient, investigation: str, taken_on: date
+) -> MonitoringItem | None:
+    keys = (
+        {investigation, *analytes_of(investigation)} if _known(investigation) else {investigation}
+    )
+    return (
+        MonitoringItem.objects.open()
+        .filter(
+            patient=patient,
+            investigation__in=keys,
+            window_opens_on__lte=taken_on,
+            window_closes_on__gte=taken_on,
+        )
+        .order_by("due_on", "id")
+        .first()
+    )
+
+
+def _known(investigation: str) -> bool:
+    try:
+        get_investigation(investigation)
+    except LookupError:
+        return False
+    return True
+
+
+def _apply_jcv_positive(patient: Patient, index_value: Decimal | None, by: User) -> None:
+    plan = (
+        DmtPlan.objects.current()
+        .filter(patient=patient, drug_key__startswith="natalizumab")
+        .first()
+    )
+    if plan is None:
+        return
+    condition = (
+        Condition.PML_HIGH_RISK
+        if index_value is not None and index_value > Decimal("1.5")
+        else Condition.JCV_POSITIVE
+    )
+    if condition.value in plan.conditions or Condition.PML_HIGH_RISK.value in plan.conditions:
+        return
+    update_plan_conditions(plan=plan, conditions=[*plan.conditions, condition.value], by=by)
+
+
+def review_result(*, result: Result, by: User, note: str = "") -> Result:
+    if result.is_reviewed:
+        raise TreatmentError("This result has already been reviewed.")
+    with transaction.atomic():
+        result.reviewed_by = by
+        result.reviewed_at = timezone.now()
+        result.review_note = note.strip()
+        result.save(update_fields=["reviewed_by", "reviewed_at", "review_note"])
+        audit.record(
+            user=by,
+            patient=result.patient_id,
+            action=Action.UPDATE,
+            category=Category.MONITORING,
+            obj=result,
+            detail="result reviewed",
+        )
+    return result

@@ -1,0 +1,105 @@
+"""What treatments contributes to the patient page: timeline events, DMT periods, a panel.
+
+Each source runs a fixed number of queries whatever the patient's history (patients.records.timeline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.records.timeline import ChartPeriod, Panel, TimelineEvent
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from patients.models import Patient
+    from treatments.models import DmtPlan
+
+
+def _plans(patient: Patient) -> list[DmtPlan]:
+    """The patient's DMT plans, newest first, loaded once per patient object (which lives for
+    one request): the timeline, the chart bands and the panel share one query."""
+    from treatments.models import DmtPlan
+
+    cached: list[DmtPlan] | None = getattr(patient, "_dmt_plans", None)
+    if cached is None:
+        cached = list(DmtPlan.objects.filter(patient=patient))
+        patient._dmt_plans = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def dmt_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    from treatments.models import AdministrationKind, DmtAdministration
+
+    plans = _plans(patient)
+    for plan in plans:
+        url = reverse(
+            "treatments:plan", kwargs={"external_id": patient.external_id, "plan_id": plan.pk}
+        )
+        yield TimelineEvent(plan.planned_on, "dmt", f"{plan.drug_name} planned", url=url)
+        if plan.started_on:
+            detail = "Started with baseline override" if plan.has_override else ""
+            yield TimelineEvent(plan.started_on, "dmt", f"{plan.drug_name} started", detail, url)
+        if plan.stopped_on:
+            yield TimelineEvent(
+                plan.stopped_on,
+                "dmt",
+                f"{plan.drug_name} stopped",
+                f"{plan.get_stop_reason_display()}. {plan.stop_note}".strip(),
+                url,
+            )
+    courses = DmtAdministration.objects.filter(
+        plan__patient=patient, kind=AdministrationKind.COURSE
+    ).select_related("plan")
+    for course in courses:
+        yield TimelineEvent(course.given_on, "dmt", f"{course.plan.drug_name} course")
+
+
+def results_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    from treatments.models import Result
+
+    url = reverse("treatments:patient", kwargs={"external_id": patient.external_id})
+    for result in Result.objects.filter(patient=patient).prefetch_related("values"):
+        kind = "result-abnormal" if result.is_abnormal else "result"
+        yield TimelineEvent(result.taken_on, kind, result.investigation_name, result.summary(), url)
+
+
+def symptomatic_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    from treatments.models import SymptomaticTreatment
+
+    for treatment in SymptomaticTreatment.objects.filter(patient=patient):
+        title = f"{treatment.drug} ({treatment.get_indication_display().lower()})"
+        kind = "relapse-treatment" if treatment.is_relapse_treatment else "symptomatic"
+        yield TimelineEvent(treatment.started_on, kind, f"{title} started", treatment.dose)
+        if treatment.stopped_on:
+            yield TimelineEvent(treatment.stopped_on, kind, f"{title} stopped")
+
+
+def dmt_periods(patient: Patient) -> Iterable[ChartPeriod]:
+    """DMT courses as chart bands, oldest first (from the plans shared with the timeline)."""
+    return [
+        ChartPeriod(start=plan.started_on, end=plan.stopped_on, label=plan.drug_name)
+        for plan in reversed(_plans(patient))
+        if plan.started_on is not None
+    ]
+
+
+def treatments_panel(request: HttpRequest, patient: Patient) -> Panel:
+    from treatments.models import MonitoringItem
+
+    today = timezone.localdate()
+    # At most one plan is current (one_current_dmt_plan).
+    current = next((plan for plan in _plans(patient) if plan.is_current), None)
+    # One query: a patient has tens of open items at most (the horizon is 13 months).
+    open_items = list(MonitoringItem.objects.filter(patient=patient).open().order_by("due_on"))
+    context = {
+        "panel_patient": patient,
+        "panel_plan": current,
+        "panel_overdue": sum(1 for item in open_items if item.window_closes_on < today),
+        "panel_next": [item for item in open_items if item.window_closes_on >= today][:5],
+    }
+    return Panel(template="treatments/patient.html#treatments-panel", context=context)

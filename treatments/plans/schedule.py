@@ -1,0 +1,329 @@
+"""Materialising monitoring: a plan's protocol and the general duties turned into dated
+monitoring items (idempotent upserts), extended as the horizon moves and cancelled when a plan
+ends.
+
+Every function here is keyword-only, runs in one transaction and writes its audit entry.
+Bad input is refused with `TreatmentError`, which names the form field it belongs to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from patients.models import Patient, PatientStatus, Sex
+from treatments.alerts import services as alerts
+from treatments.catalogue.services import protocol_version_for
+from treatments.models import (
+    CURRENT_STATUSES,
+    GENERAL_DRUG_KEY,
+    OPEN_STATUSES,
+    AlertKind,
+    CarePlan,
+    ClinicSettings,
+    DmtPlan,
+    ItemStatus,
+    MonitoringItem,
+    ProtocolVersion,
+)
+from treatments.protocols import (
+    Condition,
+    DueItem,
+    PlanEvents,
+    Protocol,
+    add_months,
+    schedule,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+HORIZON_MONTHS = 13
+logger = logging.getLogger("myelin.treatments")
+# --- materialising monitoring ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    created: int = 0
+    updated: int = 0
+    cancelled: int = 0
+
+    def __add__(self, other: SyncReport) -> SyncReport:
+        return SyncReport(
+            self.created + other.created,
+            self.updated + other.updated,
+            self.cancelled + other.cancelled,
+        )
+
+
+def horizon_for(on: date) -> date:
+    return add_months(on, HORIZON_MONTHS)
+
+
+def _engine_conditions(patient: Patient, conditions: Sequence[str]) -> list[str]:
+    chosen = list(conditions)
+    if patient.sex == Sex.FEMALE:
+        chosen.append(Condition.FEMALE.value)
+    return chosen
+
+
+def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
+    """Upsert the plan's items from its pinned protocol up to on + 13 months (idempotent)."""
+    if plan.started_on is None:
+        return SyncReport()
+    events = plan.plan_events(list(plan.administrations.all()))
+    due, owed = _schedule(
+        plan.protocol_version.protocol,
+        events,
+        on=on,
+        items=plan.items.all(),
+        review_interval_months=ClinicSettings.load().review_interval_months,
+        conditions=_engine_conditions(plan.patient, plan.conditions),
+    )
+    return _upsert(
+        owner={"plan": plan},
+        patient_id=plan.patient_id,
+        version=plan.protocol_version,
+        due=due,
+        owed=owed,
+        reason=_cancel_reason(plan),
+    )
+
+
+def _schedule(
+    protocol: Protocol,
+    events: PlanEvents,
+    *,
+    on: date,
+    items: QuerySet[MonitoringItem],
+    review_interval_months: int,
+    conditions: Sequence[str] = (),
+) -> tuple[list[DueItem], set[tuple[str, date, int]]]:
+    """The items to materialise (up to on + 13 months) and the keys still owed at all.
+
+    Open rows may lie beyond today's horizon (a finite series is returned whole). To tell a row
+    the engine disowns from one it did not look that far for, the engine is asked again up to
+    the latest open row; only keys missing from that answer are cancelled.
+    """
+    horizon = horizon_for(on)
+    due = schedule(
+        protocol,
+        events,
+        horizon=horizon,
+        review_interval_months=review_interval_months,
+        conditions=conditions,
+    )
+    latest = items.filter(status__in=OPEN_STATUSES).aggregate(latest=Max("due_on"))["latest"]
+    if latest is None or latest <= horizon:
+        return due, {d.key for d in due}
+    far = schedule(
+        protocol,
+        events,
+        horizon=latest,
+        review_interval_months=review_interval_months,
+        conditions=conditions,
+    )
+    return due, {d.key for d in far}
+
+
+def _cancel_reason(plan: DmtPlan) -> str:
+    if plan.stopped_on is not None:
+        return f"No longer due: DMT stopped on {plan.stopped_on:%d %b %Y}."
+    return "No longer due: superseded by a later dose or a change of plan."
+
+
+def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
+    """Materialise the general protocol (reviews with EDSS, MRI) for an active patient.
+
+    Anchored on the start of the most recent DMT, else the diagnosis date, else the day
+    tracking began (see CarePlan). A transferred or deceased patient's open duties are cancelled.
+    """
+    clinic = ClinicSettings.load()
+    care_plan = CarePlan.objects.filter(patient=patient).first()
+    if patient.status != PatientStatus.ACTIVE:
+        if care_plan is None:
+            return SyncReport()
+        with transaction.atomic():
+            closing = list(
+                care_plan.items.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True)
+            )
+            cancelled = MonitoringItem.objects.filter(pk__in=closing).update(
+                status=ItemStatus.CANCELLED,
+                cancelled_reason=f"No longer due: patient {patient.get_status_display().lower()}.",
+                updated_at=timezone.now(),
+            )
+            if closing:
+                close_item_alerts(closing, "Closed automatically: the check is no longer due.")
+        return SyncReport(cancelled=cancelled)
+    latest = (
+        DmtPlan.objects.filter(patient=patient, started_on__isnull=False)
+        .order_by("-started_on", "-id")
+        .first()
+    )
+    if latest is not None and latest.started_on is not None:
+        anchor_on, label = latest.started_on, f"start of {latest.drug_name}"
+    elif patient.diagnosis_on is not None:
+        anchor_on, label = patient.diagnosis_on, "diagnosis"
+    else:
+        anchor_on = care_plan.tracking_from if care_plan else on
+        label = "start of tracking"
+    version = protocol_version_for(drug_key=GENERAL_DRUG_KEY, region=clinic.label_region, on=on)
+    if care_plan is None:
+        care_plan = CarePlan.objects.create(
+            patient=patient,
+            protocol_version=version,
+            anchor_on=anchor_on,
+            anchor_label=label,
+            tracking_from=on,
+        )
+    elif (care_plan.anchor_on, care_plan.anchor_label) != (anchor_on, label):
+        care_plan.anchor_on, care_plan.anchor_label = anchor_on, label
+        care_plan.save(update_fields=["anchor_on", "anchor_label", "updated_at"])
+    due, owed = _schedule(
+        care_plan.protocol_version.protocol,
+        PlanEvents(first_dose_on=anchor_on),
+        on=on,
+        items=care_plan.items.all(),
+        review_interval_months=clinic.review_interval_months,
+    )
+    due = [item for item in due if item.window_closes_on >= care_plan.tracking_from]
+    return _upsert(
+        owner={"care_plan": care_plan},
+        patient_id=patient.pk,
+        version=care_plan.protocol_version,
+        due=due,
+        owed=owed,
+        reason=f"No longer due: general duties now counted from the {label}.",
+    )
+
+
+def _upsert(
+    *,
+    owner: dict[str, Any],
+    patient_id: int,
+    version: ProtocolVersion,
+    due: list[DueItem],
+    owed: set[tuple[str, date, int]],
+    reason: str,
+) -> SyncReport:
+    """Make the owner's items match the engine's list, keyed on (rule, anchor, occurrence).
+
+    New keys are inserted (ignore_conflicts: a concurrent sync that won the race already did);
+    open rows whose dates changed are updated; open rows the engine no longer returns are
+    cancelled. Done and waived
+    rows are never touched; a cancelled row the engine wants again is reopened.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {
+            item.key: item for item in MonitoringItem.objects.select_for_update().filter(**owner)
+        }
+        wanted = {item.key: item for item in due}
+        new = [
+            MonitoringItem(
+                patient_id=patient_id,
+                protocol_version=version,
+                rule_key=d.rule_key,
+                investigation=d.investigation,
+                anchor=d.anchor,
+                anchor_on=d.anchor_on,
+                occurrence=d.occurrence,
+                due_on=d.due_on,
+                window_opens_on=d.window_opens_on,
+                window_closes_on=d.window_closes_on,
+                explanation=d.explanation,
+                source=d.source[:200],
+                survives_stop=d.survives_stop,
+                **owner,
+            )
+            for key, d in wanted.items()
+            if key not in existing
+        ]
+        MonitoringItem.objects.bulk_create(new, ignore_conflicts=True)
+        changed: list[MonitoringItem] = []
+        cancelled: list[MonitoringItem] = []
+        for key, item in existing.items():
+            if item.is_settled:
+                continue
+            d = wanted.get(key)
+            if d is None:
+                if key not in owed and item.is_open:
+                    item.status = ItemStatus.CANCELLED
+                    item.cancelled_reason = reason[:200]
+                    item.updated_at = now
+                    cancelled.append(item)
+                continue
+            fresh = (d.due_on, d.window_opens_on, d.window_closes_on, d.explanation)
+            current = (item.due_on, item.window_opens_on, item.window_closes_on, item.explanation)
+            if item.status == ItemStatus.CANCELLED or fresh != current:
+                item.due_on, item.window_opens_on, item.window_closes_on, item.explanation = fresh
+                if item.status == ItemStatus.CANCELLED:
+                    item.status = ItemStatus.SCHEDULED
+                    item.cancelled_reason = ""
+                item.updated_at = now
+                changed.append(item)
+        fields = [
+            "status",
+            "cancelled_reason",
+            "due_on",
+            "window_opens_on",
+            "window_closes_on",
+            "explanation",
+            "updated_at",
+        ]
+        MonitoringItem.objects.bulk_update([*changed, *cancelled], fields)
+        if cancelled:
+            close_item_alerts(
+                [item.pk for item in cancelled], "Closed automatically: the check is no longer due."
+            )
+    return SyncReport(len(new), len(changed), len(cancelled))
+
+
+def extend_monitoring(*, on: date) -> SyncReport:
+    """Re-sync every running plan's items and every patient's general duties up to on + 13
+    months. Level-triggered and idempotent: the alerts engine's periodic sweep calls it."""
+    report = SyncReport()
+    # Stopped plans only while they still owe something (post-stop duties are finite).
+    still_owing = MonitoringItem.objects.filter(plan=OuterRef("pk"), status__in=OPEN_STATUSES)
+    plans = (
+        DmtPlan.objects.filter(started_on__isnull=False)
+        .filter(Q(status__in=CURRENT_STATUSES) | Q(Exists(still_owing)))
+        .select_related("patient", "protocol_version")
+    )
+    # One plan or patient whose protocol cannot be scheduled (a catalogue error) must not stop
+    # everyone else's monitoring from being extended: log its id and carry on.
+    for plan in plans.iterator(chunk_size=200):
+        try:
+            report += sync_plan_monitoring(plan=plan, on=on)
+        except (LookupError, ValueError):
+            logger.exception("Extending monitoring failed for DMT plan %s", plan.pk)
+    for patient in Patient.objects.filter(status=PatientStatus.ACTIVE).iterator(chunk_size=200):
+        try:
+            report += sync_care_plan(patient=patient, on=on)
+        except (LookupError, ValueError):
+            logger.exception("Extending general duties failed for patient id %s", patient.pk)
+    for care_plan in CarePlan.objects.exclude(patient__status=PatientStatus.ACTIVE).select_related(
+        "patient"
+    ):
+        report += sync_care_plan(patient=care_plan.patient, on=on)
+    return report
+
+
+def close_item_alerts(item_ids: Iterable[int], note: str) -> None:
+    """Resolve the overdue / due-soon alerts of items just closed, in the caller's transaction
+    (the periodic sweeps would too, up to 15 minutes later; a nurse expects it now)."""
+    alerts.resolve_raised_by(
+        raised_by_type="treatments.monitoringitem",
+        raised_by_ids=item_ids,
+        note=note,
+        kinds=(AlertKind.OVERDUE_MONITORING, AlertKind.DUE_SOON),
+    )

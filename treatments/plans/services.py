@@ -1,0 +1,448 @@
+"""The DMT plan lifecycle: baseline checklist, plan, start, doses and courses, suspend, resume,
+stop and switch (with the washout the catalogue gives).
+
+Every function here is keyword-only, runs in one transaction and writes its audit entry.
+Bad input is refused with `TreatmentError`, which names the form field it belongs to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.audit import services as audit
+from clinic.audit.models import Action, Category
+from patients.models import Patient
+from treatments.catalogue.services import protocol_version_for
+from treatments.errors import TreatmentError
+from treatments.models import (
+    GENERAL_DRUG_KEY,
+    AdministrationKind,
+    BaselineCheckRecord,
+    ClinicSettings,
+    DmtAdministration,
+    DmtPlan,
+    PlanStatus,
+    Result,
+    StopReason,
+)
+from treatments.plans.schedule import sync_care_plan, sync_plan_monitoring
+from treatments.protocols import (
+    ChecklistItem,
+    Condition,
+    WashoutGuidance,
+    analytes_of,
+    baseline_checklist,
+    washout_guidance,
+)
+
+if TYPE_CHECKING:
+    from clinic.accounts.models import User
+
+
+# A baseline check without a label time limit is still only credible for a year.
+DEFAULT_BASELINE_DAYS = 365
+
+
+# --- baseline checklist ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    check: ChecklistItem
+    satisfied_on: date | None
+    satisfied_by: str  # "result", "ticked" or ""
+    expired_on: date | None = None  # a result exists but is older than the check allows
+
+    @property
+    def is_satisfied(self) -> bool:
+        return self.satisfied_on is not None
+
+
+def baseline_status(*, plan: DmtPlan, on: date) -> list[BaselineRow]:
+    """Each baseline check with what satisfies it on `on`: a result of the investigation (or of
+    a panel containing it) taken within its time limit, or a tick with a date. Two queries."""
+    checks = baseline_checklist(plan.protocol_version.protocol)
+    ticked = {r.investigation: r for r in plan.baseline_records.all()}
+    panels = _panel_keys()
+    results = list(
+        Result.objects.filter(patient_id=plan.patient_id, taken_on__lte=on)
+        .order_by("-taken_on")
+        .values_list("investigation", "taken_on")
+    )
+    rows = []
+    for check in checks:
+        limit = check.within_days if check.within_days is not None else DEFAULT_BASELINE_DAYS
+        latest = next(
+            (
+                taken
+                for investigation, taken in results
+                if investigation == check.investigation
+                or (investigation in panels and check.investigation in analytes_of(investigation))
+            ),
+            None,
+        )
+        tick = ticked.get(check.investigation)
+        if tick is not None and (on - tick.done_on).days <= limit:
+            rows.append(BaselineRow(check, tick.done_on, "ticked"))
+        elif latest is not None and (on - latest).days <= limit:
+            rows.append(BaselineRow(check, latest, "result"))
+        else:
+            rows.append(
+                BaselineRow(check, None, "", expired_on=latest or (tick.done_on if tick else None))
+            )
+    return rows
+
+
+def _panel_keys() -> frozenset[str]:
+    from treatments.protocols import INVESTIGATIONS
+
+    return frozenset(k for k, inv in INVESTIGATIONS.items() if inv.components)
+
+
+def tick_baseline_check(
+    *, plan: DmtPlan, investigation: str, done_on: date, note: str, by: User
+) -> BaselineCheckRecord:
+    if done_on > timezone.localdate():
+        raise TreatmentError("A check cannot be done in the future.", field="done_on")
+    if investigation not in {
+        c.investigation for c in plan.protocol_version.protocol.baseline_checks
+    }:
+        raise TreatmentError(
+            "This is not a baseline check of the plan's protocol.", field="investigation"
+        )
+    with transaction.atomic():
+        record, _ = BaselineCheckRecord.objects.update_or_create(
+            plan=plan,
+            investigation=investigation,
+            defaults={"done_on": done_on, "note": note, "checked_by": by},
+        )
+        audit.record(
+            user=by,
+            patient=plan.patient,
+            action=Action.UPDATE,
+            category=Category.TREATMENT,
+            obj=record,
+            detail=f"baseline check {investigation} ticked",
+        )
+    return record
+
+
+# --- DMT plans -------------------------------------------------------------------------------
+
+
+def _plan_conditions(patient: Patient, conditions: Iterable[str]) -> list[str]:
+    known = {c.value for c in Condition}
+    chosen = sorted({c for c in conditions if c in known} - {Condition.FEMALE.value})
+    return chosen
+
+
+def plan_dmt(
+    *,
+    patient: Patient,
+    drug_key: str,
+    by: User,
+    conditions: Iterable[str] = (),
+    planned_on: date | None = None,
+    switched_from: DmtPlan | None = None,
+) -> DmtPlan:
+    """Plan a drug for a patient under the clinic's label region (status planned)."""
+    if drug_key == GENERAL_DRUG_KEY:
+        raise TreatmentError("Choose a drug.", field="drug_key")
+    day = planned_on or timezone.localdate()
+    region = ClinicSettings.load().label_region
+    with transaction.atomic():
+        version = protocol_version_for(drug_key=drug_key, region=region, on=day)
+        if not version.protocol.authorised_in_region:
+            raise TreatmentError(
+                f"{version.drug_name} is not authorised in the {region} label region.",
+                field="drug_key",
+            )
+        plan = DmtPlan.objects.create(
+            patient=patient,
+            protocol_version=version,
+            drug_key=drug_key,
+            drug_name=version.drug_name,
+            conditions=_plan_conditions(patient, conditions),
+            planned_on=day,
+            switched_from=switched_from,
+            created_by=by,
+        )
+        audit.record(
+            user=by,
+            patient=patient,
+            action=Action.CREATE,
+            category=Category.TREATMENT,
+            obj=plan,
+            detail=f"planned {drug_key}",
+        )
+    return plan
+
+
+def washout_for(plan: DmtPlan) -> WashoutGuidance | None:
+    previous = plan.switched_from
+    if previous is None:
+        return None
+    return washout_guidance(previous.drug_key, plan.drug_key)
+
+
+def washout_warning(*, plan: DmtPlan, starts_on: date) -> str:
+    """A warning when the start does not respect the catalogue's washout; "" when it does."""
+    previous = plan.switched_from
+    guidance = washout_for(plan)
+    if previous is None or guidance is None:
+        return ""
+    last_on = _last_given_on(previous)
+    if last_on is None:
+        return ""
+    gap = (starts_on - last_on).days
+    if guidance.not_recommended:
+        return f"The catalogue does not recommend this switch: {guidance.text}"
+    if gap < guidance.min_days:
+        return (
+            f"Only {gap} days since the last {previous.drug_name} dose on {last_on:%d %b %Y}; "
+            f"the catalogue's washout is at least {guidance.min_days} days. {guidance.text}"
+        )
+    if guidance.max_days is not None and gap > guidance.max_days:
+        return (
+            f"{gap} days since the last {previous.drug_name} dose on {last_on:%d %b %Y}: longer "
+            f"than the {guidance.max_days} days after which rebound risk rises. {guidance.text}"
+        )
+    return ""
+
+
+def _last_given_on(plan: DmtPlan) -> date | None:
+    """The last day the drug was taken: the stop for a continuous drug (daily tablets,
+    injections), the last recorded administration for an infused or course-based one."""
+    protocol = plan.protocol_version.protocol
+    events = plan.plan_events(list(plan.administrations.all()))
+    if protocol.has_doses or protocol.has_courses:
+        return events.last_dose_on or plan.stopped_on
+    return plan.stopped_on or events.last_dose_on
+
+
+def start_dmt_plan(
+    *, plan: DmtPlan, started_on: date, by: User, override_reason: str = ""
+) -> DmtPlan:
+    """Record the first dose: the plan becomes active and its monitoring is materialised.
+
+    Refused while baseline checks are outstanding unless an override reason is given (audited
+    and shown on the plan). The database refuses a second current plan for the patient.
+    """
+    today = timezone.localdate()
+    if plan.status != PlanStatus.PLANNED:
+        raise TreatmentError("Only a planned DMT can be started.")
+    if started_on > today:
+        raise TreatmentError("The first dose cannot be in the future.", field="started_on")
+    if started_on < plan.planned_on:
+        raise TreatmentError(
+            f"The first dose cannot be before the plan was made ({plan.planned_on:%d %b %Y}).",
+            field="started_on",
+        )
+    override_reason = override_reason.strip()
+    outstanding = [r for r in baseline_status(plan=plan, on=started_on) if not r.is_satisfied]
+    if outstanding and not override_reason:
+        names = ", ".join(r.check.name for r in outstanding)
+        raise TreatmentError(
+            f"Baseline checks outstanding: {names}. Complete them or give a reason to override.",
+            field="override_reason",
+        )
+    try:
+        with transaction.atomic():
+            plan = DmtPlan.objects.select_for_update().get(pk=plan.pk)
+            plan.status = PlanStatus.ACTIVE
+            plan.started_on = started_on
+            if outstanding:
+                plan.baseline_override_reason = override_reason
+                plan.baseline_override_by = by
+            plan.save()
+            protocol = plan.protocol_version.protocol
+            kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
+            DmtAdministration.objects.create(
+                plan=plan, kind=kind, given_on=started_on, note="First dose", recorded_by=by
+            )
+            audit.record(
+                user=by,
+                patient=plan.patient,
+                action=Action.UPDATE,
+                category=Category.TREATMENT,
+                obj=plan,
+                detail="started with baseline override" if outstanding else "started",
+            )
+            sync_plan_monitoring(plan=plan, on=today)
+            sync_care_plan(patient=plan.patient, on=today)
+    except IntegrityError as error:
+        if "one_current_dmt_plan" in str(error):
+            raise TreatmentError(
+                "This patient already has an active or suspended DMT. Stop it or switch first."
+            ) from None
+        raise
+    return plan
+
+
+def record_administration(
+    *, plan: DmtPlan, kind: str, given_on: date, by: User, note: str = ""
+) -> DmtAdministration:
+    """A dose, infusion or course start; re-synchronises the plan's monitoring."""
+    protocol = plan.protocol_version.protocol
+    if not plan.can_record_administration():
+        raise TreatmentError("Doses can only be recorded on an active or suspended plan.")
+    if kind == AdministrationKind.COURSE and not protocol.has_courses:
+        raise TreatmentError(f"{plan.drug_name} is not given in courses.", field="kind")
+    if given_on > timezone.localdate():
+        raise TreatmentError("A dose cannot be recorded in the future.", field="given_on")
+    if plan.started_on and given_on < plan.started_on:
+        raise TreatmentError("A dose cannot be before the first dose.", field="given_on")
+    try:
+        with transaction.atomic():
+            given = DmtAdministration.objects.create(
+                plan=plan, kind=kind, given_on=given_on, note=note, recorded_by=by
+            )
+            audit.record(
+                user=by,
+                patient=plan.patient,
+                action=Action.CREATE,
+                category=Category.TREATMENT,
+                obj=given,
+                detail=f"{kind} recorded",
+            )
+            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+    except IntegrityError:
+        raise TreatmentError(
+            "This dose or course is already recorded on that date.", field="given_on"
+        ) from None
+    return given
+
+
+def suspend_dmt_plan(*, plan: DmtPlan, suspended_on: date, reason: str, by: User) -> DmtPlan:
+    if plan.status != PlanStatus.ACTIVE:
+        raise TreatmentError("Only an active DMT can be suspended.")
+    if not reason.strip():
+        raise TreatmentError("Give a reason for the suspension.", field="reason")
+    if suspended_on > timezone.localdate() or (plan.started_on and suspended_on < plan.started_on):
+        raise TreatmentError("The suspension date must be between the start and today.", field="on")
+    with transaction.atomic():
+        plan.status = PlanStatus.SUSPENDED
+        plan.suspended_on = suspended_on
+        plan.suspend_reason = reason.strip()
+        plan.save(update_fields=["status", "suspended_on", "suspend_reason", "updated_at"])
+        audit.record(
+            user=by,
+            patient=plan.patient,
+            action=Action.UPDATE,
+            category=Category.TREATMENT,
+            obj=plan,
+            detail="suspended",
+        )
+    return plan
+
+
+def resume_dmt_plan(*, plan: DmtPlan, resumed_on: date, reason: str, by: User) -> DmtPlan:
+    if plan.status != PlanStatus.SUSPENDED:
+        raise TreatmentError("Only a suspended DMT can be resumed.")
+    if not reason.strip():
+        raise TreatmentError("Give a reason for resuming.", field="reason")
+    if resumed_on > timezone.localdate() or (plan.suspended_on and resumed_on < plan.suspended_on):
+        raise TreatmentError(
+            "The resume date must be between the suspension and today.", field="on"
+        )
+    with transaction.atomic():
+        plan.status = PlanStatus.ACTIVE
+        plan.suspend_reason = (
+            f"{plan.suspend_reason} — resumed {resumed_on:%d %b %Y}: {reason.strip()}"
+        )
+        plan.suspended_on = None
+        plan.save(update_fields=["status", "suspended_on", "suspend_reason", "updated_at"])
+        audit.record(
+            user=by,
+            patient=plan.patient,
+            action=Action.UPDATE,
+            category=Category.TREATMENT,
+            obj=plan,
+            detail="resumed",
+        )
+    return plan
+
+
+def stop_dmt_plan(
+    *, plan: DmtPlan, stopped_on: date, reason: str, note: str = "", by: User
+) -> DmtPlan:
+    """Stop (or abandon a planned) DMT. Duties after the stop are cancelled unless the protocol
+    says they survive it (alemtuzumab's 48 months, natalizumab's post-stop PML vigilance)."""
+    if plan.status == PlanStatus.STOPPED:
+        raise TreatmentError("This DMT is already stopped.")
+    if reason not in StopReason.values:
+        raise TreatmentError("Choose a reason for stopping.", field="reason")
+    if reason == StopReason.OTHER and not note.strip():
+        raise TreatmentError("Describe the reason for stopping.", field="note")
+    if stopped_on > timezone.localdate():
+        raise TreatmentError("The stop date cannot be in the future.", field="stopped_on")
+    if plan.started_on and stopped_on < plan.started_on:
+        raise TreatmentError("The stop date cannot be before the first dose.", field="stopped_on")
+    with transaction.atomic():
+        plan = DmtPlan.objects.select_for_update().get(pk=plan.pk)
+        plan.status = PlanStatus.STOPPED
+        plan.stopped_on = stopped_on
+        plan.stop_reason = reason
+        plan.stop_note = note.strip()
+        plan.save()
+        audit.record(
+            user=by,
+            patient=plan.patient,
+            action=Action.UPDATE,
+            category=Category.TREATMENT,
+            obj=plan,
+            detail=f"stopped: {reason}",
+        )
+        if plan.started_on is not None:
+            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+    return plan
+
+
+def switch_dmt_plan(
+    *,
+    plan: DmtPlan,
+    stopped_on: date,
+    reason: str,
+    note: str = "",
+    to_drug_key: str,
+    conditions: Iterable[str] = (),
+    by: User,
+) -> DmtPlan:
+    """Stop the current drug and plan the next one; the new plan shows the washout guidance."""
+    if to_drug_key == plan.drug_key:
+        raise TreatmentError("Choose a different drug to switch to.", field="to_drug_key")
+    with transaction.atomic():
+        stopped = stop_dmt_plan(plan=plan, stopped_on=stopped_on, reason=reason, note=note, by=by)
+        try:
+            return plan_dmt(
+                patient=plan.patient,
+                drug_key=to_drug_key,
+                by=by,
+                conditions=conditions,
+                switched_from=stopped,
+            )
+        except TreatmentError as error:
+            raise TreatmentError(error.message, field="to_drug_key") from None
+
+
+def update_plan_conditions(*, plan: DmtPlan, conditions: Iterable[str], by: User) -> DmtPlan:
+    with transaction.atomic():
+        plan.conditions = _plan_conditions(plan.patient, conditions)
+        plan.save(update_fields=["conditions", "updated_at"])
+        audit.record(
+            user=by,
+            patient=plan.patient,
+            action=Action.UPDATE,
+            category=Category.TREATMENT,
+            obj=plan,
+            detail="conditions changed",
+        )
+        if plan.started_on is not None:
+            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+    return plan

@@ -1,0 +1,464 @@
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from clinic.access import (
+    ClinicRequest,
+    clinician_required,
+    patient_page,
+    render_page,
+    role_required,
+)
+from clinic.audit.access import get_scoped_or_404
+from clinic.audit.models import Action, Category
+from patients.models import Patient
+from patients.records.charts import ChartSpec, Series, time_chart
+from patients.records.timeline import ChartPeriod
+from treatments.errors import TreatmentError
+from treatments.models import (
+    AdministrationKind,
+    DmtPlan,
+    MonitoringItem,
+    Result,
+    ResultValue,
+    SymptomaticTreatment,
+)
+from treatments.plans import forms
+from treatments.plans import services as plan_services
+from treatments.protocols import investigation_name
+from treatments.symptomatic.interactions import interaction_notes
+
+MONITORING_ROLES = ("neurologist", "nurse")
+PRESCRIBER_ROLES = ("neurologist",)
+
+
+# --- patient treatments page -------------------------------------------------------------------
+
+
+def _patient(request: ClinicRequest, external_id: uuid.UUID, action: str = Action.VIEW) -> Patient:
+    return get_scoped_or_404(
+        request,
+        Patient.objects,
+        external_id=external_id,
+        category=Category.TREATMENT,
+        action=action,
+    )
+
+
+def _plan(patient: Patient, plan_id: int) -> DmtPlan:
+    try:
+        return DmtPlan.objects.select_related("protocol_version", "switched_from").get(
+            pk=plan_id, patient=patient
+        )
+    except DmtPlan.DoesNotExist:
+        raise Http404("No such plan.") from None
+
+
+@clinician_required
+@patient_page
+@vary_on_headers("HX-Request")
+def patient_treatments(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
+    patient = _patient(request, external_id)
+    today = timezone.localdate()
+    context = treatments_context(patient, today=today)
+    context.update({"patient": patient, "today": today, "can_monitor": _can_monitor(request)})
+    return render_page(request, "treatments/patient.html", context, partial="monitoring-items")
+
+
+def treatments_context(patient: Patient, *, today: date) -> dict[str, Any]:
+    """Everything the patient's treatment page and panel show, in a fixed number of queries."""
+    plans = list(
+        DmtPlan.objects.filter(patient=patient)
+        .select_related("protocol_version")
+        .prefetch_related("administrations")
+    )
+    current = next((p for p in plans if p.is_current), None)
+    planned = [p for p in plans if p.is_planned]
+    items = list(
+        MonitoringItem.objects.filter(patient=patient)
+        .exclude(status="cancelled")
+        .select_related("plan", "result")
+        .prefetch_related("result__values")
+        .order_by("due_on", "id")
+    )
+    open_items = [i for i in items if i.is_open]
+    done_items = MonitoringItem.annotate_status([i for i in items if not i.is_open][-20:], today)
+    results = list(
+        Result.objects.filter(patient=patient)
+        .prefetch_related("values")
+        .order_by("-taken_on", "-id")[:50]
+    )
+    symptomatic = list(SymptomaticTreatment.objects.filter(patient=patient))
+    protocol = current.protocol_version.protocol if current else None
+    symptomatic_rows = [
+        {
+            "treatment": t,
+            "notes": interaction_notes(t.drug, protocol) if protocol and not t.stopped_on else [],
+        }
+        for t in symptomatic
+    ]
+    return {
+        "plans": plans,
+        "current_plan": current,
+        "planned_plans": planned,
+        "open_items": MonitoringItem.annotate_status(open_items, today),
+        "done_items": done_items,
+        "results": results,
+        "symptomatic_rows": symptomatic_rows,
+        "charts": trend_charts(patient, plans=plans, today=today),
+    }
+
+
+def trend_charts(patient: Patient, *, plans: list[DmtPlan], today: date) -> list[dict[str, str]]:
+    """One SVG chart per analyte with values, the latest lab range as the reference band."""
+    rows = (
+        ResultValue.objects.filter(result__patient=patient)
+        .order_by("analyte", "result__taken_on", "id")
+        .values_list("analyte", "result__taken_on", "value", "unit", "lln", "uln")
+    )
+    by_analyte: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in rows:
+        by_analyte[row[0]].append(row)
+    periods = [
+        ChartPeriod(start=p.started_on, end=p.stopped_on, label=p.drug_name)
+        for p in plans
+        if p.started_on is not None
+    ]
+    charts = []
+    for analyte, points in by_analyte.items():
+        _, _, _, unit, lln, uln = points[-1]
+        band = (float(lln), float(uln)) if lln is not None and uln is not None else None
+        name = investigation_name(analyte)
+        spec = ChartSpec(
+            title=f"{name} ({unit})",
+            series=[Series(name, [(p[1], p[2]) for p in points])],
+            periods=periods,
+            reference_band=band,
+            unit=unit,
+        )
+        charts.append({"analyte": analyte, "name": name, "svg": time_chart(spec, today=today)})
+    return charts
+
+
+def _can_monitor(request: ClinicRequest) -> bool:
+    return request.user.role in MONITORING_ROLES
+
+
+def _can_prescribe(request: ClinicRequest) -> bool:
+    return request.user.role in PRESCRIBER_ROLES
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+
+@role_required(*PRESCRIBER_ROLES)
+@patient_page
+def plan_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
+    patient = _patient(request, external_id)
+    form = forms.PlanForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = plan_services.plan_dmt(
+                patient=patient,
+                drug_key=form.cleaned_data["drug_key"],
+                conditions=form.cleaned_data["conditions"],
+                by=request.user,
+            )
+        except TreatmentError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{plan.drug_name} planned. Complete the baseline checks.")
+            return redirect(plan.get_absolute_url())
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request, "treatments/plan_new.html", {"patient": patient, "form": form}, status=status
+    )
+
+
+def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> dict[str, Any]:
+    today = timezone.localdate()
+    protocol = plan.protocol_version.protocol
+    baseline = plan_services.baseline_status(plan=plan, on=today) if plan.is_planned else []
+    guidance = plan_services.washout_for(plan)
+    return {
+        "patient": patient,
+        "plan": plan,
+        "protocol": protocol,
+        "today": today,
+        "baseline": baseline,
+        "baseline_complete": all(row.is_satisfied for row in baseline),
+        "administrations": list(plan.administrations.all()),
+        "guidance": guidance,
+        "washout_warning": plan_services.washout_warning(plan=plan, starts_on=today)
+        if plan.is_planned
+        else "",
+        "items": MonitoringItem.annotate_status(
+            list(
+                plan.items.select_related("result")
+                .prefetch_related("result__values")
+                .order_by("due_on", "id")
+            ),
+            today,
+        ),
+        "can_monitor": _can_monitor(request),
+        "can_prescribe": _can_prescribe(request),
+        "start_form": forms.StartForm(initial={"started_on": today}),
+        "dose_form": forms.AdministrationForm(
+            initial={
+                "given_on": today,
+                "kind": AdministrationKind.COURSE
+                if protocol.has_courses
+                else AdministrationKind.DOSE,
+            }
+        ),
+        "suspend_form": forms.ReasonDateForm(initial={"on": today}, prefix="suspend"),
+        "resume_form": forms.ReasonDateForm(initial={"on": today}, prefix="resume"),
+        "stop_form": forms.StopForm(initial={"stopped_on": today}, prefix="stop"),
+        "switch_form": forms.SwitchForm(initial={"stopped_on": today}, prefix="switch"),
+        "conditions_form": forms.ConditionsForm(initial={"conditions": plan.conditions}),
+        "tick_form": forms.BaselineTickForm(initial={"done_on": today}),
+    }
+
+
+@clinician_required
+@patient_page
+def plan_detail(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
+    patient = _patient(request, external_id)
+    plan = _plan(patient, plan_id)
+    return render(request, "treatments/plan.html", _plan_context(request, patient, plan))
+
+
+def _plan_action(
+    request: ClinicRequest,
+    external_id: uuid.UUID,
+    plan_id: int,
+    *,
+    form_class: type,
+    form_key: str,
+    prefix: str | None,
+    act: Any,
+    success: str,
+) -> HttpResponse:
+    """POST handler shared by the plan's actions: validate, call the service, redirect; on bad
+    input re-render the plan page with the bound form and its messages (422)."""
+    patient = _patient(request, external_id, action=Action.UPDATE)
+    plan = _plan(patient, plan_id)
+    form = form_class(request.POST, prefix=prefix)
+    if form.is_valid():
+        try:
+            outcome = act(plan, form.cleaned_data)
+        except TreatmentError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, success)
+            if isinstance(outcome, str) and outcome:
+                messages.warning(request, outcome)
+            target = outcome if isinstance(outcome, DmtPlan) else plan
+            return redirect(target.get_absolute_url())
+    context = _plan_context(request, patient, plan)
+    context[form_key] = form
+    context["open_form"] = form_key
+    return render(request, "treatments/plan.html", context, status=422)
+
+
+@require_POST
+@role_required(*MONITORING_ROLES)
+@patient_page
+def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
+    def act(plan: DmtPlan, data: dict[str, Any]) -> str:
+        warning = plan_services.washout_warning(plan=plan, starts_on=data["started_on"])
+        plan_services.start_dmt_plan(
+            plan=plan,
+            started_on=data["started_on"],
+            override_reason=data["override_reason"],
+            by=request.user,
+        )
+        return warning
+
+    return _plan_action(
+        request,
+        external_id,
+        plan_id,
+        form_class=forms.StartForm,
+        form_key="start_form",
+        prefix=None,
+        act=act,
+        success="DMT started; its monitoring schedule is in place.",
+    )
+
+
+@require_POST
+@role_required(*MONITORING_ROLES)
+@patient_page
+def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
+    def act(plan: DmtPlan, data: dict[str, Any]) -> None:
+        plan_services.record_administration(
+            plan=plan,
+            kind=data["kind"],
+            given_on=data["given_on"],
+            note=data["note"],
+            by=request.user,
+        )
+
+    return _plan_action(
+        request,
+        external_id,
+        plan_id,
+        form_class=forms.AdministrationForm,
+        form_key="dose_form",
+        prefix=None,
+        act=act,
+        success="Recorded; monitoring updated.",
+    )
+
+
+@require_POST
+@role_required(*PRESCRIBER_ROLES)
+@patient_page
+def plan_suspend(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
+    def act(plan: DmtPlan, data: dict[str, Any]) -> None:
+        plan_services.suspend_dmt_plan(
+            plan=plan, suspended_on=data["on"], reason=data["reason"], by=request.user
+        )
+
+    return _plan_action(
+        request,
+        external_id,
+        plan_id,
+        form_class=forms.ReasonDateForm,
+        form_key="suspend_form",
+        prefix="suspend",
+        act=act,
+        success="DMT suspended.",
+    )
+
+
+@require_POST
+@role_required(*PRESCRIBER_ROLES)
+@patient_page
+def plan_resume(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
+    def act(plan: DmtPlan, data: dict[str, Any]) -> None:
+        plan_services.resume_dmt_plan(
+            plan=plan, resumed_on=data["on"], reason=data["reason"], by=request.user
+        )
+
+    return _plan_action(
+        request,
+        external_id,
+        plan_id,
+        form_class=forms.ReasonDateForm,
+        form_key="resume_form",
+        prefix="resume",
+        act=act,
+        success="DMT resumed.",
+    )
+
+
+@require_POST
+@role_required(*PRESCRIBER_ROLES)
+@patient_page
+def plan_stop(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
+    def act(plan: DmtPlan, data: dict[str, Any]) -> None:
+        plan_services.stop_dmt_plan(
+            plan=plan,
+            stopped_on=data["stopped_on"],
+            reason=data["reason"],
+            note=data["note"],
+            by=request.user,
+        )
+
+    return _plan_action(
+        request,
+        external_id,
+        plan_id,
+        form_class=forms.StopForm,
+        form_key="stop_form",
+        prefix="stop",
+        act=act,
+        success="DMT stopped; duties after the stop were updated.",
+    )
+
+
+@require_POST
+@role_required(*PRESCRIBER_ROLES)
+@patient_page
+def plan_switch(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
+    def act(plan: DmtPlan, data: dict[str, Any]) -> DmtPlan:
+        return plan_services.switch_dmt_plan(
+            plan=plan,
+            stopped_on=data["stopped_on"],
+            reason=data["reason"],
+            note=data["note"],
+            to_drug_key=data["to_drug_key"],
+            conditions=data["conditions"],
+            by=request.user,
+        )
+
+    return _plan_action(
+        request,
+        external_id,
+        plan_id,
+        form_class=forms.SwitchForm,
+        form_key="switch_form",
+        prefix="switch",
+        act=act,
+        success="Previous DMT stopped and the new one planned. Check the washout guidance.",
+    )
+
+
+@require_POST
+@role_required(*PRESCRIBER_ROLES)
+@patient_page
+def plan_conditions(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
+    def act(plan: DmtPlan, data: dict[str, Any]) -> None:
+        plan_services.update_plan_conditions(
+            plan=plan, conditions=data["conditions"], by=request.user
+        )
+
+    return _plan_action(
+        request,
+        external_id,
+        plan_id,
+        form_class=forms.ConditionsForm,
+        form_key="conditions_form",
+        prefix=None,
+        act=act,
+        success="Conditions updated.",
+    )
+
+
+@require_POST
+@role_required(*MONITORING_ROLES)
+@patient_page
+def plan_baseline_tick(
+    request: ClinicRequest, external_id: uuid.UUID, plan_id: int
+) -> HttpResponse:
+    def act(plan: DmtPlan, data: dict[str, Any]) -> None:
+        plan_services.tick_baseline_check(
+            plan=plan,
+            investigation=data["investigation"],
+            done_on=data["done_on"],
+            note=data["note"],
+            by=request.user,
+        )
+
+    return _plan_action(
+        request,
+        external_id,
+        plan_id,
+        form_class=forms.BaselineTickForm,
+        form_key="tick_form",
+        prefix=None,
+        act=act,
+        success="Baseline check recorded.",
+    )

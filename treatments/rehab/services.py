@@ -1,0 +1,322 @@
+"""Rehab workflows: logging a session with its outcome measures, therapy plans, and the trends
+and timeline entries rehab contributes to the patient page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.accounts.models import User
+from clinic.audit import services as audit
+from clinic.audit.models import Action, Category
+from patients.models import Patient, Referral
+from patients.records.charts import ChartSpec, Marker, Series, time_chart
+from patients.records.timeline import (
+    Panel,
+    TimelineEvent,
+    periods_for,
+    timeline_for,
+)
+from treatments import outcomes
+from treatments.models import (
+    ChangeDirection,
+    OutcomeMeasurement,
+    PlanProgress,
+    RehabSession,
+    TherapyPlan,
+)
+
+
+class RehabRefused(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class InvalidMeasurements(Exception):
+    """Outcome fields that :func:`treatments.outcomes.validate` rejects, per measure."""
+
+    def __init__(self, errors: dict[str, list[tuple[str, str]]]) -> None:
+        self.errors = errors
+        super().__init__("Invalid outcome measures: " + ", ".join(errors))
+
+
+def _check(*, patient: Patient, by: User) -> None:
+    if not by.is_therapist:
+        raise RehabRefused("Only therapists log rehab sessions and plans.")
+    if not Patient.objects.visible_to(by).filter(pk=patient.pk).exists():
+        raise RehabRefused("This patient is not in your care teams.")
+
+
+def _compare(measurement: OutcomeMeasurement, previous: OutcomeMeasurement | None) -> None:
+    measurement.previous = previous
+    if previous is None:
+        measurement.change = ChangeDirection.NONE
+        measurement.change_delta = measurement.change_percent = None
+        measurement.threshold_text = ""
+        return
+    change = outcomes.meaningful_change(measurement.measure, previous.score, measurement.score)
+    measurement.change = change.direction
+    measurement.change_delta = change.delta
+    measurement.change_percent = change.percent
+    measurement.threshold_text = change.threshold_text
+
+
+def _neighbours(
+    *, patient: Patient, measure: str, on: date
+) -> tuple[OutcomeMeasurement | None, OutcomeMeasurement | None]:
+    """The patient's measurements of ``measure`` just before (or on) and just after ``on``."""
+    same = OutcomeMeasurement.objects.filter(patient=patient, measure=measure)
+    before = same.filter(measured_on__lte=on).order_by("-measured_on", "-id").first()
+    after = same.filter(measured_on__gt=on).order_by("measured_on", "id").first()
+    return before, after
+
+
+def log_session(
+    *,
+    patient: Patient,
+    by: User,
+    held_on: date,
+    duration_minutes: int,
+    discipline: str,
+    setting: str,
+    interventions: list[str],
+    goals: str = "",
+    progress: str = "",
+    notes: str = "",
+    referral: Referral | None = None,
+    measurements: Mapping[str, Mapping[str, Any]] | None = None,
+) -> RehabSession:
+    """Log a session and its outcome measures; each measure is compared with the patient's
+    previous value of it and a change beyond its threshold (§8.2) is flagged on the row.
+
+    A session entered late, before an existing later measurement, also re-compares that later
+    measurement with the new one, so every flag is against the value that really preceded it.
+    """
+    _check(patient=patient, by=by)
+    if held_on > timezone.localdate():
+        raise RehabRefused("A session cannot be logged for a future date.")
+    if referral is not None and referral.patient_id != patient.pk:
+        raise RehabRefused("That referral is for another patient.")
+    measurements = measurements or {}
+    errors = {key: outcomes.validate(key, fields) for key, fields in measurements.items()}
+    errors = {key: errs for key, errs in errors.items() if errs}
+    if errors:
+        raise InvalidMeasurements(errors)
+    with transaction.atomic():
+        session = RehabSession.objects.create(
+            patient=patient,
+            therapist=by,
+            held_on=held_on,
+            duration_minutes=duration_minutes,
+            discipline=discipline,
+            setting=setting,
+            interventions=list(interventions),
+            goals=goals.strip(),
+            progress=progress.strip(),
+            notes=notes.strip(),
+            referral=referral,
+        )
+        for key, fields in measurements.items():
+            raw = {name: str(value) for name, value in fields.items() if value not in (None, "")}
+            measurement = OutcomeMeasurement(
+                session=session,
+                patient=patient,
+                measure=key,
+                measured_on=held_on,
+                fields=raw,
+                score=outcomes.score(key, raw),
+            )
+            before, after = _neighbours(patient=patient, measure=key, on=held_on)
+            _compare(measurement, before)
+            measurement.save()
+            if after is not None:
+                _compare(after, measurement)
+                after.save()
+        audit.record(
+            user=by,
+            patient=patient,
+            action=Action.CREATE,
+            category=Category.REHAB,
+            obj=session,
+            detail=f"rehab session with {len(measurements)} outcome measure(s)",
+        )
+    return session
+
+
+def create_therapy_plan(
+    *,
+    patient: Patient,
+    by: User,
+    discipline: str,
+    goals: str,
+    planned_sessions: int,
+    frequency: str,
+    starts_on: date,
+) -> TherapyPlan:
+    _check(patient=patient, by=by)
+    with transaction.atomic():
+        plan = TherapyPlan.objects.create(
+            patient=patient,
+            discipline=discipline,
+            goals=goals.strip(),
+            planned_sessions=planned_sessions,
+            frequency=frequency,
+            starts_on=starts_on,
+            created_by=by,
+        )
+        audit.record(
+            user=by, patient=patient, action=Action.CREATE, category=Category.REHAB, obj=plan
+        )
+    return plan
+
+
+def end_therapy_plan(*, plan: TherapyPlan, by: User, ended_on: date) -> TherapyPlan:
+    _check(patient=plan.patient, by=by)
+    if ended_on < plan.starts_on:
+        raise RehabRefused("A plan cannot end before it starts.")
+    with transaction.atomic():
+        plan.ended_on = ended_on
+        plan.save(update_fields=["ended_on"])
+        audit.record(
+            user=by, patient=plan.patient, action=Action.UPDATE, category=Category.REHAB, obj=plan
+        )
+    return plan
+
+
+# -- reads for pages -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    plan: TherapyPlan
+    progress: PlanProgress
+
+
+def plans_with_progress(*, patient: Patient, today: date) -> list[PlanRow]:
+    """The patient's plans with sessions done (same discipline, within the plan's dates), in
+    one query."""
+    done = (
+        RehabSession.objects.filter(
+            patient=OuterRef("patient"),
+            discipline=OuterRef("discipline"),
+            held_on__gte=OuterRef("starts_on"),
+        )
+        .filter(held_on__lte=Coalesce(OuterRef("ended_on"), Value(date.max)))
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    plans = TherapyPlan.objects.filter(patient=patient).annotate(
+        done=Coalesce(Subquery(done, output_field=IntegerField()), 0)
+    )
+    rows = []
+    for plan in plans:
+        rows.append(PlanRow(plan, plan.progress_on(today, done=plan.done)))  # type: ignore[attr-defined]
+    return rows
+
+
+@dataclass(frozen=True)
+class Trend:
+    measure: outcomes.Measure
+    chart: str
+    latest: OutcomeMeasurement
+
+
+def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
+    """One chart per measure the patient has, on the shared axis of DMT periods and relapses."""
+    measurements = list(
+        OutcomeMeasurement.objects.filter(patient=patient).order_by("measured_on", "id")
+    )
+    if not measurements:
+        return []
+    periods = periods_for(patient)
+    markers = [Marker(e.on, e.title) for e in timeline_for(patient) if e.kind == "relapse"]
+    first = min(m.measured_on for m in measurements)
+    starts = [first, *(p.start for p in periods if p.end is None or p.end >= first)]
+    start = min(starts)
+    by_measure: dict[str, list[OutcomeMeasurement]] = {}
+    for m in measurements:
+        by_measure.setdefault(m.measure, []).append(m)
+    trends = []
+    for key, spec in outcomes.MEASURES.items():
+        rows = by_measure.get(key)
+        if not rows:
+            continue
+        series = [Series(spec.name, [(m.measured_on, m.score) for m in rows])]
+        if key == "msis29":
+            series.append(
+                Series(
+                    "Psychological",
+                    [(m.measured_on, Decimal(m.fields["psychological"])) for m in rows],
+                )
+            )
+            series[0] = Series("Physical", series[0].points)
+        chart = time_chart(
+            ChartSpec(
+                title=f"{spec.name} ({spec.score_unit}; "
+                f"{'higher is better' if spec.higher_is_better else 'higher is worse'})",
+                series=series,
+                periods=periods,
+                markers=[mk for mk in markers if mk.on >= start],
+                y_min=float(spec.score_minimum)
+                if key in ("bbs", "sdmt", "mfis", "msis29")
+                else None,
+                y_max=float(spec.score_maximum)
+                if key in ("bbs", "mfis", "msis29") and spec.score_maximum is not None
+                else None,
+                unit=f" {spec.score_unit}",
+                start=start,
+                end=today,
+            ),
+            today=today,
+        )
+        trends.append(Trend(spec, chart, rows[-1]))
+    return trends
+
+
+# -- what rehab contributes to the patient page ---------------------------------------------
+
+
+def rehab_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    url = reverse("rehab:patient", kwargs={"external_id": patient.external_id})
+    sessions = RehabSession.objects.filter(patient=patient).prefetch_related("measurements")
+    for session in sessions:
+        flagged = [m for m in session.measurements.all() if m.is_flagged]
+        detail = "; ".join(
+            f"{m.measure_spec.name}: {m.get_change_display().lower()}" for m in flagged
+        )
+        yield TimelineEvent(
+            on=session.held_on,
+            kind="rehab",
+            title=f"{session.get_discipline_display()} session ({session.duration_minutes} min)",
+            detail=detail,
+            url=url,
+        )
+
+
+def rehab_panel(request: HttpRequest, patient: Patient) -> Panel:
+    today = timezone.localdate()
+    return Panel(
+        template="rehab/patient_panel.html#rehab-panel",
+        context={
+            "patient": patient,
+            "trends": outcome_trends(patient=patient, today=today),
+            "plans": [
+                row
+                for row in plans_with_progress(patient=patient, today=today)
+                if row.plan.ended_on is None
+            ],
+        },
+    )

@@ -1,0 +1,19 @@
+"""Celery entry points for result evaluation and PML risk: thin; each calls a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from treatments.safety import evaluation
+from treatments.safety import services as safety_services
+
+
+@shared_task(name="treatments.evaluate_result")
+def evaluate_result(result_id: int) -> int:
+    return evaluation.evaluate_result(result_id=result_id)
+
+
+@shared_task(name="treatments.reassess_pml_risk")
+def reassess_pml_risk() -> int:
+    """Daily: exposure crosses 24 months as time passes, with no new result to trigger it."""
+    return safety_services.reassess_all_pml_risk()

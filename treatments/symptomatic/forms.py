@@ -1,0 +1,29 @@
+"""Forms validate input shape; the services decide (and refuse) the clinical workflow."""
+
+from __future__ import annotations
+
+from django import forms
+
+from clinic.forms import DateInput
+from treatments.errors import ServiceErrorMixin
+from treatments.models import (
+    Indication,
+    TreatmentKind,
+)
+
+
+class SymptomaticForm(ServiceErrorMixin, forms.Form):
+    kind = forms.ChoiceField(choices=TreatmentKind.choices)
+    drug = forms.CharField(max_length=120, help_text="Generic name, e.g. baclofen")
+    indication = forms.ChoiceField(choices=Indication.choices)
+    dose = forms.CharField(max_length=120, required=False)
+    started_on = forms.DateField(widget=DateInput)
+    stopped_on = forms.DateField(required=False, widget=DateInput)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class StopSymptomaticForm(ServiceErrorMixin, forms.Form):
+    stopped_on = forms.DateField(widget=DateInput)
+
+
+# --- results ---------------------------------------------------------------------------------
