@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clinic.supervisor import Program, Supervisor
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("MYELIN_VAR_DIR", ROOT / "var"))
 VENV_BIN = Path(sys.executable).parent
@@ -489,6 +491,50 @@ def services() -> Iterator[Stack]:
         stack.stop()
 
 
+def dev_programs(web_port: int) -> list[Program]:
+    """What `make run` keeps running beside PostgreSQL and Redis."""
+    return [
+        Program(
+            "web",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "clinic.wsgi",
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "--workers",
+                "2",
+                "--no-control-socket",
+                "--access-logfile",
+                "-",
+                # No query strings in the access log: they can carry patient names.
+                "--access-logformat",
+                '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            ],
+            purpose="the web server",
+            essential=True,
+        ),
+        Program(
+            "worker",
+            [str(VENV_BIN / "celery"), "-A", "clinic", "worker", "-l", "INFO", "-c", "2"],
+            purpose="background jobs (sweeps, alert emails)",
+        ),
+        Program(
+            "beat",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "clinic",
+                "beat",
+                "-l",
+                "INFO",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
+            ],
+            purpose="the periodic schedule (no sweeps are queued)",
+        ),
+    ]
+
+
 def cmd_run() -> int:
     web_port = env_port("MYELIN_WEB_PORT") or env_port("WEB_PORT") or 8000
     if port_in_use(web_port):
@@ -500,45 +546,9 @@ def cmd_run() -> int:
         manage(stack, "seed_demo")
         manage(stack, "collectstatic", "--no-input", quiet=True)
         env = {**os.environ, **stack.env(), "PYTHONUNBUFFERED": "1"}
-        procs = {
-            "web": subprocess.Popen(
-                [
-                    str(VENV_BIN / "gunicorn"),
-                    "clinic.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{web_port}",
-                    "--workers",
-                    "2",
-                    "--no-control-socket",
-                    "--access-logfile",
-                    "-",
-                    # No query strings in the access log: they can carry patient names.
-                    "--access-logformat",
-                    '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-                ],
-                env=env,
-                cwd=ROOT,
-            ),
-            "worker": subprocess.Popen(
-                [str(VENV_BIN / "celery"), "-A", "clinic", "worker", "-l", "INFO", "-c", "2"],
-                env=env,
-                cwd=ROOT,
-            ),
-            "beat": subprocess.Popen(
-                [
-                    str(VENV_BIN / "celery"),
-                    "-A",
-                    "clinic",
-                    "beat",
-                    "-l",
-                    "INFO",
-                    "--schedule",
-                    str(VAR / "celerybeat-schedule"),
-                ],
-                env=env,
-                cwd=ROOT,
-            ),
-        }
+        # A program that dies is started again (with a pause that grows); only an essential
+        # one that keeps dying stops the whole stack.
+        supervisor = Supervisor(dev_programs(web_port), env=env, cwd=ROOT, say=say)
         stopping = False
 
         def on_signal(signum: int, frame: object) -> None:
@@ -547,11 +557,7 @@ def cmd_run() -> int:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        wait_until(
-            lambda: port_in_use(web_port) or any(p.poll() is not None for p in procs.values()),
-            "The web server",
-            timeout=60,
-        )
+        supervisor.start()
         url = f"http://127.0.0.1:{web_port}/"
         banner = [
             "",
@@ -566,23 +572,22 @@ def cmd_run() -> int:
             "=" * 72,
             "",
         ]
-        print("\n".join(banner), flush=True)
-        while not stopping:
-            dead = [name for name, proc in procs.items() if proc.poll() is not None]
-            if dead:
-                say(f"{', '.join(dead)} stopped unexpectedly; stopping the rest.")
+        serving = False
+        timed_out = False
+        deadline = time.monotonic() + 60
+        while not stopping and not supervisor.essential_lost:
+            supervisor.check()
+            if not serving and port_in_use(web_port):
+                serving = True
+                print("\n".join(banner), flush=True)
+            elif not serving and time.monotonic() > deadline:
+                say("The web server did not come up within 60 s; its output above says why.")
+                timed_out = True
                 break
             time.sleep(0.5)
         say("Stopping web, worker and beat ...")
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    return 0
+        supervisor.stop()
+    return 1 if timed_out or supervisor.essential_lost else 0
 
 
 def ensure_debian_package(command: str, package: str, purpose: str) -> bool:
