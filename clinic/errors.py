@@ -1,4 +1,5 @@
-"""Error pages that never echo the request path, a stack trace or patient data."""
+"""Error pages in the app's own chrome, with a way back; they never echo the request path, a
+stack trace or patient data."""
 
 from __future__ import annotations
 
@@ -10,19 +11,29 @@ from django.template.loader import render_to_string
 logger = logging.getLogger("myelin.errors")
 
 
-def _page(status: int, title: str, message: str) -> HttpResponse:
+def _page(status: int, title: str, message: str, request: HttpRequest | None) -> HttpResponse:
+    """Rendered with the request (so a signed-in user keeps the navigation) only when the
+    request is sound; without it no context processor runs: no user, no database, nothing
+    that could fail a second time."""
     body = render_to_string(
-        "errors/error.html", {"status": status, "title": title, "message": message}
+        "errors/error.html",
+        {"status": status, "title": title, "message": message},
+        request=request,
     )
     return HttpResponse(body, status=status)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # A request Django refused (a bad Host header, say) is not one to build a page from.
+    return _page(400, "Bad request", "The request could not be understood.", None)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _page(403, "Not allowed", "Your role does not give access to this page.")
+    return _page(403, "Not allowed", "Your role does not give access to this page.", request)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _page(404, "Not found", "There is nothing here, or it is not yours to see.")
+    return _page(404, "Not found", "There is nothing here, or it is not yours to see.", request)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -30,5 +41,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     match = getattr(request, "resolver_match", None)
     logger.error("Server error in view %s", match.view_name if match else "unknown")
     return _page(
-        500, "Something went wrong", "The error has been logged. Nothing you entered was saved."
+        500,
+        "Something went wrong",
+        "The error has been logged. Nothing you entered was saved.",
+        None,
     )

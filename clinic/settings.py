@@ -41,7 +41,9 @@ if not PRODUCTION:
             if sep and key and not key.startswith("#"):
                 os.environ.setdefault(key.strip(), value.strip())
 
-DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Django's debug pages show tracebacks, settings and, on a 404, every route: only when a developer
+# asks for them. `make run` serves the demo without them, with the app's own error pages.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be false when MYELIN_MODE=production.")
 

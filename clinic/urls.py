@@ -27,6 +27,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
 ]
 
+handler400 = "clinic.errors.bad_request"
 handler403 = "clinic.errors.permission_denied"
 handler404 = "clinic.errors.page_not_found"
 handler500 = "clinic.errors.server_error"

@@ -15,14 +15,17 @@ from clinic.env import database_from_url, env_bool, env_int, env_port, env_str
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_django(**env: str) -> subprocess.CompletedProcess[str]:
-    """Import the settings in a fresh interpreter, as a server would at start-up."""
+def start_django(
+    code: str = "import django; django.setup()", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter, as a server would at start-up, then run code.
+    No MYELIN_ or DJANGO_ variable is set unless given: what `make run` serves with."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MYELIN_", "DJANGO_"))}
     clean.update({"MYELIN_VAR_DIR": "/nonexistent-var", "DATABASE_URL": "postgres://u@h:5432/d"})
     clean["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", code],
         env=clean,
         cwd=ROOT,
         capture_output=True,
@@ -100,6 +103,44 @@ def test_production_refuses_the_demo_relaxations():
     )
     assert result.returncode != 0
     assert "MYELIN_DEMO_MODE cannot be enabled" in result.stderr
+
+
+# An anonymous visitor asks for a page that does not exist (no database needed on that path).
+ANONYMOUS_404 = """
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+response = Client().get("/no-such-page/")
+body = response.content.decode()
+print(settings.DEBUG, response.status_code, "topbar" in body, "django-admin/" in body)
+"""
+
+
+def test_the_demo_serves_real_error_pages_without_debug():
+    result = start_django(ANONYMOUS_404)
+    assert result.returncode == 0, result.stderr
+    # DEBUG off; the app's 404 page; no list of routes.
+    assert result.stdout.split() == ["False", "404", "True", "False"]
+
+
+def test_debug_pages_only_when_a_developer_asks_for_them():
+    result = start_django(ANONYMOUS_404, DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    # Django's technical 404 lists every route, the admin's included: why it is not the default.
+    assert result.stdout.split() == ["True", "404", "False", "True"]
+
+
+def test_production_refuses_debug_pages():
+    result = start_django(
+        MYELIN_MODE="production",
+        DJANGO_SECRET_KEY="x" * 60,
+        DJANGO_ALLOWED_HOSTS="myelin.example.org",
+        REDIS_URL="redis://r:6379/0",
+        DJANGO_DEBUG="true",
+    )
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be false" in result.stderr
 
 
 def test_a_malformed_port_stops_start_up():
