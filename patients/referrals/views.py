@@ -74,7 +74,7 @@ def board(request: ClinicRequest) -> HttpResponse:
     state = filters.cleaned_data.get("state", "")
     urgency = filters.cleaned_data.get("urgency", "")
 
-    referrals = Referral.objects.for_patients(Patient.objects.visible_ids(request.user))
+    referrals = Referral.objects.visible_to(request.user)
     if view == "inbox":
         referrals = referrals.to_receiver(request.user).board_order()
         default_states = OPEN_STATES

@@ -383,9 +383,5 @@ def inbox_count(user: User) -> int:
     return Alert.objects.needing_attention().filter(owner=user).count()
 
 
-def visible_alerts(user: User):  # type: ignore[no-untyped-def]
-    return Alert.objects.for_patients(Patient.objects.visible_ids(user))
-
-
 def team_filter(user: User) -> Q:
     return Q(patient__care_team__in=user.care_teams.all())

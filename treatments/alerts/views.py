@@ -13,7 +13,8 @@ from django.views.decorators.vary import vary_on_headers
 from clinic import paging
 from clinic.access import ClinicRequest, clinician_required, patient_page, render_page, safe_next
 from clinic.audit import services as audit
-from clinic.audit.models import Action, Category
+from clinic.audit.access import get_scoped_or_404
+from clinic.audit.models import Category
 from treatments.alerts import services as alerts
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
 
@@ -54,7 +55,7 @@ def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ign
     # The people a row names come in the same query, and of them only what a row shows: no
     # addresses, comorbidities or password hashes.
     qs = (
-        alerts.visible_alerts(request.user)
+        Alert.objects.visible_to(request.user)
         .select_related(*_ROW_RELATED)
         .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
     )
@@ -97,7 +98,7 @@ def inbox(request: ClinicRequest) -> HttpResponse:
 
 def _visible_alert(request: ClinicRequest, alert_id: int) -> Alert:
     alert = (
-        alerts.visible_alerts(request.user)
+        Alert.objects.visible_to(request.user)
         .select_related(*_ROW_RELATED)
         .filter(pk=alert_id)
         .first()
@@ -136,15 +137,11 @@ def acknowledge(request: ClinicRequest, alert_id: int) -> HttpResponse:
     return _after_action(request, alert)
 
 
-def _action_form(request: ClinicRequest, alert: Alert, action: str, title: str) -> HttpResponse:
+def _action_form(request: ClinicRequest, alert_id: int, action: str, title: str) -> HttpResponse:
     """The snooze or resolve form, fetched when asked for: into the alert's row (htmx) or as a
     page of its own. The inbox rows stay light, and there is one form per action taken."""
-    audit.record(
-        user=request.user,
-        patient=alert.patient_id,
-        action=Action.VIEW,
-        category=Category.ALERT,
-        obj=alert,
+    alert = get_scoped_or_404(
+        request, Alert.objects.select_related(*_ROW_RELATED), pk=alert_id, category=Category.ALERT
     )
     context = {"alert": alert, "action": action, "action_title": title}
     return render_page(request, "alerts/action.html", context, partial="action-form")
@@ -154,9 +151,9 @@ def _action_form(request: ClinicRequest, alert: Alert, action: str, title: str) 
 @patient_page
 @require_http_methods(["GET", "POST"])
 def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
-    alert = _visible_alert(request, alert_id)
     if request.method == "GET":
-        return _action_form(request, alert, "snooze", "Snooze an alert")
+        return _action_form(request, alert_id, "snooze", "Snooze an alert")
+    alert = _visible_alert(request, alert_id)
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, "Give a date and a reason to snooze.")
@@ -172,9 +169,9 @@ def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
 @patient_page
 @require_http_methods(["GET", "POST"])
 def resolve(request: ClinicRequest, alert_id: int) -> HttpResponse:
-    alert = _visible_alert(request, alert_id)
     if request.method == "GET":
-        return _action_form(request, alert, "resolve", "Resolve an alert")
+        return _action_form(request, alert_id, "resolve", "Resolve an alert")
+    alert = _visible_alert(request, alert_id)
     form = ResolveForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, "Write a note saying how it was resolved.")

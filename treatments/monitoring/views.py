@@ -264,7 +264,7 @@ def result_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
 def result_review(request: ClinicRequest, result_id: int) -> HttpResponse:
     try:
         result = (
-            Result.objects.for_patients(Patient.objects.visible_ids(request.user))
+            Result.objects.visible_to(request.user)
             .select_related("patient")
             .prefetch_related(Prefetch("values"))
             .get(pk=result_id)
