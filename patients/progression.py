@@ -18,8 +18,19 @@ Choices made (all §9.2 unless said otherwise):
   onset (the MSoutcomes/CORe default) instead of excluding every later visit.
 * Baseline: fixed. It is the first usable assessment passed in, so pass the assessments from
   the chosen start (e.g. the start of the current DMT). After a confirmed event the confirming
-  assessment becomes the baseline for the next one. A roving baseline (needed for PIRA) is not
-  implemented.
+  assessment becomes the baseline for the next one.
+
+PIRA or RAW (``label_progressions``; Kappos 2020, Lublin 2022; the reference says "verify chosen
+window", so the window is a keyword argument and its values are shown with every label):
+
+* **RAW** (relapse-associated worsening): a relapse began within ``window_before_days``
+  (default 90) before to ``window_after_days`` (default 30) after the onset of the worsening.
+* **PIRA** (progression independent of relapse activity): no relapse in that window, *and* the
+  worsening still meets the required increase when measured from a **roving baseline re-set
+  after each relapse**: the first usable assessment after the last relapse that began between
+  the event's baseline and its onset. If that re-baseline rise falls short (the step up was
+  left by the relapse), or no usable assessment separates the relapse from the worsening, the
+  event is RAW.
 """
 
 from collections.abc import Iterable, Sequence
@@ -30,6 +41,9 @@ from enum import StrEnum
 from typing import Literal
 
 CONFIRMATION_12_WEEKS = 84
+# PIRA window around the onset of worsening (Kappos 2020 JAMA Neurol; Lublin 2022 Brain).
+PIRA_WINDOW_BEFORE_DAYS = 90
+PIRA_WINDOW_AFTER_DAYS = 30
 CONFIRMATION_24_WEEKS = 168
 RELAPSE_WINDOW_DAYS = 30
 HALF_POINT_FROM = Decimal("6.0")
@@ -157,6 +171,138 @@ def find_confirmed_progression(
         half_point_from=half_point_from,
     )
     return events[0] if events else None
+
+
+class ProgressionKind(StrEnum):
+    PIRA = "pira"
+    RAW = "raw"
+
+    @property
+    def label(self) -> str:
+        return {
+            ProgressionKind.PIRA: "Progression independent of relapse activity (PIRA)",
+            ProgressionKind.RAW: "Relapse-associated worsening (RAW)",
+        }[self]
+
+
+@dataclass(frozen=True)
+class LabelledProgression:
+    """A confirmed progression event labelled PIRA or RAW, with the rule that decided it."""
+
+    finding: ProgressionFinding
+    kind: ProgressionKind
+    reference: EdssPoint  # the baseline the label was measured from (re-set after a relapse)
+    window_before_days: int
+    window_after_days: int
+    reason: str
+
+    @property
+    def rule(self) -> str:
+        return (
+            f"No relapse from {self.window_before_days} days before to "
+            f"{self.window_after_days} days after the onset of worsening, measured from a "
+            "baseline re-set after each relapse"
+        )
+
+
+def label_progressions(
+    assessments: Sequence[EdssPoint],
+    relapses: Sequence[RelapsePeriod] = (),
+    *,
+    window_before_days: int = PIRA_WINDOW_BEFORE_DAYS,
+    window_after_days: int = PIRA_WINDOW_AFTER_DAYS,
+    confirmation_days: int = CONFIRMATION_12_WEEKS,
+    relapse_window_days: int = RELAPSE_WINDOW_DAYS,
+    half_point_from: Decimal = HALF_POINT_FROM,
+) -> list[LabelledProgression]:
+    """Every confirmed progression event, oldest first, labelled PIRA or RAW (rules in the
+    module docstring)."""
+    findings = find_confirmed_progressions(
+        assessments,
+        relapses,
+        confirmation_days=confirmation_days,
+        relapse_window_days=relapse_window_days,
+        half_point_from=half_point_from,
+    )
+    usable = _usable(assessments, relapses, relapse_window_days)
+    labelled = []
+    for finding in findings:
+        kind, reference, reason = _label(
+            finding,
+            relapses,
+            usable,
+            before=window_before_days,
+            after=window_after_days,
+            relapse_window_days=relapse_window_days,
+            half_point_from=half_point_from,
+        )
+        labelled.append(
+            LabelledProgression(
+                finding=finding,
+                kind=kind,
+                reference=reference,
+                window_before_days=window_before_days,
+                window_after_days=window_after_days,
+                reason=reason,
+            )
+        )
+    return labelled
+
+
+def _label(
+    finding: ProgressionFinding,
+    relapses: Sequence[RelapsePeriod],
+    usable: Sequence[EdssPoint],
+    *,
+    before: int,
+    after: int,
+    relapse_window_days: int,
+    half_point_from: Decimal,
+) -> tuple[ProgressionKind, EdssPoint, str]:
+    onset = finding.worsened_on
+    first_day, last_day = onset - timedelta(days=before), onset + timedelta(days=after)
+    in_window = sorted(r.onset_on for r in relapses if first_day <= r.onset_on <= last_day)
+    if in_window:
+        return (
+            ProgressionKind.RAW,
+            finding.baseline,
+            f"A relapse began on {_dates(in_window)}, within {before} days before to {after} "
+            f"days after the onset of worsening on {onset}.",
+        )
+    between = [r for r in relapses if finding.baseline.on < r.onset_on < onset]
+    if not between:
+        return (
+            ProgressionKind.PIRA,
+            finding.baseline,
+            f"No relapse between the baseline on {finding.baseline.on} and {after} days after "
+            f"the onset of worsening on {onset}.",
+        )
+    last = max(between, key=lambda r: r.onset_on)
+    window_end = (last.end_on or last.onset_on) + timedelta(days=relapse_window_days)
+    reference = next((p for p in usable if window_end < p.on < onset), None)
+    if reference is None:
+        return (
+            ProgressionKind.RAW,
+            finding.baseline,
+            f"No usable EDSS between the relapse of {last.onset_on} and the onset of worsening "
+            f"on {onset}: the rise cannot be told apart from the relapse.",
+        )
+    level = reference.step + required_increase(reference.step, half_point_from=half_point_from)
+    if finding.worsening.step >= level and finding.confirmation.step >= level:
+        return (
+            ProgressionKind.PIRA,
+            reference,
+            f"Measured from the baseline re-set after the relapse of {last.onset_on} "
+            f"({reference.step} on {reference.on}), EDSS still rose to {finding.worsening.step} "
+            f"and was confirmed at {finding.confirmation.step}.",
+        )
+    return (
+        ProgressionKind.RAW,
+        reference,
+        f"Measured from the baseline re-set after the relapse of {last.onset_on} "
+        f"({reference.step} on {reference.on}), the rise to {finding.worsening.step} is less "
+        f"than the {level} needed: the step up was left by the relapse.",
+    )
 
 
 def edss_trend(

@@ -58,6 +58,7 @@ class CaseloadFilters:
     relapse_recent: bool = False
     edss_worsening: bool = False
     neda_lost: bool = False
+    pira: bool = False
     # Treatment columns, applied by treatments.caseload.services.annotate_caseload.
     dmt: str = ""
     overdue: bool = False
@@ -141,6 +142,8 @@ class PatientQuerySet(models.QuerySet["Patient"]):
             rows = rows.edss_worsening(today=today)
         if filters.neda_lost:
             rows = rows.neda_lost(year=today.year - 1)
+        if filters.pira:
+            rows = rows.filter(pira_confirmed_on__isnull=False)
         order: list = {
             CaseloadSort.EDSS: [models.F("latest_edss").desc(nulls_last=True)],
             CaseloadSort.RELAPSE: [models.F("last_relapse_onset_on").desc(nulls_last=True)],
@@ -257,6 +260,13 @@ class Patient(models.Model):
         blank=True,
         editable=False,
         help_text="The most recent confirmed disability progression (§9.2).",
+    )
+    pira_confirmed_on = models.DateField(
+        "PIRA confirmed on",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The most recent progression independent of relapse activity.",
     )
     last_relapse_onset_on = models.DateField(null=True, blank=True, editable=False)
     neda_year = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)

@@ -30,10 +30,13 @@ from patients.models import (
     Relapse,
 )
 from patients.progression import (
+    LabelledProgression,
     NedaStatus,
     ProgressionFinding,
+    ProgressionKind,
     edss_trend,
     find_confirmed_progressions,
+    label_progressions,
     neda3_for_year,
 )
 
@@ -327,6 +330,12 @@ class ClinicalHistory:
             [a.as_point() for a in self.edss], [r.as_period() for r in self.relapses]
         )
 
+    def labelled_progressions(self) -> list[LabelledProgression]:
+        """The same events, each labelled PIRA or RAW."""
+        return label_progressions(
+            [a.as_point() for a in self.edss], [r.as_period() for r in self.relapses]
+        )
+
     def neda(self, year: int) -> NedaStatus:
         return neda3_for_year(
             year,
@@ -378,6 +387,7 @@ DERIVED_FIELDS = (
     "previous_edss",
     "edss_trend",
     "cdp_confirmed_on",
+    "pira_confirmed_on",
     "last_relapse_onset_on",
     "neda_year",
     "neda_achieved",
@@ -389,7 +399,8 @@ def derived_status(history: ClinicalHistory, *, today: date) -> dict[str, Any]:
     current = history.current_course
     latest = history.edss[-1] if history.edss else None
     previous = history.edss[-2] if len(history.edss) > 1 else None
-    progressions = history.progressions()
+    progressions = history.labelled_progressions()
+    pira = [event for event in progressions if event.kind == ProgressionKind.PIRA]
     neda = history.neda(today.year - 1)
     return {
         "current_course": current.course if current else "",
@@ -397,7 +408,8 @@ def derived_status(history: ClinicalHistory, *, today: date) -> dict[str, Any]:
         "latest_edss_on": latest.assessed_on if latest else None,
         "previous_edss": Decimal(previous.step) if previous else None,
         "edss_trend": edss_trend([a.as_point() for a in history.edss]) or "",
-        "cdp_confirmed_on": progressions[-1].confirmed_on if progressions else None,
+        "cdp_confirmed_on": progressions[-1].finding.confirmed_on if progressions else None,
+        "pira_confirmed_on": pira[-1].finding.confirmed_on if pira else None,
         "last_relapse_onset_on": max((r.onset_on for r in history.relapses), default=None),
         "neda_year": today.year - 1,
         "neda_achieved": neda.achieved,

@@ -153,7 +153,7 @@ def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     )
     today = timezone.localdate()
     history = services.clinical_history(patient)
-    progressions = history.progressions()
+    progressions = history.labelled_progressions()
     context: dict[str, Any] = {
         "patient": patient,
         "today": today,

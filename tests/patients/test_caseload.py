@@ -74,6 +74,17 @@ def test_filter_neda_lost_last_year(signed_in, neurologist, mine):
     assert names(signed_in(neurologist).get(CASELOAD, {"neda_lost": "on"})) == ["Lost"]
 
 
+def test_filter_pira_shows_patients_with_progression_independent_of_relapses(
+    signed_in, neurologist, mine
+):
+    mine("Smouldering", cdp_confirmed_on=date(2025, 1, 1), pira_confirmed_on=date(2025, 1, 1))
+    mine("AfterRelapse", cdp_confirmed_on=date(2025, 1, 1))  # RAW only
+    mine("Stable")
+    response = signed_in(neurologist).get(CASELOAD, {"pira": "on"})
+    assert names(response) == ["Smouldering"]
+    assert "PIRA Jan 2025" in response.content.decode()
+
+
 def test_filter_by_status_defaults_to_active(signed_in, neurologist, mine):
     mine("Active")
     mine("Moved", status="transferred")

@@ -274,3 +274,17 @@ def test_the_refresh_task_recomputes_status(patient_a, record_edss):
     assert refresh_clinical_status.delay().get() == 1
     patient_a.refresh_from_db()
     assert patient_a.latest_edss == Decimal("2.0")
+
+
+def test_the_status_refresh_keeps_the_latest_pira_apart_from_raw(
+    patient_a, record_edss, record_relapse
+):
+    record_edss(patient_a, date(2023, 1, 10), "2.0")
+    record_edss(patient_a, date(2023, 9, 1), "3.0")  # PIRA: no relapse anywhere near
+    record_edss(patient_a, date(2024, 1, 5), "3.0")
+    record_relapse(patient_a, date(2024, 6, 1))
+    record_edss(patient_a, date(2024, 8, 1), "4.0")  # RAW: 61 days after the relapse's onset
+    record_edss(patient_a, date(2024, 12, 1), "4.0")
+    patient_a.refresh_from_db()
+    assert patient_a.cdp_confirmed_on == date(2024, 12, 1)
+    assert patient_a.pira_confirmed_on == date(2024, 1, 5)

@@ -38,6 +38,11 @@ class CaseloadFilterForm(forms.Form):
         help_text="Latest EDSS up, or progression confirmed in the last year",
     )
     neda_lost = forms.BooleanField(label="NEDA-3 lost last year", required=False)
+    pira = forms.BooleanField(
+        label="PIRA",
+        required=False,
+        help_text="Confirmed progression independent of relapse activity, ever",
+    )
     dmt = forms.ChoiceField(label="Current DMT", choices=[("", "Any DMT")], required=False)
     overdue = forms.BooleanField(label="Overdue monitoring", required=False)
     open_alerts = forms.BooleanField(label="Open alerts", required=False)
@@ -61,6 +66,7 @@ class CaseloadFilterForm(forms.Form):
             relapse_recent=bool(data.get("relapse_recent")),
             edss_worsening=bool(data.get("edss_worsening")),
             neda_lost=bool(data.get("neda_lost")),
+            pira=bool(data.get("pira")),
             dmt=data.get("dmt", ""),
             overdue=bool(data.get("overdue")),
             open_alerts=bool(data.get("open_alerts")),
