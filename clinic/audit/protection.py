@@ -1,0 +1,222 @@
+"""Who may change the audit trail and the history tables: nobody, in place.
+
+Two layers, both set up by `manage.py migrate` (which runs as the tables' owner):
+
+- Every append-only table (the access trail and each django-pghistory event table) carries the
+  triggers of migration 0004, which refuse UPDATE, DELETE and TRUNCATE whatever the session has
+  set. pghistory's context table may be updated (pghistory merges a request's metadata into its
+  row) but not deleted from.
+- The running app connects as its own role (MYELIN_APP_DB_ROLE, default `myelin_app`). It may
+  read and write the clinical tables, but on the append-only tables it may only SELECT and
+  INSERT, and since it owns nothing it cannot ALTER, DISABLE or DROP a trigger either.
+
+The grants and triggers are (re)applied after every migrate, so a table added by a later
+migration, a new tracked model's event table included, is covered without anyone remembering
+to. Only what is missing is created, so a repeated run costs a catalog query and a few GRANTs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pghistory.models
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import DatabaseError
+from psycopg import sql
+
+from clinic.audit.models import AccessEvent
+
+# Row-level triggers: which operations each kind of protected table refuses.
+APPEND_ONLY = "UPDATE OR DELETE"
+KEEP_ROWS = "DELETE"
+ROW_TRIGGER = {APPEND_ONLY: "myelin_append_only", KEEP_ROWS: "myelin_no_delete"}
+TRUNCATE_TRIGGER = "myelin_no_truncate"
+
+
+def append_only_tables() -> list[str]:
+    """The access trail and every pghistory event table, found from the models so that a newly
+    tracked model is protected as soon as its table exists."""
+    events = [
+        model._meta.db_table
+        for model in apps.get_models()
+        if issubclass(model, pghistory.models.Event)
+        and model._meta.managed
+        and not model._meta.proxy
+    ]
+    return sorted({AccessEvent._meta.db_table, *events})
+
+
+def protected_tables() -> dict[str, str]:
+    """Table name -> the row operations its trigger refuses."""
+    tables = dict.fromkeys(append_only_tables(), APPEND_ONLY)
+    tables[pghistory.models.Context._meta.db_table] = KEEP_ROWS
+    return tables
+
+
+def protect(*, using: str = "default") -> None:
+    """Install the missing triggers and grant the app's role what it needs, no more."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure('myelin_refuse_change()') IS NOT NULL")
+        (function_exists,) = cursor.fetchone()
+    if not function_exists:  # the audit app is migrated back before 0004: nothing to attach
+        return
+    _install_triggers(connection)
+    role = settings.APP_DB_ROLE
+    if role:
+        _ensure_role(connection, role, settings.APP_DB_PASSWORD)
+        _grant(connection, role)
+
+
+def _existing_tables(connection: BaseDatabaseWrapper, tables: list[str]) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class"
+            " WHERE relname = ANY(%s) AND relkind IN ('r', 'p')"
+            " AND relnamespace = current_schema()::regnamespace",
+            [tables],
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+def _install_triggers(connection: BaseDatabaseWrapper) -> None:
+    wanted = protected_tables()
+    tables = _existing_tables(connection, list(wanted))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE c.relname = ANY(%s) AND c.relnamespace = current_schema()::regnamespace"
+            " AND NOT t.tgisinternal",
+            [sorted(tables)],
+        )
+        present = set(cursor.fetchall())
+        for table in sorted(tables):
+            row_trigger = ROW_TRIGGER[wanted[table]]
+            if (table, row_trigger) not in present:
+                _execute(
+                    cursor,
+                    connection,
+                    sql.SQL(
+                        "CREATE TRIGGER {} BEFORE {} ON {} FOR EACH ROW"
+                        " EXECUTE FUNCTION myelin_refuse_change()"
+                    ).format(
+                        sql.Identifier(row_trigger), sql.SQL(wanted[table]), sql.Identifier(table)
+                    ),
+                )
+            if (table, TRUNCATE_TRIGGER) not in present:
+                _execute(
+                    cursor,
+                    connection,
+                    sql.SQL(
+                        "CREATE TRIGGER {} BEFORE TRUNCATE ON {} FOR EACH STATEMENT"
+                        " EXECUTE FUNCTION myelin_refuse_change()"
+                    ).format(sql.Identifier(TRUNCATE_TRIGGER), sql.Identifier(table)),
+                )
+
+
+def _ensure_role(connection: BaseDatabaseWrapper, role: str, password: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolsuper OR rolbypassrls, rolname = current_user FROM pg_roles"
+            " WHERE rolname = %s",
+            [role],
+        )
+        found = cursor.fetchone()
+        if found is None:
+            try:
+                with transaction.atomic(using=connection.alias):
+                    cursor.execute(
+                        _text(
+                            connection, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role))
+                        )
+                    )
+            except DatabaseError as error:
+                raise ImproperlyConfigured(
+                    f"The database role {role!r} named by MYELIN_APP_DB_ROLE does not exist and "
+                    f"the migrating user may not create it ({type(error).__name__}). Ask the "
+                    f"database administrator to run CREATE ROLE {role} LOGIN PASSWORD '...', or "
+                    "set MYELIN_APP_DB_ROLE to an empty value to leave the app on the owner's "
+                    "role (which can rewrite the audit trail)."
+                ) from error
+        elif found[1]:
+            raise ImproperlyConfigured(
+                f"MYELIN_APP_DB_ROLE is {role!r}, the role migrate itself runs as. The app's "
+                "role must be a separate one: an owner can disable any trigger."
+            )
+        elif found[0]:
+            raise ImproperlyConfigured(
+                f"MYELIN_APP_DB_ROLE names {role!r}, a superuser (or a role that bypasses row "
+                "security): it could rewrite the audit trail. Give the app an ordinary role."
+            )
+        if password:
+            cursor.execute(
+                _text(
+                    connection,
+                    sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(role), sql.Literal(password)
+                    ),
+                )
+            )
+
+
+def _grant(connection: BaseDatabaseWrapper, role: str) -> None:
+    wanted = protected_tables()
+    tables = _existing_tables(connection, list(wanted))
+    append_only = sorted(t for t in tables if wanted[t] == APPEND_ONLY)
+    keep_rows = sorted(t for t in tables if wanted[t] == KEEP_ROWS)
+    grantee = sql.Identifier(role)
+
+    def names(tables: list[str]) -> sql.Composable:
+        return sql.SQL(", ").join(sql.Identifier(t) for t in tables)
+
+    schema = sql.Identifier(_schema(connection))
+    statements: list[sql.Composable] = [
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, grantee),
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(
+            schema, grantee
+        ),
+        # USAGE allows nextval() (audit_append draws ids itself) but not setval().
+        sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, grantee),
+        # The migration record is the schema's, not the app's.
+        sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM {}").format(
+            grantee
+        ),
+    ]
+    if append_only:
+        statements.append(
+            sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
+                names(append_only), grantee
+            )
+        )
+    if keep_rows:
+        statements.append(
+            sql.SQL("REVOKE DELETE, TRUNCATE ON {} FROM {}").format(names(keep_rows), grantee)
+        )
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(_text(connection, statement))
+
+
+def _execute(cursor: Any, connection: BaseDatabaseWrapper, statement: sql.Composable) -> None:
+    cursor.execute(_text(connection, statement))
+
+
+def _text(connection: BaseDatabaseWrapper, statement: sql.Composable) -> str:
+    """Compose with the connection's own quoting rules (a password literal included)."""
+    return statement.as_string(connection.connection)
+
+
+def _schema(connection: BaseDatabaseWrapper) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        (schema,) = cursor.fetchone()
+    return str(schema)
+
+
+def protect_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """post_migrate receiver (connected in AuditConfig.ready)."""
+    protect(using=using)
