@@ -13,7 +13,8 @@ hash and the same number of rows up to it (clinic.audit.services.verify_chain).
 One line per checkpoint, JSON, numbered from 1 so a removed line shows as a gap. What the file
 cannot show by itself is the loss of its own last lines, and nothing can show a rewrite of rows
 newer than the last checkpoint: keep a copy elsewhere (the mail, or an append-only file system
-attribute), and keep the interval short.
+attribute), and keep the interval short. To change the key, start a new file (and keep the old
+one with its key): lines signed with another key do not verify.
 """
 
 from __future__ import annotations

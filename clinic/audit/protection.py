@@ -35,6 +35,8 @@ APPEND_ONLY = "UPDATE OR DELETE"
 KEEP_ROWS = "DELETE"
 ROW_TRIGGER = {APPEND_ONLY: "myelin_append_only", KEEP_ROWS: "myelin_no_delete"}
 TRUNCATE_TRIGGER = "myelin_no_truncate"
+# What the app's role must not be granted on each kind.
+REFUSED_TO_APP = {APPEND_ONLY: ("UPDATE", "DELETE", "TRUNCATE"), KEEP_ROWS: ("DELETE", "TRUNCATE")}
 
 
 def append_only_tables() -> list[str]:
@@ -83,39 +85,84 @@ def _existing_tables(connection: BaseDatabaseWrapper, tables: list[str]) -> set[
         return {name for (name,) in cursor.fetchall()}
 
 
-def _install_triggers(connection: BaseDatabaseWrapper) -> None:
-    wanted = protected_tables()
-    tables = _existing_tables(connection, list(wanted))
+def _trigger_states(
+    connection: BaseDatabaseWrapper, tables: set[str]
+) -> dict[tuple[str, str], str]:
+    """(table, trigger) -> pg_trigger.tgenabled: 'O' or 'A' fire; 'D' (disabled) and 'R'
+    (replica only) do not."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            "SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger t"
+            " JOIN pg_class c ON c.oid = t.tgrelid"
             " WHERE c.relname = ANY(%s) AND c.relnamespace = current_schema()::regnamespace"
             " AND NOT t.tgisinternal",
             [sorted(tables)],
         )
-        present = set(cursor.fetchall())
+        return {(table, name): state for table, name, state in cursor.fetchall()}
+
+
+def _expected_triggers(kind: str) -> tuple[str, str]:
+    return ROW_TRIGGER[kind], TRUNCATE_TRIGGER
+
+
+def _install_triggers(connection: BaseDatabaseWrapper) -> None:
+    """Create the missing triggers and switch disabled ones back on."""
+    wanted = protected_tables()
+    tables = _existing_tables(connection, list(wanted))
+    states = _trigger_states(connection, tables)
+    with connection.cursor() as cursor:
         for table in sorted(tables):
-            row_trigger = ROW_TRIGGER[wanted[table]]
-            if (table, row_trigger) not in present:
-                _execute(
-                    cursor,
-                    connection,
-                    sql.SQL(
-                        "CREATE TRIGGER {} BEFORE {} ON {} FOR EACH ROW"
-                        " EXECUTE FUNCTION myelin_refuse_change()"
-                    ).format(
-                        sql.Identifier(row_trigger), sql.SQL(wanted[table]), sql.Identifier(table)
-                    ),
-                )
-            if (table, TRUNCATE_TRIGGER) not in present:
-                _execute(
-                    cursor,
-                    connection,
-                    sql.SQL(
-                        "CREATE TRIGGER {} BEFORE TRUNCATE ON {} FOR EACH STATEMENT"
-                        " EXECUTE FUNCTION myelin_refuse_change()"
-                    ).format(sql.Identifier(TRUNCATE_TRIGGER), sql.Identifier(table)),
-                )
+            row_trigger, truncate_trigger = _expected_triggers(wanted[table])
+            creates = {
+                row_trigger: sql.SQL(
+                    "CREATE TRIGGER {} BEFORE {} ON {} FOR EACH ROW"
+                    " EXECUTE FUNCTION myelin_refuse_change()"
+                ).format(
+                    sql.Identifier(row_trigger), sql.SQL(wanted[table]), sql.Identifier(table)
+                ),
+                truncate_trigger: sql.SQL(
+                    "CREATE TRIGGER {} BEFORE TRUNCATE ON {} FOR EACH STATEMENT"
+                    " EXECUTE FUNCTION myelin_refuse_change()"
+                ).format(sql.Identifier(truncate_trigger), sql.Identifier(table)),
+            }
+            for name, create in creates.items():
+                state = states.get((table, name))
+                if state is None:
+                    _execute(cursor, connection, create)
+                elif state not in "OA":
+                    enable = sql.SQL("ALTER TABLE {} ENABLE TRIGGER {}").format(
+                        sql.Identifier(table), sql.Identifier(name)
+                    )
+                    _execute(cursor, connection, enable)
+
+
+def gaps(*, using: str = "default") -> list[str]:
+    """What is missing from the protection right now (for `audit verify`): a trigger dropped or
+    switched off by an owner, or the app's role allowed to change a protected table."""
+    connection = connections[using]
+    wanted = protected_tables()
+    tables = _existing_tables(connection, list(wanted))
+    states = _trigger_states(connection, tables)
+    found = []
+    for table in sorted(tables):
+        for name in _expected_triggers(wanted[table]):
+            state = states.get((table, name))
+            if state is None:
+                found.append(f"{table}: the trigger {name} is missing")
+            elif state not in "OA":
+                found.append(f"{table}: the trigger {name} is switched off")
+    role = settings.APP_DB_ROLE
+    if role:
+        pairs = [(t, p) for t in sorted(tables) for p in REFUSED_TO_APP[wanted[t]]]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT t, p FROM unnest(%s::text[], %s::text[]) AS pairs(t, p)"
+                " WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
+                " AND has_table_privilege(%s, t, p)",
+                [[t for t, _ in pairs], [p for _, p in pairs], role, role],
+            )
+            found += [f"{table}: {role} may {privilege}" for table, privilege in cursor.fetchall()]
+    return found
 
 
 def _ensure_role(connection: BaseDatabaseWrapper, role: str, password: str) -> None:
@@ -166,8 +213,6 @@ def _ensure_role(connection: BaseDatabaseWrapper, role: str, password: str) -> N
 def _grant(connection: BaseDatabaseWrapper, role: str) -> None:
     wanted = protected_tables()
     tables = _existing_tables(connection, list(wanted))
-    append_only = sorted(t for t in tables if wanted[t] == APPEND_ONLY)
-    keep_rows = sorted(t for t in tables if wanted[t] == KEEP_ROWS)
     grantee = sql.Identifier(role)
 
     def names(tables: list[str]) -> sql.Composable:
@@ -186,16 +231,16 @@ def _grant(connection: BaseDatabaseWrapper, role: str) -> None:
             grantee
         ),
     ]
-    if append_only:
-        statements.append(
-            sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
-                names(append_only), grantee
+    for kind, refused in REFUSED_TO_APP.items():
+        kind_tables = sorted(t for t in tables if wanted[t] == kind)
+        if kind_tables:
+            statements.append(
+                sql.SQL("REVOKE {} ON {} FROM {}").format(
+                    sql.SQL(", ").join(sql.SQL(privilege) for privilege in refused),
+                    names(kind_tables),
+                    grantee,
+                )
             )
-        )
-    if keep_rows:
-        statements.append(
-            sql.SQL("REVOKE DELETE, TRUNCATE ON {} FROM {}").format(names(keep_rows), grantee)
-        )
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(_text(connection, statement))

@@ -8,16 +8,18 @@ taken with SET LOCAL ROLE inside a savepoint, so a refused statement also ends t
 from __future__ import annotations
 
 import re
+from io import StringIO
 from typing import Any
 
 import pghistory
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from clinic.audit.models import AccessEvent, Action, Category
-from clinic.audit.protection import append_only_tables, protect
+from clinic.audit.protection import append_only_tables, gaps, protect
 from clinic.audit.services import record, verify_chain
 from patients.models import Patient
 
@@ -208,3 +210,28 @@ def test_migrate_refuses_its_own_role_as_the_apps_role(db, settings):
     settings.APP_DB_ROLE = _current_user()
     with pytest.raises(ImproperlyConfigured, match="separate one"):
         protect()
+
+
+def test_verify_reports_switched_off_protection_and_migrate_restores_it(event):
+    with connection.cursor() as cursor:
+        # What only an owner can do (rolled back with the test).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending FK checks
+        cursor.execute("ALTER TABLE patients_patientevent DISABLE TRIGGER myelin_append_only")
+        cursor.execute("DROP TRIGGER myelin_no_truncate ON audit_accessevent")
+        cursor.execute(f"GRANT UPDATE ON audit_accessevent TO {APP_ROLE}")
+    assert gaps() == [
+        "audit_accessevent: the trigger myelin_no_truncate is missing",
+        "patients_patientevent: the trigger myelin_append_only is switched off",
+        f"audit_accessevent: {APP_ROLE} may UPDATE",
+    ]
+    err = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("audit", "verify", stdout=StringIO(), stderr=err)
+    assert "Protection: patients_patientevent: the trigger myelin_append_only is switched off" in (
+        err.getvalue()
+    )
+    assert "its protection is off" in err.getvalue()
+
+    protect()  # what every `migrate` runs at its end
+
+    assert gaps() == []

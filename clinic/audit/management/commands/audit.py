@@ -16,6 +16,7 @@ from clinic.audit.checkpoints import (
     write_checkpoint,
 )
 from clinic.audit.models import AccessEvent
+from clinic.audit.protection import gaps
 from clinic.audit.services import verify_chain
 
 
@@ -61,8 +62,9 @@ class Command(BaseCommand):
                 )
             )
         problems = verify_chain(checkpoints=checkpoints)
+        protection = gaps()  # `migrate` puts it back
         total = AccessEvent.objects.count()
-        if not problems and not file_problems:
+        if not problems and not file_problems and not protection:
             against = f" against {len(checkpoints)} checkpoint(s)" if checkpoints else ""
             self.stdout.write(
                 self.style.SUCCESS(f"Audit chain intact: {total} rows verified{against}.")
@@ -72,10 +74,20 @@ class Command(BaseCommand):
             self.stderr.write(f"{path}, line {file_problem.line_no}: {file_problem.problem}")
         for problem in problems:
             self.stderr.write(f"Row {problem.event_id}: {problem.problem}")
-        self.stderr.write(
-            self.style.ERROR(
-                f"Audit chain BROKEN: {len(problems) + len(file_problems)} problem(s) in "
-                f"{total} rows and {len(checkpoints) + len(file_problems)} checkpoint(s)."
+        for gap in protection:
+            self.stderr.write(f"Protection: {gap}")
+        if problems or file_problems:
+            self.stderr.write(
+                self.style.ERROR(
+                    f"Audit chain BROKEN: {len(problems) + len(file_problems)} problem(s) in "
+                    f"{total} rows and {len(checkpoints) + len(file_problems)} checkpoint(s)."
+                )
             )
-        )
+        else:
+            self.stderr.write(
+                self.style.ERROR(
+                    f"Audit chain intact ({total} rows), but its protection is off: "
+                    "run `manage.py migrate` as the owner to restore it."
+                )
+            )
         sys.exit(1)
