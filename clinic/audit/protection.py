@@ -10,6 +10,9 @@ Two layers, both set up by `manage.py migrate` (which runs as the tables' owner)
   read and write the clinical tables, but on the append-only tables it may only SELECT and
   INSERT, and since it owns nothing it cannot ALTER, DISABLE or DROP a trigger either.
 
+A separate login role, not Django's `assume_role` option (SET ROLE on each connection): a
+session that was switched with SET ROLE can switch back with RESET ROLE, to the owner.
+
 The grants and triggers are (re)applied after every migrate, so a table added by a later
 migration, a new tracked model's event table included, is covered without anyone remembering
 to. Only what is missing is created, so a repeated run costs a catalog query and a few GRANTs.
@@ -199,13 +202,13 @@ def _ensure_role(connection: BaseDatabaseWrapper, role: str, password: str) -> N
                 f"MYELIN_APP_DB_ROLE names {role!r}, a superuser (or a role that bypasses row "
                 "security): it could rewrite the audit trail. Give the app an ordinary role."
             )
-        if password:
-            cursor.execute(
-                _text(
-                    connection,
-                    sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
-                        sql.Identifier(role), sql.Literal(password)
-                    ),
+    if password:
+        # On the driver's own cursor: Django's debug cursor would log the statement, password
+        # and all, at DEBUG level.
+        with connection.connection.cursor() as raw:
+            raw.execute(
+                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
                 )
             )
 

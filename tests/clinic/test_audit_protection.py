@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from clinic.audit.models import AccessEvent, Action, Category
 from clinic.audit.protection import append_only_tables, gaps, protect
@@ -235,3 +236,17 @@ def test_verify_reports_switched_off_protection_and_migrate_restores_it(event):
     protect()  # what every `migrate` runs at its end
 
     assert gaps() == []
+
+
+def test_migrate_gives_the_app_role_its_password_without_logging_it(db, settings):
+    settings.APP_DB_PASSWORD = "app-role-password-from-a-secret"
+    with CaptureQueriesContext(connection) as queries:  # what DEBUG would log
+        protect()
+    with connection.cursor() as cursor:  # rolled back with the test
+        cursor.execute(
+            "SELECT rolcanlogin, rolpassword LIKE 'SCRAM-SHA-256$%%' FROM pg_authid"
+            " WHERE rolname = %s",
+            [APP_ROLE],
+        )
+        assert cursor.fetchone() == (True, True)
+    assert not [q for q in queries.captured_queries if settings.APP_DB_PASSWORD in q["sql"]]
