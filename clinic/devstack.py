@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from clinic.supervisor import Program, Supervisor
 
@@ -535,6 +536,26 @@ def dev_programs(web_port: int) -> list[Program]:
     ]
 
 
+def app_database_url(stack: Stack) -> str:
+    """The URL the running app uses: MYELIN_APP_DATABASE_URL if given; on the project's own
+    cluster (which trusts local connections) the owner's URL with the user replaced by the role
+    migrate created (MYELIN_APP_DB_ROLE); otherwise the owner's URL, with a warning."""
+    given = os.environ.get("MYELIN_APP_DATABASE_URL", "")
+    role = os.environ.get("MYELIN_APP_DB_ROLE", "myelin_app")
+    if given:
+        return given
+    if not role or os.environ.get("DATABASE_URL"):
+        if role:
+            say(
+                "The app connects as the owner named by DATABASE_URL, which can switch the audit "
+                "trail's triggers off; set MYELIN_APP_DATABASE_URL to connect as the app's role."
+            )
+        return stack.database_url
+    parts = urlsplit(stack.database_url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{role}@{host}"))
+
+
 def cmd_run() -> int:
     web_port = env_port("MYELIN_WEB_PORT") or env_port("WEB_PORT") or 8000
     if port_in_use(web_port):
@@ -545,7 +566,14 @@ def cmd_run() -> int:
         manage(stack, "migrate", "--no-input", quiet=True)
         manage(stack, "seed_demo")
         manage(stack, "collectstatic", "--no-input", quiet=True)
-        env = {**os.environ, **stack.env(), "PYTHONUNBUFFERED": "1"}
+        # Migrations ran as the owner; web, worker and beat connect as the app's role, which
+        # cannot change or unprotect the audit trail (clinic.audit.protection).
+        env = {
+            **os.environ,
+            **stack.env(),
+            "DATABASE_URL": app_database_url(stack),
+            "PYTHONUNBUFFERED": "1",
+        }
         # A program that dies is started again (with a pause that grows); only an essential
         # one that keeps dying stops the whole stack.
         supervisor = Supervisor(dev_programs(web_port), env=env, cwd=ROOT, say=say)

@@ -7,6 +7,7 @@ development, is what `make run` and `make test` use.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -456,3 +457,42 @@ PATIENT_PAGE_PANELS = [
     ("referral-panel", "Referrals", "referral", "patients.referrals.services.referral_panel"),
     ("rehab-panel", "Rehabilitation", "rehab", "treatments.rehab.services.rehab_panel"),
 ]
+
+# ---------------------------------------------------------------------------------------------
+# Audit trail protection (clinic.audit.protection, clinic.audit.checkpoints)
+# ---------------------------------------------------------------------------------------------
+# The running app's own database role. `migrate`, run as the tables' owner, creates it when
+# missing and grants it read and write on the clinical tables but only read and append on the
+# audit trail and the history tables; owning nothing, it cannot disable their triggers either.
+# The app's DATABASE_URL should name this role, migrate's the owner. Empty: no role is managed.
+APP_DB_ROLE = env_str("MYELIN_APP_DB_ROLE", "myelin_app")
+if APP_DB_ROLE and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", APP_DB_ROLE):
+    raise ImproperlyConfigured(
+        f"The setting MYELIN_APP_DB_ROLE must be a lower-case database role name, not "
+        f"{APP_DB_ROLE!r}."
+    )
+# Read by migrate only: sets the app role's password (leave unset where the role is managed by a
+# database administrator, or authenticated otherwise).
+APP_DB_PASSWORD = env_str("MYELIN_APP_DB_PASSWORD", "")
+
+# Checkpoints anchor the hash chain outside the database: the head's id, hash and row count,
+# signed with a key the database never holds, appended to a file and optionally mailed, so
+# `audit verify` notices a trail rewritten by someone who can write to the database directly.
+AUDIT_CHECKPOINT_FILE = Path(
+    env_str("MYELIN_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.log"))
+)
+# Only the process that writes checkpoints (the Celery worker) and whoever runs `audit verify`
+# need it. Unset in production: the checkpoint task and `audit verify` fail with a message.
+AUDIT_CHECKPOINT_KEY = env_str(
+    "MYELIN_AUDIT_CHECKPOINT_KEY",
+    default=None if PRODUCTION else "dev-only-audit-checkpoint-key-never-use-in-production",
+)
+if AUDIT_CHECKPOINT_KEY and len(AUDIT_CHECKPOINT_KEY) < 32:
+    raise ImproperlyConfigured("MYELIN_AUDIT_CHECKPOINT_KEY must be at least 32 characters.")
+AUDIT_CHECKPOINT_MINUTES = env_int("MYELIN_AUDIT_CHECKPOINT_MINUTES", 15, minimum=1, maximum=1440)
+AUDIT_CHECKPOINT_MAIL_TO: list[str] = env_list("MYELIN_AUDIT_CHECKPOINT_MAIL_TO", [])
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "clinic.audit.write_checkpoint",
+    "schedule": 60.0 * AUDIT_CHECKPOINT_MINUTES,
+    "options": {"expires": 60 * AUDIT_CHECKPOINT_MINUTES},
+}

@@ -111,6 +111,12 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     connection.close()  # new connections pick the setting up
 
 
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_of_this_test(settings: Any, tmp_path: Any) -> None:
+    """`audit verify` and the checkpoint task use a file of this test's own, never var/'s."""
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.log"
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing() -> None:
     # The real hasher is deliberately slow (about 0.5 s a password); tests do not need that.

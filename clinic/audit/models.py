@@ -1,8 +1,12 @@
 """The access trail: who read or changed which patient's data, when, and what kind of data.
 
-Rows are append-only (a database trigger refuses UPDATE and DELETE) and hash-chained: each row
-stores the SHA-256 of its own fields and the previous row's hash, so `manage.py audit verify`
-detects a modified, deleted or reordered row.
+Rows are append-only and hash-chained: each row stores the SHA-256 of its own fields and the
+previous row's hash, so `manage.py audit verify` detects a modified, deleted or reordered row.
+A plain database trigger (migration 0004; no session setting turns it off) refuses UPDATE,
+DELETE and TRUNCATE, the running app connects as a role that may only read and append
+(`clinic.audit.protection`), and signed checkpoints of the chain's head kept outside the
+database (`clinic.audit.checkpoints`) catch a rewrite by someone who owns the tables anyway: an
+edit followed by recomputing every later hash, or the deletion of the newest rows.
 
 Two hash schemes exist. Scheme 1 (the first rows of an older installation) hashes the whole row
 in Python. Scheme 2, used for every new row, lets the database chain rows in the same statement
@@ -17,7 +21,6 @@ import hashlib
 import json
 from datetime import datetime
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 
@@ -76,21 +79,6 @@ class AccessEvent(models.Model):
             # The audit report filters by patient or by user, newest first.
             models.Index(fields=["patient", "-at"], name="audit_patient_at"),
             models.Index(fields=["user", "-at"], name="audit_user_at"),
-        ]
-        triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-            pgtrigger.Trigger(
-                name="no_truncate",
-                operation=pgtrigger.Truncate,
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                # Only the throwaway test database sets this flag, so that transactional tests can
-                # be flushed between tests; nothing else can empty the trail.
-                func=(
-                    "IF coalesce(current_setting('myelin.allow_audit_truncate', true), '') <> 'on' "
-                    "THEN RAISE EXCEPTION 'The audit trail is append-only'; END IF; RETURN NULL;"
-                ),
-            ),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from clinic.audit.models import CURRENT_SCHEME, GENESIS_HASH, AccessEvent, Actio
 
 if TYPE_CHECKING:
     from clinic.accounts.models import User
+    from clinic.audit.checkpoints import Checkpoint
 
 # Appends are serialised by one advisory lock and chained in the database: audit_append()
 # (migration 0003) takes the lock, reads the last hash, and inserts the rows chained onto it, in
@@ -123,20 +124,31 @@ class ChainProblem:
     problem: str
 
 
-def verify_chain(*, batch_size: int = 5000) -> list[ChainProblem]:
+def verify_chain(
+    *, checkpoints: Sequence[Checkpoint] = (), batch_size: int = 5000
+) -> list[ChainProblem]:
     """Walk the chain in id order and name every row that does not fit.
 
     A modified row no longer matches its own hash; a deleted row leaves its successor pointing
     at a hash that is not its predecessor's; a reordered row (ids swapped) breaks both.
+
+    Checkpoints (clinic.audit.checkpoints) catch what the chain alone cannot: a checkpointed row
+    must still exist, with the hash it had then (an edit followed by recomputing every later
+    hash changes it) and the same number of rows up to it (deleting the newest rows removes it).
     """
     problems: list[ChainProblem] = []
+    pending = sorted((c for c in checkpoints if c.last_id > 0), key=lambda c: (c.last_id, c.seq))
     prev = GENESIS_HASH
     last_id = 0
+    count = 0
     while True:
         batch = list(AccessEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
         if not batch:
             break
         for event in batch:
+            while pending and pending[0].last_id < event.id:
+                problems.append(_missing(pending.pop(0)))
+            count += 1
             if event.prev_hash != prev:
                 problems.append(
                     ChainProblem(
@@ -147,6 +159,39 @@ def verify_chain(*, batch_size: int = 5000) -> list[ChainProblem]:
                 problems.append(
                     ChainProblem(event.id, "its contents do not match its hash (modified)")
                 )
+            while pending and pending[0].last_id == event.id:
+                problems.extend(_against(pending.pop(0), event, count))
             prev = event.hash
             last_id = event.id
+    problems.extend(_missing(checkpoint) for checkpoint in pending)
     return problems
+
+
+def _missing(checkpoint: Checkpoint) -> ChainProblem:
+    return ChainProblem(
+        checkpoint.last_id,
+        f"is gone, though checkpoint {checkpoint.seq} ({checkpoint.at:%Y-%m-%d %H:%M}) "
+        f"recorded it as the last of {checkpoint.count} rows (deleted)",
+    )
+
+
+def _against(checkpoint: Checkpoint, event: AccessEvent, count: int) -> list[ChainProblem]:
+    found = []
+    if event.hash != checkpoint.last_hash:
+        found.append(
+            ChainProblem(
+                event.id,
+                f"its hash differs from checkpoint {checkpoint.seq} "
+                f"({checkpoint.at:%Y-%m-%d %H:%M}): the trail up to it was rewritten",
+            )
+        )
+    if count != checkpoint.count:
+        found.append(
+            ChainProblem(
+                event.id,
+                f"{count} rows up to it, but checkpoint {checkpoint.seq} "
+                f"({checkpoint.at:%Y-%m-%d %H:%M}) counted {checkpoint.count} "
+                "(rows deleted or inserted)",
+            )
+        )
+    return found
