@@ -557,6 +557,7 @@ def app_database_url(stack: Stack) -> str:
 
 
 def cmd_run() -> int:
+    ensure_pdf_libraries()
     web_port = env_port("MYELIN_WEB_PORT") or env_port("WEB_PORT") or 8000
     if port_in_use(web_port):
         fail(
@@ -633,6 +634,32 @@ def ensure_debian_package(command: str, package: str, purpose: str) -> bool:
     return shutil.which(command) is not None
 
 
+def ensure_pdf_libraries() -> None:
+    """WeasyPrint (the patient summary's PDF) needs the system's Pango and a font."""
+    probe = [sys.executable, "-c", "import weasyprint"]
+    if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+        return
+    if is_root() and shutil.which("apt-get"):
+        say("Installing Pango and fonts for PDF export (Debian packages) ...")
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(
+            [
+                "apt-get",
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "libpango-1.0-0",
+                "libpangoft2-1.0-0",
+                "fonts-dejavu-core",
+            ],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            check=False,
+        )
+    if subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+        say("PDF export needs Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0).")
+
+
 def ensure_chromium() -> None:
     if ensure_debian_package("chromium", "chromium", "the browser tests (about a minute)"):
         return
@@ -649,6 +676,7 @@ def run_step(name: str, cmd: list[str], env: dict[str, str]) -> bool:
 
 def cmd_test(pytest_args: list[str]) -> int:
     ensure_chromium()
+    ensure_pdf_libraries()
     with services() as stack:
         env = {**os.environ, **stack.env()}
         failed = []

@@ -3,6 +3,7 @@
 from treatments.catalogue import urls as catalogue
 from treatments.monitoring import urls as monitoring
 from treatments.plans import urls as plans
+from treatments.summary import urls as summary
 from treatments.symptomatic import urls as symptomatic
 
 app_name = "treatments"
@@ -12,4 +13,5 @@ urlpatterns = [
     *catalogue.urlpatterns,
     *plans.urlpatterns,
     *symptomatic.urlpatterns,
+    *summary.urlpatterns,
 ]

@@ -75,6 +75,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "treatments:result_new": (PATIENT, ("external_id",)),
     "treatments:symptomatic_new": (PATIENT, ("external_id",)),
     "treatments:symptomatic_stop": (PATIENT, ("external_id", "treatment_id")),
+    "treatments:summary": (PATIENT, ("external_id",)),
+    "treatments:summary_pdf": (PATIENT, ("external_id",)),
     "rehab:patient": (PATIENT, ("external_id",)),
     "rehab:new_session": (PATIENT, ("external_id",)),
     "rehab:new_plan": (PATIENT, ("external_id",)),
