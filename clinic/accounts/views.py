@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 
 from clinic.access import ClinicRequest
@@ -114,15 +115,14 @@ def _next_url(request: HttpRequest) -> str:
     return resolve_url("home")
 
 
+@never_cache  # the page shows the secret: no browser or proxy may keep a copy
 def mfa_setup(request: ClinicRequest) -> HttpResponse:
     if mfa.confirmed_device(request.user):
         return redirect("accounts:mfa_verify")
-    device = mfa.pending_device(request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+        device = mfa.confirm_enrolment(request, request.user, form.cleaned_data["token"])
+        if device is not None:
             otp_login(request, device)
             audit.record(
                 user=request.user,
@@ -132,10 +132,13 @@ def mfa_setup(request: ClinicRequest) -> HttpResponse:
             )
             messages.success(request, "Two-step sign-in is set up.")
             return redirect(_next_url(request))
+        if mfa.confirmed_device(request.user):
+            return redirect("accounts:mfa_verify")
         form.add_error(
             "token",
             "That code did not match. Check the time on your phone and try the newest code.",
         )
+    device = mfa.pending_device(request, request.user)
     context = {
         "form": form,
         "qr_svg": mfa.qr_svg(device),
@@ -145,6 +148,7 @@ def mfa_setup(request: ClinicRequest) -> HttpResponse:
     return render(request, "accounts/mfa_setup.html", context, status=422 if form.errors else 200)
 
 
+@never_cache
 def mfa_verify(request: ClinicRequest) -> HttpResponse:
     device = mfa.confirmed_device(request.user)
     if device is None:
