@@ -126,3 +126,21 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"Session of user {self.user_id}"
+
+
+class SignInFailure(models.Model):
+    """One failed sign-in from one address: the per-address throttling counter
+    (clinic.accounts.throttling). A successful sign-in deletes nothing here; rows older than the
+    cool-off are pruned as new failures arrive."""
+
+    address = models.GenericIPAddressField(null=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # address_failures() counts one address's recent rows on every sign-in attempt.
+            models.Index(fields=["address", "at"], name="signin_failure_address_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Failed sign-in at {self.at:%Y-%m-%d %H:%M}"
