@@ -74,8 +74,9 @@ if PRODUCTION and not MFA_REQUIRED:
         "MYELIN_MFA_REQUIRED cannot be disabled when MYELIN_MODE=production."
     )
 
+# No django.contrib.admin: users, roles and care teams are managed on the app's own pages
+# (clinic.accounts.staff), under the same rules and with every change in the audit trail.
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -110,6 +111,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "clinic.accounts.middleware.LoginRequiredHtmxMiddleware",
     "clinic.accounts.middleware.MfaRequiredMiddleware",
+    "clinic.accounts.middleware.PasswordChangeRequiredMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

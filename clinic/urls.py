@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.urls import include, path
 
 from clinic import views
@@ -14,6 +13,7 @@ urlpatterns = [
     path("healthz/live", views.healthz_live, name="healthz_live"),
     path("system/", include(clinic_patterns)),
     path("accounts/", include("clinic.accounts.urls")),
+    path("staff/", include("clinic.accounts.staff.urls")),
     path("audit/", include("clinic.audit.urls")),
     path("patients/", include("patients.urls")),
     path("referrals/", include("patients.referral_urls")),
@@ -21,7 +21,6 @@ urlpatterns = [
     path("rehab/", include("treatments.rehab_urls")),
     path("alerts/", include("treatments.alert_urls")),
     path("safety/", include("treatments.side_effect_urls")),
-    path("django-admin/", admin.site.urls),
 ]
 
 handler403 = "clinic.errors.permission_denied"

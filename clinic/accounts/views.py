@@ -6,10 +6,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -61,12 +60,35 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+class NewPasswordForm(PasswordChangeForm):
+    def clean_new_password2(self) -> str:
+        password = self.cleaned_data.get("new_password2", "")
+        if password and self.user.check_password(password):
+            raise forms.ValidationError("Choose a password different from your current one.")
+        return password
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("accounts:profile")
+    form_class = NewPasswordForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["required"] = self.request.user.must_change_password  # type: ignore[union-attr]
+        return context
+
+    def get_success_url(self) -> str:
+        return self.request.user.landing_url()  # type: ignore[union-attr]
 
     def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
+        form.user.must_change_password = False  # saved with the new password
+        response = super().form_valid(form)  # keeps this session, ends the user's others
+        audit.record(
+            user=form.user,
+            action=Action.UPDATE,
+            category=Category.ACCOUNT,
+            detail="password changed",
+        )
         messages.success(self.request, "Your password has been changed.")
         return response
 
