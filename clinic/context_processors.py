@@ -23,6 +23,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user.can_break_glass and user.is_clinician:
         items.append(("Emergency access", reverse("emergency:access")))
     if user.is_clinic_admin:
+        items.append(("Users", reverse("staff:users")))
+        items.append(("Care teams", reverse("staff:teams")))
         items.append(("System status", reverse("clinic:status")))
         items.append(("Audit", reverse("audit:report")))
     current = request.path

@@ -58,8 +58,6 @@ def seed_staff() -> dict[str, User]:
                 "discipline": spec.discipline,
                 "email": f"{spec.username}@myelin.example",
                 "can_break_glass": spec.can_break_glass,
-                "is_staff": spec.role == Role.ADMIN,
-                "is_superuser": spec.role == Role.ADMIN,
             },
         )
         if created:

@@ -77,8 +77,9 @@ if PRODUCTION and not MFA_REQUIRED:
         "MYELIN_MFA_REQUIRED cannot be disabled when MYELIN_MODE=production."
     )
 
+# No django.contrib.admin: users, roles and care teams are managed on the app's own pages
+# (clinic.accounts.staff), under the same rules and with every change in the audit trail.
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -113,6 +114,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "clinic.accounts.middleware.LoginRequiredHtmxMiddleware",
     "clinic.accounts.middleware.MfaRequiredMiddleware",
+    "clinic.accounts.middleware.PasswordChangeRequiredMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -208,11 +210,20 @@ SECURE_COOKIES = env_bool("MYELIN_SECURE_COOKIES", default=PRODUCTION)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 
-# Login throttling: at most 5 failures per username and per address in 15 minutes.
+# Login throttling (clinic.accounts.throttling): in 15 minutes, at most 5 failures per username
+# and per username-and-address (a successful sign-in clears these), and at most 20 per address
+# whatever the usernames (never cleared by a success), so one user's typos do not lock out a
+# whole ward behind one address.
 AXES_FAILURE_LIMIT = env_int("MYELIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("MYELIN_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "clinic.accounts.throttling.ClinicAxesHandler"
+# Reverse proxies in front of the app (a TLS terminator is 1): the client's address is then
+# read from X-Forwarded-For, so the per-address limit is per client, not per proxy.
+TRUSTED_PROXY_COUNT = env_int("MYELIN_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
+AXES_CLIENT_IP_CALLABLE = "clinic.accounts.throttling.client_address"
 AXES_LOCKOUT_CALLABLE = "clinic.accounts.views.lockout"
 AXES_VERBOSE = False
 AXES_ENABLED = env_bool("MYELIN_LOGIN_THROTTLING", default=True)

@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.urls import include, path
 
 from clinic import views
@@ -15,6 +14,7 @@ urlpatterns = [
     path("system/", include(clinic_patterns)),
     path("accounts/emergency/", include("patients.emergency.urls")),
     path("accounts/", include("clinic.accounts.urls")),
+    path("staff/", include("clinic.accounts.staff.urls")),
     path("audit/", include("clinic.audit.urls")),
     # The caseload is a patients page built from treatments data (treatments.caseload).
     path("patients/caseload/", include("treatments.caseload.urls")),
@@ -24,7 +24,6 @@ urlpatterns = [
     path("rehab/", include("treatments.rehab.urls")),
     path("alerts/", include("treatments.alerts.urls")),
     path("safety/", include("treatments.safety.urls")),
-    path("django-admin/", admin.site.urls),
 ]
 
 handler400 = "clinic.errors.bad_request"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import factory
@@ -57,6 +58,13 @@ def totp_code(device: TOTPDevice) -> str:
     """The code an authenticator app would show for this device right now."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():06d}"
+
+
+def totp_code_for_key(manual_key: str) -> str:
+    """The code an authenticator app shows after the user typed the set-up page's manual key."""
+    secret = manual_key.replace(" ", "")
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    return f"{TOTP(key).token():06d}"
 
 
 def patient_panel(client: Any, patient: Patient, key: str) -> str:

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
@@ -136,3 +136,30 @@ class MfaRequiredMiddleware:
         from django.shortcuts import redirect
 
         return redirect(url)
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user whose password an admin chose (a new account, a reset) reaches nothing but the
+    change-password page, the two-step pages and sign-out until they choose their own."""
+
+    EXEMPT_URL_NAMES = MfaRequiredMiddleware.EXEMPT_URL_NAMES | {"accounts:password_change"}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: object, view_kwargs: object
+    ) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.must_change_password:  # type: ignore[union-attr]
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in self.EXEMPT_URL_NAMES:
+            return None
+        url = resolve_url("accounts:password_change")
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        return HttpResponseRedirect(url)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -55,9 +56,26 @@ class User(AbstractUser):
         default=False,
         help_text="Pre-authorised for emergency access to patients outside their care teams.",
     )
+    must_change_password = models.BooleanField(
+        default=False,
+        help_text="Set when a clinic admin chose the password: every page asks for a new one.",
+    )
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                name="role_is_known",
+                condition=models.Q(role__in=Role.values),
+                violation_error_message="Choose a role.",
+            ),
+            # One account is either the clinic's admin or a clinician, never both: an admin holds
+            # no clinical right. (Care teams are a many-to-many table; the same rule is a trigger
+            # there, migration 0004.)
+            models.CheckConstraint(
+                name="clinic_admin_cannot_break_glass",
+                condition=~models.Q(role="admin") | models.Q(can_break_glass=False),
+                violation_error_message="A clinic admin cannot hold the break-glass right.",
+            ),
             models.CheckConstraint(
                 name="therapist_has_discipline",
                 condition=~models.Q(role="therapist") | ~models.Q(discipline=""),
@@ -72,6 +90,24 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.role == Role.THERAPIST and not self.discipline:
+            errors["discipline"] = "A therapist needs a discipline."
+        if self.role != Role.THERAPIST and self.discipline:
+            errors["discipline"] = "Only therapists have a discipline."
+        if self.role == Role.ADMIN:
+            if self.can_break_glass:
+                errors["can_break_glass"] = "A clinic admin cannot hold the break-glass right."
+            if self.pk and (self.care_teams.exists() or self.led_teams.exists()):
+                errors["role"] = (
+                    "A clinic admin cannot be in or lead a care team: take them off their teams "
+                    "first."
+                )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def display_name(self) -> str:
@@ -126,3 +162,21 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"Session of user {self.user_id}"
+
+
+class SignInFailure(models.Model):
+    """One failed sign-in from one address: the per-address throttling counter
+    (clinic.accounts.throttling). A successful sign-in deletes nothing here; rows older than the
+    cool-off are pruned as new failures arrive."""
+
+    address = models.GenericIPAddressField(null=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # address_failures() counts one address's recent rows on every sign-in attempt.
+            models.Index(fields=["address", "at"], name="signin_failure_address_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Failed sign-in at {self.at:%Y-%m-%d %H:%M}"

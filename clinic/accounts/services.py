@@ -35,7 +35,11 @@ def deactivate_user(*, user: User, by: User) -> None:
         user.save(update_fields=["is_active"])
         end_all_sessions(user=user)
         audit.record(
-            user=by, action=Action.UPDATE, category=Category.ACCOUNT, obj=user, detail="deactivated"
+            user=by,
+            action=Action.UPDATE,
+            category=Category.ADMINISTRATION,
+            obj=user,
+            detail="deactivated",
         )
 
 

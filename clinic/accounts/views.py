@@ -6,11 +6,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 
 from clinic.access import ClinicRequest, safe_next
@@ -59,12 +59,35 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+class NewPasswordForm(PasswordChangeForm):
+    def clean_new_password2(self) -> str:
+        password = self.cleaned_data.get("new_password2", "")
+        if password and self.user.check_password(password):
+            raise forms.ValidationError("Choose a password different from your current one.")
+        return password
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("accounts:profile")
+    form_class = NewPasswordForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["required"] = self.request.user.must_change_password  # type: ignore[union-attr]
+        return context
+
+    def get_success_url(self) -> str:
+        return self.request.user.landing_url()  # type: ignore[union-attr]
 
     def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
+        form.user.must_change_password = False  # saved with the new password
+        response = super().form_valid(form)  # keeps this session, ends the user's others
+        audit.record(
+            user=form.user,
+            action=Action.UPDATE,
+            category=Category.ACCOUNT,
+            detail="password changed",
+        )
         messages.success(self.request, "Your password has been changed.")
         return response
 
@@ -110,15 +133,14 @@ def _next_url(request: HttpRequest) -> str:
     return safe_next(request, resolve_url("home"))
 
 
+@never_cache  # the page shows the secret: no browser or proxy may keep a copy
 def mfa_setup(request: ClinicRequest) -> HttpResponse:
     if mfa.confirmed_device(request.user):
         return redirect("accounts:mfa_verify")
-    device = mfa.pending_device(request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+        device = mfa.confirm_enrolment(request, request.user, form.cleaned_data["token"])
+        if device is not None:
             otp_login(request, device)
             audit.record(
                 user=request.user,
@@ -128,10 +150,13 @@ def mfa_setup(request: ClinicRequest) -> HttpResponse:
             )
             messages.success(request, "Two-step sign-in is set up.")
             return redirect(_next_url(request))
+        if mfa.confirmed_device(request.user):
+            return redirect("accounts:mfa_verify")
         form.add_error(
             "token",
             "That code did not match. Check the time on your phone and try the newest code.",
         )
+    device = mfa.pending_device(request, request.user)
     context = {
         "form": form,
         "qr_svg": mfa.qr_svg(device),
@@ -141,6 +166,7 @@ def mfa_setup(request: ClinicRequest) -> HttpResponse:
     return render(request, "accounts/mfa_setup.html", context, status=422 if form.errors else 200)
 
 
+@never_cache
 def mfa_verify(request: ClinicRequest) -> HttpResponse:
     device = mfa.confirmed_device(request.user)
     if device is None:

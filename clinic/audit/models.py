@@ -36,6 +36,7 @@ class Action(models.TextChoices):
     LOGIN = "login", "Logged in"
     LOGOUT = "logout", "Logged out"
     LOGIN_FAILED = "login_failed", "Failed login"
+    PASSWORD_RESET = "password_reset", "Password reset"
 
 
 class Category(models.TextChoices):
@@ -48,6 +49,8 @@ class Category(models.TextChoices):
     REHAB = "rehab", "Rehabilitation"
     ACCOUNT = "account", "Account"
     AUDIT = "audit", "Audit trail"
+    # Who may do what: users, roles, care teams, the break-glass right (clinic.accounts.staff).
+    ADMINISTRATION = "administration", "User administration"
 
 
 GENESIS_HASH = "0" * 64

@@ -11,7 +11,7 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from tests.factories import TEST_PASSWORD, totp_code
+from tests.factories import TEST_PASSWORD, totp_code, totp_code_for_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,10 +46,13 @@ def test_first_sign_in_enrols_an_authenticator(settings, cast, page, live_server
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Set up two-step sign-in")).to_be_visible()
     expect(page.locator(".qr svg")).to_be_visible()
-    device = TOTPDevice.objects.get(user=neurologist, confirmed=False)
-    page.get_by_label(re.compile("6-digit code")).fill(totp_code(device))
+    # Nothing is saved until the app proves it holds the secret.
+    assert not TOTPDevice.objects.filter(user=neurologist).exists()
+    manual_key = page.get_by_test_id("manual-key").inner_text()
+    page.get_by_label(re.compile("6-digit code")).fill(totp_code_for_key(manual_key))
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="My caseload")).to_be_visible()
+    assert TOTPDevice.objects.get(user=neurologist).confirmed
 
 
 def test_an_htmx_request_after_the_idle_time_out_lands_on_the_login_page(

@@ -1,102 +1,19 @@
-"""Two-step sign-in, throttling, sessions that end everywhere, and break-glass access."""
+"""Sessions that end everywhere, and break-glass access."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import time_machine
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.accounts import services
 from clinic.audit.models import AccessEvent, Action
 from patients.models import Patient
-from tests.factories import TEST_PASSWORD, totp_code
-
-
-@pytest.fixture
-def mfa_on(settings):
-    settings.MFA_REQUIRED = True
-
-
-def password_step(client: Client, user) -> None:
-    response = client.post(
-        "/accounts/login/", {"username": user.username, "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 302
-
-
-def test_a_first_sign_in_with_mfa_on_must_enrol_a_device_before_any_page(
-    mfa_on, client, neurologist, patient_a
-):
-    password_step(client, neurologist)
-    # The password alone opens nothing.
-    response = client.get(patient_a.get_absolute_url())
-    assert response.status_code == 302
-    assert response["Location"] == "/accounts/mfa/setup/"
-    setup = client.get("/accounts/mfa/setup/")
-    assert "<svg" in setup.content.decode()
-    device = TOTPDevice.objects.get(user=neurologist, confirmed=False)
-    response = client.post("/accounts/mfa/setup/", {"token": totp_code(device)})
-    assert response.status_code == 302
-    device.refresh_from_db()
-    assert device.confirmed
-    assert client.get(patient_a.get_absolute_url()).status_code == 200
-
-
-def test_a_wrong_code_is_refused_at_the_field(mfa_on, client, neurologist):
-    password_step(client, neurologist)
-    client.get("/accounts/mfa/setup/")
-    response = client.post("/accounts/mfa/setup/", {"token": "000000"})
-    assert response.status_code == 422
-    assert "did not match" in response.content.decode()
-    assert not TOTPDevice.objects.get(user=neurologist).confirmed
-
-
-def test_an_enrolled_user_is_asked_for_a_code_after_the_password(mfa_on, client, nurse):
-    device = TOTPDevice.objects.create(user=nurse, name="phone", confirmed=True)
-    response = client.post(
-        "/accounts/login/", {"username": nurse.username, "password": TEST_PASSWORD}
-    )
-    assert response["Location"].startswith("/accounts/mfa/verify/")
-    assert client.get("/treatments/worklist/").status_code == 302
-    response = client.post("/accounts/mfa/verify/", {"token": totp_code(device)})
-    assert response.status_code == 302
-    assert client.get("/treatments/worklist/").status_code == 200
-
-
-def test_an_htmx_request_before_the_code_is_sent_to_the_mfa_page(mfa_on, client, nurse):
-    TOTPDevice.objects.create(user=nurse, name="phone", confirmed=True)
-    password_step(client, nurse)
-    response = client.get("/patients/", headers={"HX-Request": "true"})
-    assert response["HX-Redirect"] == "/accounts/mfa/verify/"
-
-
-def test_six_failures_lock_the_username_with_the_same_answer_for_unknown_users(client, neurologist):
-    for _ in range(5):
-        client.post(
-            "/accounts/login/", {"username": neurologist.username, "password": "wrong-password"}
-        )
-    locked = client.post(
-        "/accounts/login/", {"username": neurologist.username, "password": TEST_PASSWORD}
-    )
-    assert locked.status_code == 429
-    # Even the right password is refused now, and nothing says whether the account exists.
-    assert "Too many failed sign-in attempts" in locked.content.decode()
-    assert client.get("/patients/").status_code != 200
-
-
-def test_failures_from_one_address_lock_that_address_across_usernames(client, neurologist, nurse):
-    for name in ["a1", "a2", "a3", "a4", "a5"]:
-        client.post("/accounts/login/", {"username": name, "password": "wrong-password"})
-    response = client.post(
-        "/accounts/login/", {"username": nurse.username, "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 429
+from tests.factories import TEST_PASSWORD
 
 
 def test_the_session_ends_after_15_idle_minutes(signed_in, neurologist, patient_a):

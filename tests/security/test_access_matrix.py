@@ -86,7 +86,29 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "alerts:acknowledge": (PATIENT, ("alert_id",)),
     "alerts:snooze": (PATIENT, ("alert_id",)),
     "alerts:resolve": (PATIENT, ("alert_id",)),
+    "staff:users": (GLOBAL, ()),
+    "staff:user_new": (GLOBAL, ()),
+    "staff:user_edit": (GLOBAL, ("user_id",)),
+    "staff:user_password": (GLOBAL, ("user_id",)),
+    "staff:teams": (GLOBAL, ()),
+    "staff:team_new": (GLOBAL, ()),
+    "staff:team_edit": (GLOBAL, ("team_id",)),
 }
+
+# Pages only a clinic admin opens (200); every clinician is refused (403), before anything is
+# looked up or changed.
+ADMIN_ONLY = [
+    "clinic:status",
+    "audit:report",
+    "audit:export",
+    "staff:users",
+    "staff:user_new",
+    "staff:user_edit",
+    "staff:user_password",
+    "staff:teams",
+    "staff:team_new",
+    "staff:team_edit",
+]
 
 TEAM_A_ROLES = ["neurologist", "nurse", "therapist"]
 PATIENT_ROUTES = sorted(name for name, (kind, _) in ROUTES.items() if kind == PATIENT)
@@ -97,10 +119,23 @@ B_MARKERS = ("Baker", "BBB00001")
 GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv"}
 
 
-def url_for(name: str, side: Any) -> str:
+def url_for(name: str, side: Any, world: dict[str, Any] | None = None) -> str:
     _, params = ROUTES[name]
-    kwargs = side.kwargs() if side is not None else GLOBAL_KWARGS
+    if side is not None:
+        kwargs = side.kwargs()
+    else:
+        kwargs = {**GLOBAL_KWARGS, **(world or {}).get("staff", {})}
     return reverse(name, kwargs={key: kwargs[key] for key in params})
+
+
+def staff_objects(cast: dict[str, Any], team_id: int) -> dict[str, Any]:
+    """The user and the team that the admin pages are opened for."""
+    return {"staff": {"user_id": cast["nurse"].pk, "team_id": team_id}}
+
+
+def route_url(name: str, world: dict[str, Any]) -> str:
+    """The route for team A's patient, or with no patient at all."""
+    return url_for(name, world["a"] if ROUTES[name][0] == PATIENT else None, world)
 
 
 @pytest.fixture
@@ -108,6 +143,7 @@ def world(cast, patient_a, patient_b) -> dict[str, Any]:
     return {
         "a": build_side(patient_a, cast["neurologist"], "a"),
         "b": build_side(patient_b, cast["other_neurologist"], "b"),
+        **staff_objects(cast, patient_a.care_team_id),
     }
 
 
@@ -152,7 +188,7 @@ def test_no_route_is_a_server_error_for_any_role(role, cast, world, signed_in):
         if name == "accounts:logout":
             continue
         kind, _ = ROUTES[name]
-        response = client.get(url_for(name, world["a"] if kind == PATIENT else None))
+        response = client.get(route_url(name, world))
         assert response.status_code in {200, 302, 403, 404, 405}, (
             f"{name} as {role}: {response.status_code}"
         )
@@ -177,10 +213,7 @@ def test_anonymous_users_are_sent_to_sign_in_everywhere(htmx, world):
     client = Client()
     headers = {"HX-Request": "true"} if htmx else {}
     for name in SIGNED_IN_ROUTES:
-        kind, _ = ROUTES[name]
-        response = client.get(
-            url_for(name, world["a"] if kind == PATIENT else None), headers=headers
-        )
+        response = client.get(route_url(name, world), headers=headers)
         if htmx:
             assert response.headers.get("HX-Redirect", "").startswith("/accounts/login/"), name
         else:
@@ -192,11 +225,40 @@ def test_every_state_changing_request_needs_a_csrf_token(cast, world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast["neurologist"])
     for name in sorted(ROUTES):
-        kind, _ = ROUTES[name]
-        response = client.post(
-            url_for(name, world["a"] if kind == PATIENT else None), {"anything": "x"}
-        )
+        response = client.post(route_url(name, world), {"anything": "x"})
         assert response.status_code == 403, f"{name} accepted a POST without a CSRF token"
+
+
+@pytest.mark.parametrize("role", [*TEAM_A_ROLES, "admin"])
+def test_admin_pages_open_for_clinic_admins_only(role, cast, world, signed_in):
+    client = signed_in(cast[role])
+    expected = 200 if role == "admin" else 403
+    for name in ADMIN_ONLY:
+        assert client.get(route_url(name, world)).status_code == expected, f"{name} as {role}"
+
+
+@pytest.mark.parametrize("role", TEAM_A_ROLES)
+def test_clinicians_cannot_change_users_or_teams(role, cast, world, signed_in):
+    client = signed_in(cast[role])
+    me = cast[role]
+    # A clinician giving themselves team B and the break-glass right is refused outright.
+    response = client.post(
+        reverse("staff:user_edit", kwargs={"user_id": me.pk}),
+        {
+            "first_name": "X",
+            "last_name": "Y",
+            "role": "neurologist",
+            "care_teams": [world["b"].patient.care_team_id],
+            "can_break_glass": "on",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 403
+    assert client.post(reverse("staff:user_password", kwargs={"user_id": me.pk})).status_code == 403
+    assert client.post(reverse("staff:team_new"), {"name": "Mine"}).status_code == 403
+    me.refresh_from_db()
+    assert not me.can_break_glass
+    assert not me.care_teams.filter(pk=world["b"].patient.care_team_id).exists()
 
 
 def test_public_routes_show_no_patient_data(world):

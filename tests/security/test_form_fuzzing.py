@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.security.test_access_matrix import GLOBAL, PATIENT, ROUTES, url_for
+from tests.security.test_access_matrix import GLOBAL, PATIENT, ROUTES, staff_objects, url_for
 from tests.security.world import build_side
 
 FIELD = re.compile(r'<(?:input|select|textarea)[^>]*\sname="([^"]+)"', re.I)
@@ -47,12 +47,12 @@ values = st.one_of(
 )
 
 
-def form_targets(client, side) -> list[tuple[str, list[str]]]:
+def form_targets(client, side, staff) -> list[tuple[str, list[str]]]:
     targets = []
     for name, (kind, _) in sorted(ROUTES.items()):
         if kind not in (GLOBAL, PATIENT) or name in SKIP:
             continue
-        url = url_for(name, side if kind == PATIENT else None)
+        url = url_for(name, side if kind == PATIENT else None, staff)
         response = client.get(url)
         if response.status_code != 200:
             continue
@@ -76,7 +76,7 @@ def test_no_form_answers_random_input_with_a_server_error(
     build_side(patient_b, cast["other_neurologist"], "b")
     client = signed_in(cast[role])
     client.raise_request_exception = False
-    targets = form_targets(client, side)
+    targets = form_targets(client, side, staff_objects(cast, patient_a.care_team_id))
     assert len(targets) >= {"neurologist": 15, "nurse": 10, "therapist": 3, "admin": 2}[role]
 
     @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 
 from patients.records.timeline import panel_slots
-from tests.security.test_access_matrix import GLOBAL, PATIENT, ROUTES, url_for
+from tests.security.test_access_matrix import GLOBAL, PATIENT, ROUTES, staff_objects, url_for
 from tests.security.world import build_side
 
 PAYLOADS = [
@@ -92,12 +92,13 @@ def poison(payload: str) -> int:
 def test_every_page_escapes_stored_payloads(cast, patient_a, patient_b, signed_in):
     side = build_side(patient_a, cast["neurologist"], "a")
     build_side(patient_b, cast["other_neurologist"], "b")
+    staff = staff_objects(cast, patient_a.care_team_id)
     for payload in PAYLOADS[:2]:
         assert poison(payload) > 10
         for role in ("neurologist", "nurse", "therapist"):
             client = signed_in(cast[role])
             urls = [
-                (name, url_for(name, side if kind == PATIENT else None))
+                (name, url_for(name, side if kind == PATIENT else None, staff))
                 for name, (kind, _) in sorted(ROUTES.items())
                 if kind in (GLOBAL, PATIENT) and name not in {"accounts:logout", "audit:export"}
             ]
