@@ -54,8 +54,8 @@ def form_targets(client, side, staff) -> list[tuple[str, list[str]]]:
             continue
         url = url_for(name, side if kind == PATIENT else None, staff)
         response = client.get(url)
-        if response.status_code != 200:
-            continue
+        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+            continue  # a page with no forms (a PDF, a CSV export)
         html = response.content.decode()
         for attributes, inner in FORM.findall(html):
             if 'method="post"' not in attributes.lower():
