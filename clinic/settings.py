@@ -396,26 +396,35 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Logging: never patient data. Request lines carry no query strings (the access log format is
-# set in the devstack and compose file), and a filter scrubs identifiers from messages.
+# Logging: never patient data. Every line goes through one handler whose filter
+# (clinic.logs.RedactingFilter) turns request paths into the routes they matched, removes other
+# identifiers and query strings, and keeps exception types and tracebacks but not their
+# messages. No logger may bypass it: none stops propagation without a handler of its own, or
+# Python's last-resort handler would print the record raw. Gunicorn's lines go through the same
+# filter (GunicornLogger), and PostgreSQL logs no statements (devstack, docker-compose.yml).
 # ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("MYELIN_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "clinic.logs.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's request logger prints the path of failing requests, which carries patient
-        # ids; our own error handler logs a sanitised line instead.
-        "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
+        # Django's own configuration gives these loggers handlers of their own (printing the
+        # path of every request); here they reach the console through the filter like the rest.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        # At DEBUG this logger prints every SQL statement with its values: never below INFO.
+        "django.db.backends": {"level": "INFO"},
         # django-axes logs every sign-in at INFO (with the username masked); failures and
         # lockouts are WARNING and still shown.
         "axes": {"level": "WARNING"},
     },
 }
-
 # Alerts and notifications.
 MYELIN_BASE_URL = env_str("MYELIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALERT_MAX_SNOOZE_DAYS = env_int("MYELIN_ALERT_MAX_SNOOZE_DAYS", 30, minimum=1, maximum=365)
