@@ -304,7 +304,36 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message to b
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# A killed task runs again within minutes, never a day late (the sweeps are level-triggered,
+# so a run repeated or cut short changes nothing; tests/sweeps/test_killed_worker.py).
+# - A worker *child* killed mid-task (the out-of-memory killer) is seen by the worker's main
+#   process, which sends the task again after TASK_RETRY_DELAY_SECONDS, at most max_retries
+#   (Celery's 3) times, so a task that kills every child it runs in cannot loop for ever. If
+#   that send fails, the message goes back on the queue instead of being acknowledged.
+# - A whole worker killed (its container, its machine) leaves its message unacknowledged in
+#   Redis, which hands it to another worker once the visibility timeout has passed; workers
+#   look for such messages every restore interval × throttle seconds. The timeout must be
+#   longer than the longest task, or a task still running is handed out a second time
+#   (harmless here, but wasted work): the longest measured, the overdue sweep over a backlog
+#   of 300,000 items at bench size, took 140 s (README, Performance).
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+TASK_RETRY_DELAY_SECONDS = 30
+CELERY_TASK_ANNOTATIONS = {"*": {"default_retry_delay": TASK_RETRY_DELAY_SECONDS}}
+_VISIBILITY_TIMEOUT_SECONDS = 10 * 60
+_RESTORE_INTERVAL_SECONDS, _RESTORE_THROTTLE = 10, 6  # a scan a minute
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": _VISIBILITY_TIMEOUT_SECONDS,
+    "unacked_restore_interval": _RESTORE_INTERVAL_SECONDS,
+    "unacked_restore_throttle": _RESTORE_THROTTLE,
+}
+# How late a message lost with its whole worker can run again. A beat message must not expire
+# before that unless the job's next message is due sooner (tests/sweeps/test_reliability.py).
+TASK_REDELIVERY_SECONDS = (
+    _VISIBILITY_TIMEOUT_SECONDS + _RESTORE_INTERVAL_SECONDS * _RESTORE_THROTTLE
+)
 HEARTBEAT_INTERVAL_SECONDS = env_int("MYELIN_HEARTBEAT_SECONDS", 60, minimum=5)
 CELERY_IMPORTS = [
     "treatments.alert_tasks",
