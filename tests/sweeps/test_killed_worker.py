@@ -29,6 +29,9 @@ from tests.sweeps.conftest import build_items
 from treatments.models import Alert, MonitoringItem
 from treatments.sweeps import clinic_today
 
+# The suite runs tasks inline (tests/conftest.py); these send to the real broker on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
+
 ROOT = Path(__file__).resolve().parents[2]
 ITEMS = 40  # four chunks of ten, a second each
 DEADLINE_SECONDS = 30
