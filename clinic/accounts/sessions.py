@@ -78,7 +78,7 @@ class SessionStore(CachedDbStore):
     def save(self, must_create: bool = False) -> None:
         DbStore.save(self, must_create)
         try:
-            self._cache.set(self.cache_key, self._session, self.get_expiry_age())
+            self._cache.set(self.cache_key, self._session, self.get_expiry_age())  # type: ignore[attr-defined]
         except Exception:
             # A copy left in the cache from before is older than the row: at worst it shows a
             # session as it was a moment ago (an earlier clock, a step of MFA still to do).

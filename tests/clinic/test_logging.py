@@ -16,6 +16,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -102,7 +103,8 @@ def test_connection_errors_keep_their_message_for_whoever_is_on_call():
 
 def test_sql_is_never_logged_with_its_values_even_at_debug_level():
     assert logging.getLogger("django.db.backends").getEffectiveLevel() >= logging.INFO
-    assert settings.LOGGING["loggers"]["django.db.backends"]["level"] == "INFO"
+    loggers: Any = settings.LOGGING["loggers"]
+    assert loggers["django.db.backends"]["level"] == "INFO"
 
 
 # --- gunicorn -------------------------------------------------------------------------------

@@ -248,7 +248,8 @@ def test_a_message_lost_with_its_worker_comes_back_within_minutes_and_is_not_exp
     # killed daily sweep runs again the same morning.
     assert 2 * LONGEST_MEASURED_TASK_SECONDS < visibility <= 15 * 60
     assert visibility + scan == settings.TASK_REDELIVERY_SECONDS
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+    schedule: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE
+    for name, entry in schedule.items():
         # Either the message outlives its redelivery, or the next one is sent before it.
         needed = min(period_seconds(entry["schedule"]), settings.TASK_REDELIVERY_SECONDS)
         assert entry["options"]["expires"] >= needed, name
