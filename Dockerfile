@@ -24,5 +24,7 @@ RUN DJANGO_SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-build \
 RUN useradd --system --uid 10001 --home /app myelin && mkdir -p /app/var && chown myelin /app/var
 USER myelin
 EXPOSE 8000
+# Routes, not paths, in the access log (clinic.logs.GunicornLogger; as in clinic/devstack.py).
 CMD ["gunicorn", "clinic.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--no-control-socket", \
+     "--logger-class", "clinic.logs.GunicornLogger", \
      "--access-logfile", "-", "--access-logformat", "%(h)s \"%(m)s %(U)s\" %(s)s %(b)s %(M)sms"]

@@ -4,6 +4,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging
 from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
@@ -38,6 +39,18 @@ def _task_packages() -> list[str]:
 app.autodiscover_tasks(_task_packages)
 
 logger = logging.getLogger("myelin.celery")
+
+
+@setup_logging.connect
+def _log_through_django_settings(**kwargs: Any) -> None:
+    """Workers and beat keep settings.LOGGING, whose one handler keeps patient data out of the
+    logs (clinic.logs), instead of handlers of Celery's own. Billiard's pool logger (a child
+    killed, say) stops propagation by default; it goes through the same handler."""
+    from billiard.util import get_logger
+
+    pool_logger = get_logger()
+    pool_logger.propagate = True
+    pool_logger.setLevel(logging.WARNING)  # not its INFO chatter about every process started
 
 
 def _send(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

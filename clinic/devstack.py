@@ -264,6 +264,24 @@ def wait_until(check, what: str, timeout: float = 30.0, log: Path | None = None)
     fail(f"{what} did not come up within {timeout:.0f} s.{tail}")
 
 
+# PostgreSQL's log must hold no patient data. By default a failed statement is logged whole
+# (STATEMENT: INSERT ... VALUES ('<name>', '<clinical note>') - Django sends values inline) with
+# the row it failed on (DETAIL: Failing row contains (...)), and some error messages quote the
+# value they rejected (invalid input syntax for type date: "..."). So: statements' errors and
+# warnings are left to the app, which logs them without their text; the server logs its own
+# life (start-up, checkpoints, FATAL, PANIC), never a statement, a DETAIL line or a parameter.
+# docker-compose.yml passes the same options to the postgres image.
+POSTGRES_LOG_OPTIONS = (
+    "log_min_messages=log",
+    "log_min_error_statement=panic",
+    "log_error_verbosity=terse",
+    "log_parameter_max_length=0",
+    "log_parameter_max_length_on_error=0",
+    "log_statement=none",
+    "log_min_duration_statement=-1",
+)
+
+
 def start_postgres(stack_ports: dict[str, int]) -> tuple[str, Path, Path, bool]:
     """Start (or reuse) the project's cluster; the flag says whether this call started it."""
     pg_bin = postgres_bin()
@@ -308,7 +326,8 @@ def start_postgres(stack_ports: dict[str, int]) -> tuple[str, Path, Path, bool]:
     log.touch()
     chown_to_service_user(log)
     # fsync off: this cluster is for development and tests only; a crash loses nothing that
-    # matters and start-up and the test suite are several times faster.
+    # matters and start-up and the test suite are several times faster. The log settings are
+    # the ones a deployment needs too (POSTGRES_LOG_OPTIONS).
     result = subprocess.run(
         as_service_user(
             [
@@ -324,7 +343,8 @@ def start_postgres(stack_ports: dict[str, int]) -> tuple[str, Path, Path, bool]:
                 "30",
                 "-o",
                 f"-h 127.0.0.1 -p {port} -k '' -c fsync=off -c synchronous_commit=off "
-                f"-c full_page_writes=off -c max_connections=200",
+                f"-c full_page_writes=off -c max_connections=200 "
+                + " ".join(f"-c {option}" for option in POSTGRES_LOG_OPTIONS),
             ]
         ),
         capture_output=True,
@@ -472,6 +492,17 @@ def manage(stack: Stack, *args: str, quiet: bool = False) -> None:
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
+# Gunicorn logs each request through clinic.logs.GunicornLogger: the route, not the path (which
+# carries patient ids), and no query string or referrer. The Dockerfile uses the same options.
+GUNICORN_LOG_OPTIONS = (
+    "--logger-class",
+    "clinic.logs.GunicornLogger",
+    "--access-logfile",
+    "-",
+    "--access-logformat",
+    '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+)
+
 DEMO_LOGINS = [
     ("Neurologist", "dr.okafor"),
     ("MS nurse", "nurse.patel"),
@@ -505,11 +536,7 @@ def dev_programs(web_port: int) -> list[Program]:
                 "--workers",
                 "2",
                 "--no-control-socket",
-                "--access-logfile",
-                "-",
-                # No query strings in the access log: they can carry patient names.
-                "--access-logformat",
-                '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+                *GUNICORN_LOG_OPTIONS,
             ],
             purpose="the web server",
             essential=True,

@@ -319,7 +319,36 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message to b
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# A killed task runs again within minutes, never a day late (the sweeps are level-triggered,
+# so a run repeated or cut short changes nothing; tests/sweeps/test_killed_worker.py).
+# - A worker *child* killed mid-task (the out-of-memory killer) is seen by the worker's main
+#   process, which sends the task again after TASK_RETRY_DELAY_SECONDS, at most max_retries
+#   (Celery's 3) times, so a task that kills every child it runs in cannot loop for ever. If
+#   that send fails, the message goes back on the queue instead of being acknowledged.
+# - A whole worker killed (its container, its machine) leaves its message unacknowledged in
+#   Redis, which hands it to another worker once the visibility timeout has passed; workers
+#   look for such messages every restore interval × throttle seconds. The timeout must be
+#   longer than the longest task, or a task still running is handed out a second time
+#   (harmless here, but wasted work): the longest measured, the overdue sweep over a backlog
+#   of 300,000 items at bench size, took 140 s (README, Performance).
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+TASK_RETRY_DELAY_SECONDS = 30
+CELERY_TASK_ANNOTATIONS = {"*": {"default_retry_delay": TASK_RETRY_DELAY_SECONDS}}
+_VISIBILITY_TIMEOUT_SECONDS = 10 * 60
+_RESTORE_INTERVAL_SECONDS, _RESTORE_THROTTLE = 10, 6  # a scan a minute
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": _VISIBILITY_TIMEOUT_SECONDS,
+    "unacked_restore_interval": _RESTORE_INTERVAL_SECONDS,
+    "unacked_restore_throttle": _RESTORE_THROTTLE,
+}
+# How late a message lost with its whole worker can run again. A beat message must not expire
+# before that unless the job's next message is due sooner (tests/sweeps/test_reliability.py).
+TASK_REDELIVERY_SECONDS = (
+    _VISIBILITY_TIMEOUT_SECONDS + _RESTORE_INTERVAL_SECONDS * _RESTORE_THROTTLE
+)
 HEARTBEAT_INTERVAL_SECONDS = env_int("MYELIN_HEARTBEAT_SECONDS", 60, minimum=5)
 # Tasks are found by autodiscovery (clinic/celery.py): each sub-domain's tasks.py.
 
@@ -406,26 +435,35 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Logging: never patient data. Request lines carry no query strings (the access log format is
-# set in the devstack and compose file), and a filter scrubs identifiers from messages.
+# Logging: never patient data. Every line goes through one handler whose filter
+# (clinic.logs.RedactingFilter) turns request paths into the routes they matched, removes other
+# identifiers and query strings, and keeps exception types and tracebacks but not their
+# messages. No logger may bypass it: none stops propagation without a handler of its own, or
+# Python's last-resort handler would print the record raw. Gunicorn's lines go through the same
+# filter (GunicornLogger), and PostgreSQL logs no statements (devstack, docker-compose.yml).
 # ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("MYELIN_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "clinic.logs.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's request logger prints the path of failing requests, which carries patient
-        # ids; our own error handler logs a sanitised line instead.
-        "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
+        # Django's own configuration gives these loggers handlers of their own (printing the
+        # path of every request); here they reach the console through the filter like the rest.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        # At DEBUG this logger prints every SQL statement with its values: never below INFO.
+        "django.db.backends": {"level": "INFO"},
         # django-axes logs every sign-in at INFO (with the username masked); failures and
         # lockouts are WARNING and still shown.
         "axes": {"level": "WARNING"},
     },
 }
-
 # Alerts and notifications.
 MYELIN_BASE_URL = env_str("MYELIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALERT_MAX_SNOOZE_DAYS = env_int("MYELIN_ALERT_MAX_SNOOZE_DAYS", 30, minimum=1, maximum=365)

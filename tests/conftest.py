@@ -8,12 +8,14 @@ Bob Baker; nobody on team B may ever see Alice, and nobody on team A may see Bob
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
 
 import pytest
 
@@ -52,16 +54,41 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
-class _Remember(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
+class _Tee(io.TextIOBase):
+    """A log stream that also keeps what was written to it."""
 
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.lines.append(record.getMessage())
-        except Exception:
-            self.lines.append(str(record.msg))
+    def __init__(self, stream: TextIO, kept: list[str]) -> None:
+        self.stream, self.kept = stream, kept
+
+    def write(self, text: str) -> int:
+        self.kept.append(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class LogWatch:
+    """Everything the test run writes to a log: the app's own log output exactly as its
+    handlers format it (tracebacks included), Python's last-resort handler, PostgreSQL's log,
+    and the output of any server a test starts (gunicorn, Celery workers)."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.files: dict[Path, int] = {}
+
+    def add_file(self, path: Path) -> None:
+        """Check this file too, from its current end (what this run appends)."""
+        self.files.setdefault(path, path.stat().st_size if path.exists() else 0)
+
+    def text(self) -> str:
+        parts = ["".join(self.written)]
+        for path, start in self.files.items():
+            if path.exists():
+                with path.open("rb") as log:
+                    log.seek(start)
+                    parts.append(log.read().decode("utf-8", errors="replace"))
+        return "\n".join(parts)
 
 
 _identifiers: set[str] = set()
@@ -70,33 +97,81 @@ _identifiers: set[str] = set()
 def _remember_identifiers(sender: type, instance: Patient, **kwargs: object) -> None:
     _identifiers.update(
         value
-        for value in (instance.mrn, instance.full_name, instance.email, instance.phone)
+        for value in (
+            instance.mrn,
+            instance.full_name,
+            instance.email,
+            instance.phone,
+            str(instance.external_id),
+            instance.external_id.hex,
+        )
         if value
     )
 
 
+_log_watch = LogWatch()
+
+
+def _loggers() -> list[logging.Logger]:
+    known = logging.Logger.manager.loggerDict.values()
+    return [logging.getLogger(), *(lg for lg in known if isinstance(lg, logging.Logger))]
+
+
+def _own_handlers(logger: logging.Logger) -> list[logging.Handler]:
+    """The handlers the project configured, not the ones pytest adds to capture logs."""
+    return [h for h in logger.handlers if not type(h).__module__.startswith("_pytest")]
+
+
+def _loggers_printing_raw() -> list[str]:
+    """Loggers that stop propagation with no handler of their own: outside pytest (which
+    attaches its capture to them) Python's last-resort handler prints their records unfiltered."""
+    return sorted(lg.name for lg in _loggers() if not lg.propagate and not _own_handlers(lg))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _no_patient_identifiers_in_logs() -> Iterator[None]:
-    """Patient data is never written to logs: every log message of the whole run is checked
-    against every patient created in it (MRN, full name, email, phone)."""
+    """Patient data is never written to logs: everything the whole run writes to any log (see
+    LogWatch) is checked against every patient created in it (MRN, full name, email, phone and
+    the UUID that names the patient in URLs)."""
+    from django.conf import settings
     from django.db.models.signals import post_save
 
-    handler = _Remember()
-    root = logging.getLogger()
-    root.addHandler(handler)
+    streams = {
+        handler: handler.stream
+        for logger in _loggers()
+        for handler in _own_handlers(logger)
+        if isinstance(handler, logging.StreamHandler)
+    }
+    assert streams, "settings.LOGGING writes through no stream handler"
+    for handler, stream in streams.items():
+        handler.setStream(_Tee(stream, _log_watch.written))  # type: ignore[arg-type]
+    _log_watch.add_file(Path(settings.VAR_DIR) / "postgres.log")
     post_save.connect(_remember_identifiers, sender=Patient, dispatch_uid="log-guard")
     yield
-    root.removeHandler(handler)
     post_save.disconnect(dispatch_uid="log-guard", sender=Patient)
-    leaks = sorted(
-        {
-            ident
-            for line in handler.lines
-            for ident in _identifiers
-            if re.search(rf"\b{re.escape(ident)}\b", line)
-        }
+    for handler, stream in streams.items():
+        handler.setStream(stream)
+    assert not _loggers_printing_raw(), f"unfiltered loggers: {_loggers_printing_raw()}"
+    if not _identifiers:
+        return
+    pattern = re.compile(
+        "|".join(rf"\b{re.escape(i)}\b" for i in sorted(_identifiers, key=len, reverse=True))
     )
+    leaks = sorted(set(pattern.findall(_log_watch.text())))
     assert not leaks, f"patient identifiers written to the logs: {len(leaks)} distinct values"
+
+
+@pytest.fixture
+def log_output() -> Callable[[], str]:
+    """What the app's log handlers have written since the test began, as they wrote it."""
+    start = len(_log_watch.written)
+    return lambda: "".join(_log_watch.written[start:])
+
+
+@pytest.fixture
+def log_watch() -> Callable[[Path], None]:
+    """Give a log file (a server's output) to the run's check for patient data."""
+    return _log_watch.add_file
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+# Django's own salt, so a user whose sessions were never revoked keeps Django's hash and nobody
+# is signed out by the upgrade that added session_generation.
+_SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
 
 
 class Role(models.TextChoices):
@@ -60,6 +68,12 @@ class User(AbstractUser):
         default=False,
         help_text="Set when a clinic admin chose the password: every page asks for a new one.",
     )
+    session_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised when a session of this user ended while the session cache was "
+        "unreachable: every session signed in before then stops being accepted.",
+    )
 
     class Meta:
         constraints = [
@@ -108,6 +122,23 @@ class User(AbstractUser):
                 )
         if errors:
             raise ValidationError(errors)
+
+    # Django compares this hash with the one stored in the session on every request; the
+    # generation makes cached copies of ended sessions fail it (clinic.accounts.sessions).
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=secret)
+
+    def _session_hash(self, *, secret: str | bytes | None) -> str:
+        material = self.password
+        if self.session_generation:
+            material = f"{self.password}\x00{self.session_generation}"
+        return salted_hmac(
+            _SESSION_HASH_SALT, material, secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @property
     def display_name(self) -> str:

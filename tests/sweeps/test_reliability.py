@@ -213,3 +213,45 @@ def test_every_beat_entry_names_a_registered_task() -> None:
         "treatments.sweep_extend_monitoring",
         "patients.records.tasks.refresh_clinical_status",
     } <= scheduled
+
+
+# --- a killed worker (run for real in test_killed_worker.py) ------------------------------
+
+LONGEST_MEASURED_TASK_SECONDS = 140  # README, Performance: the overdue sweep over 300,000 items
+
+
+def period_seconds(schedule: Any) -> float:
+    """The shortest gap between two sends of a beat entry."""
+    if isinstance(schedule, float | int):
+        return float(schedule)
+    fires = sorted(h * 60 + m for h in schedule.hour for m in schedule.minute)
+    gaps = [b - a for a, b in zip(fires, [*fires[1:], fires[0] + 24 * 60], strict=True)]
+    return min(gaps) * 60.0
+
+
+def test_a_task_whose_worker_child_dies_is_sent_again_not_acknowledged() -> None:
+    app.loader.import_default_modules()
+    sweep = app.tasks["treatments.sweep_missing_edss"]
+
+    assert sweep.acks_late
+    assert sweep.retry_on_worker_lost  # at most max_retries times, so no endless loop
+    assert sweep.max_retries is not None
+    assert sweep.reject_on_worker_lost  # if sending the retry fails, back on the queue
+    assert sweep.default_retry_delay <= 60  # minutes early, not a day late
+
+
+def test_a_message_lost_with_its_worker_comes_back_within_minutes_and_is_not_expired() -> None:
+    from django.conf import settings
+
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    visibility = options["visibility_timeout"]
+    scan = options["unacked_restore_interval"] * options["unacked_restore_throttle"]
+    # Longer than any task, so a running task is not handed out twice; short enough that a
+    # killed daily sweep runs again the same morning.
+    assert 2 * LONGEST_MEASURED_TASK_SECONDS < visibility <= 15 * 60
+    assert visibility + scan == settings.TASK_REDELIVERY_SECONDS
+    schedule: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE
+    for name, entry in schedule.items():
+        # Either the message outlives its redelivery, or the next one is sent before it.
+        needed = min(period_seconds(entry["schedule"]), settings.TASK_REDELIVERY_SECONDS)
+        assert entry["options"]["expires"] >= needed, name

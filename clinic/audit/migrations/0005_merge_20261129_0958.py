@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0004_append_only_for_every_session'),
-        ('audit', '0004_user_administration'),
+        ("audit", "0004_append_only_for_every_session"),
+        ("audit", "0004_user_administration"),
     ]
 
-    operations = [
-    ]
+    operations = []
