@@ -146,3 +146,18 @@ def test_every_capability_guards_something():
         perm.value for perm in Perm if not any(f"Perm.{perm.name}" in text for text in sources)
     ]
     assert unused == []
+
+
+def test_every_alert_kind_is_in_a_family_and_each_step_has_its_capability():
+    from treatments.alerts.services import CAPABILITIES, VERBS
+    from treatments.models import FAMILY_OF_KIND, AlertFamily, AlertKind
+
+    assert set(FAMILY_OF_KIND) == set(AlertKind.values), "place every alert kind in a family"
+    assert set(CAPABILITIES) == {(family, verb) for family in AlertFamily for verb in VERBS}
+    # Only the referral workflow is open to therapists; everything clinical is not.
+    therapist = person(Role.THERAPIST)
+    for kind, family in FAMILY_OF_KIND.items():
+        for verb in VERBS:
+            assert may(therapist, CAPABILITIES[(family, verb)]) is (
+                kind == AlertKind.REFERRAL_OVERDUE
+            ), (kind, verb)
