@@ -119,7 +119,7 @@ def _rule(perm: Perm, what: str, *roles: str) -> Rule:
 
 
 # The policy. Change a row here, in the README table, and in the expected matrix of
-# tests/clinic/test_permissions.py: the three are compared, so none can drift alone.
+# tests/security/permission_matrix.py: the three are compared, so none can drift alone.
 TABLE: tuple[Section, ...] = (
     Section(
         "Patients and the clinical record",
