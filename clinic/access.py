@@ -1,13 +1,12 @@
-"""What every view shares: the signed-in request, role checks, htmx-aware rendering and the one
-guard for a `next` URL. (Reaching a patient's data goes through clinic.audit.access.)"""
+"""What every view shares: the signed-in request, htmx-aware rendering and the one guard for a
+`next` URL. (Who may use a view: clinic.permissions.requires. Reaching a patient's data goes
+through clinic.audit.access.)"""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,25 +23,6 @@ class ClinicRequest(HttpRequest):
 
     user: User  # type: ignore[assignment]
     htmx: HtmxDetails
-
-
-def role_required(*roles: str) -> Callable:
-    """Allow only users with one of these roles (403 otherwise). Login is enforced globally."""
-
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.user.role not in roles:  # type: ignore[union-attr]
-                raise PermissionDenied("Your role does not give access to this page.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-def clinician_required(view: Callable) -> Callable:
-    return role_required("neurologist", "nurse", "therapist")(view)
 
 
 def patient_page(view: Callable) -> Callable:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
+from clinic.permissions import Can, Perm, may
+
 
 def navigation(request: HttpRequest) -> dict[str, object]:
     """The role-aware navigation bar: each role sees the pages it works in."""
@@ -10,22 +12,24 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items: list[tuple[str, str]] = []
-    if user.is_neurologist:
+    if may(user, Perm.CASELOAD_VIEW):
         items.append(("Caseload", reverse("caseload:page")))
-    if user.is_clinician:
+    if may(user, Perm.PATIENT_VIEW):
         items.append(("Patients", reverse("patients:list")))
-    if user.is_nurse or user.is_neurologist:
+    if may(user, Perm.WORKLIST_VIEW):
         items.append(("Monitoring", reverse("treatments:worklist")))
-    if user.is_clinician:
+    if may(user, Perm.PATIENT_VIEW):
         items.append(("Referrals", reverse("referrals:board")))
         items.append(("Alerts", reverse("alerts:inbox")))
     items.append(("DMT catalogue", reverse("treatments:catalogue")))
-    if user.can_break_glass and user.is_clinician:
+    if user.can_break_glass and may(user, Perm.BREAK_GLASS):
         items.append(("Emergency access", reverse("emergency:access")))
-    if user.is_clinic_admin:
+    if may(user, Perm.USER_MANAGE):
         items.append(("Users", reverse("staff:users")))
         items.append(("Care teams", reverse("staff:teams")))
+    if may(user, Perm.SYSTEM_STATUS_VIEW):
         items.append(("System status", reverse("clinic:status")))
+    if may(user, Perm.AUDIT_VIEW):
         items.append(("Audit", reverse("audit:report")))
     current = request.path
     # The most specific matching entry is the current page (/patients/caseload/ is Caseload,
@@ -44,3 +48,9 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             for label, url in items
         ],
     }
+
+
+def permissions(request: HttpRequest) -> dict[str, object]:
+    """`can`: what the signed-in user may do, for templates (`{% if can.patient_create %}`), from
+    the one table in clinic.permissions. (Not `perms`: that is Django's own.)"""
+    return {"can": Can(getattr(request, "user", None))}

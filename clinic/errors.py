@@ -8,6 +8,8 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
+from clinic.permissions import CapabilityDenied
+
 logger = logging.getLogger("myelin.errors")
 
 
@@ -29,6 +31,10 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # A refusal by the permission table says who may (it carries no patient data); any other
+    # refusal keeps the general message.
+    if isinstance(exception, CapabilityDenied) and str(exception):
+        return _page(403, "Not allowed", str(exception), request)
     return _page(403, "Not allowed", "Your role does not give access to this page.", request)
 
 

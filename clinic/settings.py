@@ -134,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "clinic.context_processors.navigation",
+                "clinic.context_processors.permissions",
                 "treatments.alerts.context_processors.alert_count",
             ],
         },

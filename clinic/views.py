@@ -7,14 +7,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clinic import health
-from clinic.access import role_required
+from clinic.permissions import Perm, requires
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect(request.user.landing_url())  # type: ignore[union-attr]
 
 
-@role_required("admin")
+@requires(Perm.SYSTEM_STATUS_VIEW)
 @never_cache
 def status(request: HttpRequest) -> HttpResponse:
     checks = health.all_checks(ping_workers=True)

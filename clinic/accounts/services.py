@@ -9,6 +9,7 @@ from clinic.accounts.models import Role, User, UserSession
 from clinic.accounts.sessions import SessionStore
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure
 
 
 def track_session(*, request: HttpRequest, user: User) -> None:
@@ -30,6 +31,7 @@ def end_all_sessions(*, user: User) -> int:
 
 
 def deactivate_user(*, user: User, by: User) -> None:
+    ensure(by, Perm.USER_MANAGE)
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])

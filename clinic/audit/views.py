@@ -9,10 +9,11 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from clinic.access import ClinicRequest, render_page, role_required
+from clinic.access import ClinicRequest, render_page
 from clinic.audit import services as audit
 from clinic.audit.forms import SORTS, AuditFilterForm
 from clinic.audit.models import AccessEvent, Action, Category
+from clinic.permissions import Perm, requires
 
 
 def _filtered(form: AuditFilterForm) -> QuerySet[AccessEvent]:
@@ -39,7 +40,7 @@ def _filtered(form: AuditFilterForm) -> QuerySet[AccessEvent]:
     return events.order_by(order, "-id")
 
 
-@role_required("admin")
+@requires(Perm.AUDIT_VIEW)
 @never_cache
 def report(request: ClinicRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
@@ -72,7 +73,7 @@ class _Echo:
         return value
 
 
-@role_required("admin")
+@requires(Perm.AUDIT_VIEW)
 @never_cache
 def export_csv(request: ClinicRequest) -> StreamingHttpResponse:
     form = AuditFilterForm(request.GET or None)

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.links import link
+from clinic.permissions import Perm, may
 from patients.models.clinical import COURSE_SHORT, DiseaseCourse
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ class CaseloadFilters:
 
 
 def _sees_patients(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.is_clinician)
+    # Which roles see patients at all is the permission table's; which patients, this module's.
+    return may(user, Perm.PATIENT_VIEW)
 
 
 class PatientQuerySet(models.QuerySet["Patient"]):

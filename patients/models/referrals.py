@@ -16,6 +16,10 @@ Who is on which side
 * The **referring side** cancels and acknowledges the summary: the referrer, or any neurologist
   or nurse (who share the patient's care team; scope is checked by the service).
 
+Which roles may take each side is the permission table's (clinic.permissions: REFERRAL_RESPOND_*,
+REFERRAL_CLOSE_*); this module adds only what depends on the referral: its discipline and who
+sent it.
+
 The clock
 ---------
 A referral must be *responded to* (accepted or declined) within the target for its discipline
@@ -39,6 +43,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.permissions import Perm, may
 from patients.models.scoping import PatientOwnedQuerySet
 
 if TYPE_CHECKING:
@@ -68,6 +73,20 @@ THERAPY_DISCIPLINES = frozenset(
         ReferralDiscipline.PSYCHOLOGY,
     }
 )
+
+
+# Services whose referrals Myelin's own users receive: the therapy disciplines and the MS nurses.
+SERVICES_WITH_USERS = THERAPY_DISCIPLINES | {ReferralDiscipline.MS_NURSE}
+
+
+def service_of(user: User) -> str:
+    """The service a user works referrals for: a therapist's discipline, the MS nurse service
+    for a nurse, none for anyone else."""
+    if user.is_therapist:
+        return user.discipline
+    if user.is_nurse:
+        return ReferralDiscipline.MS_NURSE
+    return ""
 
 
 class Urgency(models.TextChoices):
@@ -233,11 +252,10 @@ class ReferralQuerySet(PatientOwnedQuerySet["Referral"]):
 
     def to_receiver(self, user: User) -> ReferralQuerySet:
         """The referrals ``user`` works as the receiving side (their board's inbox)."""
-        if user.is_therapist:
-            return self.filter(discipline=user.discipline)
-        if user.is_nurse:
-            return self.filter(discipline=ReferralDiscipline.MS_NURSE)
-        return self.none()
+        service = service_of(user)
+        if not service or not may(user, Perm.REFERRAL_RESPOND_OWN):
+            return self.none()
+        return self.filter(discipline=service)
 
     def sent_by(self, user: User) -> ReferralQuerySet:
         return self.filter(referred_by=user)
@@ -335,15 +353,15 @@ class Referral(models.Model):
         return self.state in AWAITING_RESPONSE
 
     def is_receiver(self, user: User) -> bool:
-        if self.discipline in THERAPY_DISCIPLINES:
-            return user.is_therapist and user.discipline == self.discipline
-        if self.discipline == ReferralDiscipline.MS_NURSE:
-            return user.is_nurse
-        # Services outside the team: recorded on their behalf by neurologists and nurses.
-        return user.is_neurologist or user.is_nurse
+        if self.discipline in SERVICES_WITH_USERS:
+            return service_of(user) == self.discipline and may(user, Perm.REFERRAL_RESPOND_OWN)
+        # Services outside the team: recorded on their behalf (clinic.permissions says by whom).
+        return may(user, Perm.REFERRAL_RESPOND_EXTERNAL)
 
     def is_referrer_side(self, user: User) -> bool:
-        return user.pk == self.referred_by_id or user.is_neurologist or user.is_nurse
+        if user.pk == self.referred_by_id and may(user, Perm.REFERRAL_CLOSE_OWN):
+            return True
+        return may(user, Perm.REFERRAL_CLOSE_TEAM)
 
     def refusal(self, action: str, user: User) -> str | None:
         """Why ``user`` may not take ``action`` now, or None if they may."""

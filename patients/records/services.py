@@ -21,6 +21,7 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure
 from patients.edss import FS_ORDER, EdssInputError, calculate_edss
 from patients.models import (
     CourseState,
@@ -47,6 +48,7 @@ from patients.progression import (
 
 def create_patient(*, patient: Patient, by: User) -> Patient:
     """Save a new patient built (and validated) by `PatientForm`."""
+    ensure(by, Perm.PATIENT_CREATE)
     with transaction.atomic():
         patient.save()
         audit.record(user=by, patient=patient, action=Action.CREATE, category=Category.DEMOGRAPHICS)
@@ -56,6 +58,7 @@ def create_patient(*, patient: Patient, by: User) -> Patient:
 def update_patient(*, patient: Patient, changed: Sequence[str], by: User) -> Patient:
     """Save changes to a patient's record. The audit entry names the changed fields (never
     their values); pghistory keeps the values."""
+    ensure(by, Perm.PATIENT_EDIT)
     with transaction.atomic():
         patient.save()
         audit.record(
@@ -92,6 +95,7 @@ def add_course_state(
     A new current state (no end date) closes the current one on the day before it starts: the
     course changed that day. A past state (with an end date) must fit between existing ones.
     """
+    ensure(by, Perm.COURSE_RECORD)
     today = timezone.localdate()
     _not_in_future("start_on", start_on, today=today, what="The start date")
     _not_in_future("end_on", end_on, today=today, what="The end date")
@@ -163,6 +167,7 @@ def record_edss(
     *, patient: Patient, assessed_on: date, scores: Mapping[str, int | None], by: User
 ) -> EdssAssessment:
     """Compute the Neurostatus-EDSS from the raw scores and store both (§7)."""
+    ensure(by, Perm.EDSS_RECORD)
     _not_in_future("assessed_on", assessed_on, today=timezone.localdate(), what="The assessment")
     try:
         result = calculate_edss(
@@ -219,6 +224,7 @@ def record_relapse(
 ) -> RecordedRelapse:
     """Record a relapse. One starting within 30 days of another's onset is saved, with a
     warning that it may be the same event (§9.1): the clinician decides, not the software."""
+    ensure(by, Perm.RELAPSE_RECORD)
     today = timezone.localdate()
     _not_in_future("onset_on", onset_on, today=today, what="The onset")
     _not_in_future("end_on", end_on, today=today, what="The end date")
@@ -272,6 +278,7 @@ def record_mri(
     report: str,
     by: User,
 ) -> MriStudy:
+    ensure(by, Perm.MRI_RECORD)
     _not_in_future("study_on", study_on, today=timezone.localdate(), what="The scan date")
     if gad_enhancing is not None and not contrast_given:
         raise ValidationError(

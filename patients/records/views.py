@@ -15,16 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from clinic.access import (
-    ClinicRequest,
-    clinician_required,
-    patient_page,
-    render_page,
-    role_required,
-)
+from clinic.access import ClinicRequest, patient_page, render_page
 from clinic.audit import services as audit
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Category
+from clinic.permissions import Perm, requires
 from patients.models import Patient
 from patients.records import services, timeline
 from patients.records.charts import ChartSpec, Marker, Series, time_chart
@@ -37,10 +32,6 @@ from patients.records.forms import (
 )
 
 PAGE_SIZE = 25
-
-# Who may record what. Scoring the EDSS and naming the disease course are a neurologist's
-# call; the MS nurse also documents EDSS (scored in clinic), relapses and MRI reports.
-CLINICAL_RECORDERS = ("neurologist", "nurse")
 
 
 def _apply_service_errors(form: BaseForm, error: ValidationError) -> None:
@@ -57,7 +48,7 @@ def _apply_service_errors(form: BaseForm, error: ValidationError) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def patient_list(request: ClinicRequest) -> HttpResponse:
@@ -85,7 +76,7 @@ def patient_list(request: ClinicRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 
 
-@clinician_required
+@requires(Perm.PATIENT_CREATE)
 @patient_page
 @require_http_methods(["GET", "POST"])
 def patient_create(request: ClinicRequest) -> HttpResponse:
@@ -98,7 +89,7 @@ def patient_create(request: ClinicRequest) -> HttpResponse:
     return render(request, "patients/patient_form.html", {"form": form}, status=status)
 
 
-@clinician_required
+@requires(Perm.PATIENT_EDIT)
 @patient_page
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -139,7 +130,7 @@ def edss_chart(patient: Patient, history: services.ClinicalHistory) -> str:
     return time_chart(spec, today=today)
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -167,13 +158,11 @@ def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         # Drawn as slots the browser fills in parallel (see patients.records.timeline).
         "panel_slots": timeline.panel_slots(),
         "recent_relapse": patient.had_recent_relapse(today),
-        "can_record": request.user.role in CLINICAL_RECORDERS,
-        "can_set_course": request.user.is_neurologist,
     }
     return render(request, "patients/detail.html", context)
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def panel(request: ClinicRequest, external_id: uuid.UUID, key: str) -> HttpResponse:
@@ -194,7 +183,7 @@ def panel(request: ClinicRequest, external_id: uuid.UUID, key: str) -> HttpRespo
     return render_page(request, "patients/panel.html", context, partial="panel")
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def patient_timeline(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -230,7 +219,7 @@ def _section_url(patient: Patient, section: str) -> str:
     return f"{patient.get_absolute_url()}#{section}"
 
 
-@role_required("neurologist")
+@requires(Perm.COURSE_RECORD)
 @patient_page
 @require_http_methods(["GET", "POST"])
 def course_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -255,7 +244,7 @@ def course_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     )
 
 
-@role_required(*CLINICAL_RECORDERS)
+@requires(Perm.EDSS_RECORD)
 @patient_page
 @require_http_methods(["GET", "POST"])
 def edss_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -288,7 +277,7 @@ def edss_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     )
 
 
-@role_required(*CLINICAL_RECORDERS)
+@requires(Perm.EDSS_RECORD)
 @patient_page
 @require_http_methods(["POST"])
 def edss_preview(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -305,7 +294,7 @@ def edss_preview(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
     )
 
 
-@role_required(*CLINICAL_RECORDERS)
+@requires(Perm.RELAPSE_RECORD)
 @patient_page
 @require_http_methods(["GET", "POST"])
 def relapse_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -334,7 +323,7 @@ def relapse_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     )
 
 
-@role_required(*CLINICAL_RECORDERS)
+@requires(Perm.MRI_RECORD)
 @patient_page
 @require_http_methods(["GET", "POST"])
 def mri_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure
 from patients.models import (
     TRANSITIONS,
     Patient,
@@ -83,8 +84,7 @@ def send_referral(
 ) -> Referral:
     """Send a referral and start its clock. A second open referral to the same discipline is
     refused with :class:`DuplicateReferral` unless the sender explicitly asks for one."""
-    if not by.is_clinician:
-        raise ReferralRefused("Only clinicians can refer patients.")
+    ensure(by, Perm.REFERRAL_SEND)
     _check_scope(patient=patient, user=by)
     with transaction.atomic():
         # Serialise senders for this patient so two people cannot both miss each other's referral.
@@ -265,8 +265,7 @@ def referral_panel(request: HttpRequest, patient: Patient) -> Panel:
 
 def update_targets(*, targets: Iterable[ReferralTarget], by: User) -> int:
     """Save edited response targets (clinic admins). Running clocks keep their own copy."""
-    if not by.is_clinic_admin:
-        raise ReferralRefused("Only clinic admins set response targets.")
+    ensure(by, Perm.REFERRAL_TARGETS)
     changed = 0
     with transaction.atomic():
         for target in targets:

@@ -13,16 +13,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinic.access import (
-    ClinicRequest,
-    clinician_required,
-    patient_page,
-    render_page,
-    role_required,
-)
+from clinic.access import ClinicRequest, patient_page, render_page
 from clinic.audit import services as audit
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Category
+from clinic.permissions import Perm, requires
 from patients.models import (
     TRANSITIONS,
     Patient,
@@ -60,7 +55,7 @@ def _board_views(request: ClinicRequest) -> list[tuple[str, str]]:
     return views
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def board(request: ClinicRequest) -> HttpResponse:
@@ -117,7 +112,7 @@ def board(request: ClinicRequest) -> HttpResponse:
     return render_page(request, "patients/referral_board.html", context, partial="referral-table")
 
 
-@clinician_required
+@requires(Perm.REFERRAL_SEND)
 @patient_page
 def new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
@@ -190,7 +185,7 @@ def _detail_context(
     }
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def detail(request: ClinicRequest, referral_id: uuid.UUID) -> HttpResponse:
@@ -204,7 +199,13 @@ def detail(request: ClinicRequest, referral_id: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-@clinician_required
+@requires(
+    Perm.REFERRAL_RESPOND_OWN,
+    Perm.REFERRAL_RESPOND_EXTERNAL,
+    Perm.REFERRAL_CLOSE_OWN,
+    Perm.REFERRAL_CLOSE_TEAM,
+    what="work on referrals",
+)
 @patient_page
 def act(request: ClinicRequest, referral_id: uuid.UUID, action: str) -> HttpResponse:
     referral = _get_referral(request, referral_id, action="view")
@@ -237,7 +238,7 @@ def act(request: ClinicRequest, referral_id: uuid.UUID, action: str) -> HttpResp
     return render(request, template, context, status=status)
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 def patient_referrals(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
@@ -252,7 +253,7 @@ def patient_referrals(request: ClinicRequest, external_id: uuid.UUID) -> HttpRes
     )
 
 
-@role_required("admin")
+@requires(Perm.REFERRAL_TARGETS)
 def targets(request: ClinicRequest) -> HttpResponse:
     """Clinic admins set each discipline's response target per urgency."""
     formset = TargetFormSet(request.POST or None, queryset=ReferralTarget.objects.all())

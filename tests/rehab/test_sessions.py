@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.audit.models import AccessEvent, Category
+from clinic.permissions import CapabilityDenied
 from treatments.models import OutcomeMeasurement, RehabSession
 from treatments.rehab import services
 
@@ -232,7 +233,8 @@ def test_only_therapists_log_sessions(who, cast, signed_in, patient_a):
 
 
 def test_the_service_refuses_a_session_by_a_neurologist(cast, patient_a):
-    with pytest.raises(services.RehabRefused, match="Only therapists"):
+    # Refused by the permission table (clinic.permissions), as every service refuses a role.
+    with pytest.raises(CapabilityDenied, match="Only therapists"):
         services.log_session(
             patient=patient_a,
             by=cast["neurologist"],

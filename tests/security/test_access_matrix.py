@@ -4,6 +4,10 @@ Out of scope is a 404 with no patient data in the body; nothing is a server erro
 users are sent to sign in; every state-changing request needs a CSRF token. A new route that is
 not listed in ROUTES fails `test_every_route_is_in_the_matrix`, so nobody adds a page without
 deciding who may see it.
+
+The role layer: each route needs the capability CAPABILITIES names, every view declares exactly
+that (`@requires`), and each role is answered 403 exactly where the permission matrix
+(tests/security/permission_matrix.py) says it may not, on a patient in its own care team.
 """
 
 from __future__ import annotations
@@ -14,7 +18,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from clinic.permissions import capabilities_of
+from patients.models import Referral
+from tests.security.permission_matrix import expected_allowed
 from tests.security.world import all_routes, build_side
+from treatments.alerts import services as alerts
+from treatments.models import Alert, AlertGrade, AlertKind
 
 PUBLIC = "public"  # no sign-in needed
 GLOBAL = "global"  # signed-in page with no patient in its URL
@@ -109,6 +118,104 @@ ADMIN_ONLY = [
     "staff:team_new",
     "staff:team_edit",
 ]
+# What each route needs (capability names of clinic.permissions.Perm). OPEN: any signed-in user
+# (their own account, the catalogue) or the public. A set: any one of them lets the user in, and
+# the view checks the object (an alert's family, a referral's side). A pair: (to open the page,
+# to post to it).
+OPEN = "open"
+CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
+    "home": OPEN,
+    "healthz": OPEN,
+    "healthz_live": OPEN,
+    "accounts:login": OPEN,
+    "accounts:logout": OPEN,
+    "accounts:password_change": OPEN,
+    "accounts:profile": OPEN,
+    "accounts:mfa_setup": OPEN,
+    "accounts:mfa_verify": OPEN,
+    "treatments:catalogue": OPEN,
+    "treatments:drug": OPEN,
+    "clinic:status": "system_status_view",
+    "emergency:access": "break_glass",
+    "audit:report": "audit_view",
+    "audit:export": "audit_view",
+    "patients:list": "patient_view",
+    "patients:create": "patient_create",
+    "caseload:page": "caseload_view",
+    "patients:detail": "patient_view",
+    "patients:edit": "patient_edit",
+    "patients:timeline": "patient_view",
+    "patients:panel": "patient_view",
+    "patients:course_add": "course_record",
+    "patients:edss_add": "edss_record",
+    "patients:edss_preview": "edss_record",
+    "patients:relapse_add": "relapse_record",
+    "patients:mri_add": "mri_record",
+    "referrals:board": "patient_view",
+    "referrals:targets": "referral_targets",
+    "referrals:patient": "patient_view",
+    "referrals:new": "referral_send",
+    "referrals:detail": "patient_view",
+    "referrals:act": {
+        "referral_respond_own",
+        "referral_respond_external",
+        "referral_close_own",
+        "referral_close_team",
+    },
+    "treatments:worklist": "worklist_view",
+    "treatments:settings": "catalogue_settings",
+    "treatments:item": "worklist_view",
+    "treatments:item_book": "item_book",
+    "treatments:item_waive": "item_waive",
+    "treatments:result_review": "result_review",
+    "treatments:patient": "patient_view",
+    "treatments:plan_new": "plan_create",
+    "treatments:plan": "patient_view",
+    "treatments:plan_start": "plan_start",
+    "treatments:plan_dose": "dose_record",
+    "treatments:plan_suspend": "plan_suspend",
+    "treatments:plan_resume": "plan_resume",
+    "treatments:plan_stop": "plan_stop",
+    "treatments:plan_switch": "plan_switch",
+    "treatments:plan_conditions": "plan_conditions",
+    "treatments:plan_baseline": "baseline_tick",
+    "treatments:result_new": "result_record",
+    "treatments:symptomatic_new": "symptomatic_record",
+    "treatments:symptomatic_stop": "symptomatic_stop",
+    "rehab:patient": "patient_view",
+    "rehab:new_session": "rehab_session_log",
+    "rehab:new_plan": "therapy_plan_manage",
+    "safety:side_effects": ("patient_view", "side_effect_report"),
+    "safety:pml": ("patient_view", "pml_inputs_edit"),
+    "alerts:inbox": "patient_view",
+    "alerts:acknowledge": {"alert_safety_acknowledge", "alert_referral_acknowledge"},
+    "alerts:snooze": {"alert_safety_snooze", "alert_referral_snooze"},
+    "alerts:resolve": {"alert_safety_resolve", "alert_referral_resolve"},
+    "treatments:summary": "patient_view",
+    "treatments:summary_pdf": "patient_view",
+    "staff:users": "user_manage",
+    "staff:user_new": "user_manage",
+    "staff:user_edit": "user_manage",
+    "staff:user_password": "user_manage",
+    "staff:teams": "user_manage",
+    "staff:team_new": "user_manage",
+    "staff:team_edit": "user_manage",
+}
+# The alert routes check the alert's family after the role: the matrix walks them once per family.
+ALERT_STEPS = {
+    "alerts:acknowledge": "acknowledge",
+    "alerts:snooze": "snooze",
+    "alerts:resolve": "resolve",
+}
+
+
+def needs(name: str, method: str) -> set[str]:
+    """The capabilities of which a `method` request to route `name` needs one."""
+    wanted = CAPABILITIES[name]
+    if isinstance(wanted, tuple):
+        return {wanted[1] if method == "POST" else wanted[0]}
+    return set(wanted) if isinstance(wanted, set) else {wanted}
+
 
 TEAM_A_ROLES = ["neurologist", "nurse", "therapist"]
 PATIENT_ROUTES = sorted(name for name, (kind, _) in ROUTES.items() if kind == PATIENT)
@@ -267,3 +374,89 @@ def test_public_routes_show_no_patient_data(world):
         body = client.get(reverse(name)).content.decode()
         assert "Archer" not in body
         assert "Baker" not in body
+
+
+# ---------------------------------------------------------------------------------------------
+# The role layer: who may use each route, by the permission table
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_route_declares_the_capability_of_the_matrix():
+    """A route is open to every signed-in user only by a decision written here; any other view
+    that forgets `@requires` (or declares something else than the matrix expects) fails."""
+    assert set(CAPABILITIES) == set(ROUTES)
+    for name, pattern in all_routes():
+        for method in ("GET", "POST"):
+            declared = capabilities_of(pattern.callback, method)
+            if CAPABILITIES[name] == OPEN:
+                assert declared is None, (
+                    f"{name} is open to all in the matrix but declares {declared}"
+                )
+                continue
+            assert declared is not None, f"{name} declares no capability (@requires)"
+            assert {str(c) for c in declared} == needs(name, method), f"{name} {method}"
+
+
+@pytest.fixture
+def referral_alert(world) -> Alert:
+    """A referral past its deadline, alerted to the neurologist who sent it."""
+    referral: Referral = world["a"].referral
+    alerts.raise_alerts(
+        [
+            alerts.AlertSpec(
+                patient_id=referral.patient_id,
+                kind=AlertKind.REFERRAL_OVERDUE,
+                grade=AlertGrade.WARNING,
+                condition_key=f"referral_overdue:referral:{referral.pk}",
+                title="Referral not answered by its deadline",
+                owner_id=referral.referred_by_id,
+            )
+        ]
+    )
+    return Alert.objects.get(kind=AlertKind.REFERRAL_OVERDUE)
+
+
+def _check(client: Any, role: str, url: str, method: str, capabilities: set[str]) -> None:
+    response = getattr(client, method.lower())(url)
+    if method == "GET" and response.status_code == 405:
+        return  # a POST-only route: a GET changes nothing and shows nothing
+    # Still signed in (a sign-in redirect would pass for "not refused" and prove nothing).
+    assert not response.get("Location", "").startswith("/accounts/login/"), url
+    allowed = expected_allowed(role, capabilities)
+    if allowed:
+        assert response.status_code != 403, f"{role} was refused {method} {url}"
+    else:
+        assert response.status_code == 403, f"{role} got {response.status_code} at {method} {url}"
+        assert "Only " in response.content.decode(), "the refusal should say who may"
+
+
+@pytest.mark.parametrize("role", [*TEAM_A_ROLES, "admin"])
+def test_each_role_is_refused_exactly_where_the_table_says(
+    role, cast, world, referral_alert, signed_in
+):
+    """Every route that needs a capability, as every role, on a patient of their own team: 403
+    where the matrix says no, anything else (a page, a redirect, a form error) where it says
+    yes. An empty POST is enough: the role is decided before any input is read."""
+    user = cast[role]
+    user.can_break_glass = True  # the person is pre-authorised: only the role decides here
+    user.save(update_fields=["can_break_glass"])
+    client = signed_in(user)
+    client.raise_request_exception = True  # a server error fails the test, with its trace
+    checked = 0
+    for name in sorted(CAPABILITIES):
+        if CAPABILITIES[name] == OPEN:
+            continue
+        kind, _ = ROUTES[name]
+        if name in ALERT_STEPS:
+            step = ALERT_STEPS[name]
+            for alert, family in ((world["a"].alert, "safety"), (referral_alert, "referral")):
+                url = reverse(name, kwargs={"alert_id": alert.pk})
+                for method in ("GET", "POST"):
+                    _check(client, role, url, method, {f"alert_{family}_{step}"})
+                    checked += 1
+            continue
+        url = url_for(name, world["a"] if kind == PATIENT else None)
+        for method in ("GET", "POST"):
+            _check(client, role, url, method, needs(name, method))
+            checked += 1
+    assert checked > 100  # the walk really covered the routes

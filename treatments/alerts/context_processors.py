@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from clinic.permissions import Perm, may
 from treatments.alerts.services import inbox_count
 
 
 def alert_count(request: HttpRequest) -> dict[str, int]:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_clinician:
+    if user is None or not may(user, Perm.PATIENT_VIEW):
         return {"nav_alert_count": 0}
     # A page may render several templates with this request (the patient page renders each
     # panel): count once per request.

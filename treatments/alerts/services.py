@@ -22,8 +22,16 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure, may
 from patients.models import Patient
-from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
+from treatments.models import (
+    ACTIVE_STATUSES,
+    Alert,
+    AlertFamily,
+    AlertGrade,
+    AlertKind,
+    AlertStatus,
+)
 
 logger = logging.getLogger("myelin.alerts")
 
@@ -157,6 +165,27 @@ def resolve_raised_by(
 # ---------------------------------------------------------------------------------------------
 # Lifecycle, by a person
 # ---------------------------------------------------------------------------------------------
+VERBS = ("acknowledge", "snooze", "resolve")
+# Who may take each step depends on the alert's family (Alert.family): the permission table.
+CAPABILITIES: dict[tuple[str, str], Perm] = {
+    (AlertFamily.SAFETY, "acknowledge"): Perm.ALERT_SAFETY_ACKNOWLEDGE,
+    (AlertFamily.SAFETY, "snooze"): Perm.ALERT_SAFETY_SNOOZE,
+    (AlertFamily.SAFETY, "resolve"): Perm.ALERT_SAFETY_RESOLVE,
+    (AlertFamily.REFERRAL, "acknowledge"): Perm.ALERT_REFERRAL_ACKNOWLEDGE,
+    (AlertFamily.REFERRAL, "snooze"): Perm.ALERT_REFERRAL_SNOOZE,
+    (AlertFamily.REFERRAL, "resolve"): Perm.ALERT_REFERRAL_RESOLVE,
+}
+
+
+def capability_for(alert: Alert, verb: str) -> Perm:
+    return CAPABILITIES[(alert.family, verb)]
+
+
+def allowed_steps(user: User, alert: Alert) -> dict[str, bool]:
+    """Which of acknowledge, snooze and resolve `user` may take on `alert` (for its buttons)."""
+    return {verb: may(user, capability_for(alert, verb)) for verb in VERBS}
+
+
 def _audit(alert: Alert, by: User, detail: str) -> None:
     audit.record(
         user=by,
@@ -169,6 +198,7 @@ def _audit(alert: Alert, by: User, detail: str) -> None:
 
 
 def acknowledge(*, alert: Alert, by: User) -> Alert:
+    ensure(by, capability_for(alert, "acknowledge"))
     if alert.status == AlertStatus.RESOLVED:
         raise AlertError("This alert is already resolved.")
     with transaction.atomic():
@@ -195,6 +225,7 @@ def max_snooze() -> timedelta:
 
 
 def snooze(*, alert: Alert, by: User, until: datetime, reason: str) -> Alert:
+    ensure(by, capability_for(alert, "snooze"))
     reason = reason.strip()
     now = timezone.now()
     if alert.status == AlertStatus.RESOLVED:
@@ -219,6 +250,7 @@ def snooze(*, alert: Alert, by: User, until: datetime, reason: str) -> Alert:
 
 
 def resolve(*, alert: Alert, by: User, note: str) -> Alert:
+    ensure(by, capability_for(alert, "resolve"))
     note = note.strip()
     if alert.status == AlertStatus.RESOLVED:
         raise AlertError("This alert is already resolved.")
@@ -378,7 +410,7 @@ def send_daily_digests(*, at: datetime | None = None) -> int:
 
 
 def inbox_count(user: User) -> int:
-    if not user.is_authenticated or not user.is_clinician:
+    if not may(user, Perm.PATIENT_VIEW):
         return 0
     return Alert.objects.needing_attention().filter(owner=user).count()
 

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from clinic import paging
-from clinic.access import ClinicRequest, clinician_required, patient_page, render_page, safe_next
+from clinic.access import ClinicRequest, patient_page, render_page, safe_next
 from clinic.audit import services as audit
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Category
+from clinic.permissions import Perm, ensure, requires
 from treatments.alerts import services as alerts
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
 
@@ -72,7 +73,7 @@ def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ign
     return qs.order_by("-created_at", "-id")
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def inbox(request: ClinicRequest) -> HttpResponse:
@@ -89,6 +90,8 @@ def inbox(request: ClinicRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            # Each row with the steps this user may take on it (its buttons).
+            "rows": [(alert, alerts.allowed_steps(request.user, alert)) for alert in page],
             "querystring_prefix": query.urlencode() + "&" if query else "",
             "now": timezone.now(),
         },
@@ -96,7 +99,9 @@ def inbox(request: ClinicRequest) -> HttpResponse:
     )
 
 
-def _visible_alert(request: ClinicRequest, alert_id: int) -> Alert:
+def _visible_alert(request: ClinicRequest, alert_id: int, verb: str) -> Alert:
+    """The alert, if the user sees its patient (404 otherwise) and may take `verb` on an alert
+    of its family (403 otherwise)."""
     alert = (
         Alert.objects.visible_to(request.user)
         .select_related(*_ROW_RELATED)
@@ -105,6 +110,7 @@ def _visible_alert(request: ClinicRequest, alert_id: int) -> Alert:
     )
     if alert is None:
         raise Http404("No such alert.")
+    ensure(request.user, alerts.capability_for(alert, verb))
     return alert
 
 
@@ -116,6 +122,7 @@ def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None
             "alerts/inbox.html",
             {
                 "alert": alert,
+                "steps": alerts.allowed_steps(request.user, alert),
                 "error": error,
                 "now": timezone.now(),
             },
@@ -126,10 +133,10 @@ def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None
     return redirect(safe_next(request) or "alerts:inbox")
 
 
-@clinician_required
+@requires(Perm.ALERT_SAFETY_ACKNOWLEDGE, Perm.ALERT_REFERRAL_ACKNOWLEDGE, what="acknowledge alerts")
 @require_POST
 def acknowledge(request: ClinicRequest, alert_id: int) -> HttpResponse:
-    alert = _visible_alert(request, alert_id)
+    alert = _visible_alert(request, alert_id, "acknowledge")
     try:
         alerts.acknowledge(alert=alert, by=request.user)
     except alerts.AlertError as exc:
@@ -147,13 +154,13 @@ def _action_form(request: ClinicRequest, alert_id: int, action: str, title: str)
     return render_page(request, "alerts/action.html", context, partial="action-form")
 
 
-@clinician_required
+@requires(Perm.ALERT_SAFETY_SNOOZE, Perm.ALERT_REFERRAL_SNOOZE, what="snooze alerts")
 @patient_page
 @require_http_methods(["GET", "POST"])
 def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
+    alert = _visible_alert(request, alert_id, "snooze")  # 404 out of scope, 403 for the role
     if request.method == "GET":
         return _action_form(request, alert_id, "snooze", "Snooze an alert")
-    alert = _visible_alert(request, alert_id)
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, "Give a date and a reason to snooze.")
@@ -165,13 +172,13 @@ def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
     return _after_action(request, alert)
 
 
-@clinician_required
+@requires(Perm.ALERT_SAFETY_RESOLVE, Perm.ALERT_REFERRAL_RESOLVE, what="resolve alerts")
 @patient_page
 @require_http_methods(["GET", "POST"])
 def resolve(request: ClinicRequest, alert_id: int) -> HttpResponse:
+    alert = _visible_alert(request, alert_id, "resolve")  # 404 out of scope, 403 for the role
     if request.method == "GET":
         return _action_form(request, alert_id, "resolve", "Resolve an alert")
-    alert = _visible_alert(request, alert_id)
     form = ResolveForm(request.POST)
     if not form.is_valid():
         return _after_action(request, alert, "Write a note saying how it was resolved.")

@@ -10,9 +10,10 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
-from clinic.access import ClinicRequest, patient_page, render_page, role_required
+from clinic.access import ClinicRequest, patient_page, render_page
 from clinic.audit import services as audit
 from clinic.audit.models import Category
+from clinic.permissions import Perm, requires
 from patients.models import RECENT_RELAPSE_DAYS, Patient
 from treatments.caseload.forms import CaseloadFilterForm
 from treatments.caseload.services import annotate_caseload
@@ -20,7 +21,7 @@ from treatments.caseload.services import annotate_caseload
 PAGE_SIZE = 25
 
 
-@role_required("neurologist")
+@requires(Perm.CASELOAD_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def caseload(request: ClinicRequest) -> HttpResponse:

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure
 from treatments.errors import TreatmentError
 from treatments.models import (
     ClinicSettings,
@@ -87,6 +88,7 @@ def protocol_version_for(*, drug_key: str, region: str, on: date) -> ProtocolVer
 
 
 def update_clinic_settings(*, label_region: str, review_interval_months: int, by: User) -> None:
+    ensure(by, Perm.CATALOGUE_SETTINGS)
     with transaction.atomic():
         clinic = ClinicSettings.load()
         clinic.label_region = label_region

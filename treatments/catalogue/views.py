@@ -6,7 +6,8 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from clinic.access import ClinicRequest, render_page, role_required
+from clinic.access import ClinicRequest, render_page
+from clinic.permissions import Perm, requires
 from treatments.catalogue import forms
 from treatments.catalogue import services as catalogue_services
 from treatments.models import (
@@ -109,7 +110,7 @@ def _rule_view(protocol: Protocol, rule: Any) -> dict[str, str]:
     }
 
 
-@role_required("admin")
+@requires(Perm.CATALOGUE_SETTINGS)
 def clinic_settings(request: ClinicRequest) -> HttpResponse:
     clinic = ClinicSettings.load()
     form = forms.SettingsForm(request.POST or None, instance=clinic)

@@ -2,8 +2,10 @@
 
 from treatments.models.alerts import (
     ACTIVE_STATUSES,
+    FAMILY_OF_KIND,
     GRADE_RANK,
     Alert,
+    AlertFamily,
     AlertGrade,
     AlertKind,
     AlertQuerySet,
@@ -62,6 +64,7 @@ __all__ = [
     "CTCAE_GRADE_CHOICES",
     "CURRENT_STATUSES",
     "DONE_STATUSES",
+    "FAMILY_OF_KIND",
     "GENERAL_DRUG_KEY",
     "GRADE_RANK",
     "OPEN_STATUSES",
@@ -69,6 +72,7 @@ __all__ = [
     "SETTLED_STATUSES",
     "AdministrationKind",
     "Alert",
+    "AlertFamily",
     "AlertGrade",
     "AlertKind",
     "AlertQuerySet",

@@ -38,6 +38,30 @@ class AlertKind(models.TextChoices):
     NO_EDSS = "no_edss", "No EDSS for 12 months"
 
 
+class AlertFamily(models.TextChoices):
+    """Who may acknowledge, snooze and resolve an alert depends on its family (the permission
+    table, clinic.permissions: ALERT_SAFETY_* and ALERT_REFERRAL_*)."""
+
+    SAFETY = "safety", "Safety"
+    REFERRAL = "referral", "Referral"
+
+
+# Every kind is in exactly one family; a new kind must be placed here (a test checks). Safety:
+# everything about the drug's safety and the disease, which only nurses and neurologists close.
+# Referral: the referral workflow, which the referrer (a therapist too) chases.
+FAMILY_OF_KIND: dict[str, str] = {
+    AlertKind.OVERDUE_MONITORING: AlertFamily.SAFETY,
+    AlertKind.DUE_SOON: AlertFamily.SAFETY,
+    AlertKind.ABNORMAL_RESULT: AlertFamily.SAFETY,
+    AlertKind.DOSE_GATE: AlertFamily.SAFETY,
+    AlertKind.SIDE_EFFECT: AlertFamily.SAFETY,
+    AlertKind.PML_RISK: AlertFamily.SAFETY,
+    AlertKind.DISABILITY_PROGRESSION: AlertFamily.SAFETY,
+    AlertKind.NO_EDSS: AlertFamily.SAFETY,
+    AlertKind.REFERRAL_OVERDUE: AlertFamily.REFERRAL,
+}
+
+
 class AlertGrade(models.TextChoices):
     INFO = "info", "Info"
     WARNING = "warning", "Warning"
@@ -188,6 +212,11 @@ class Alert(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def family(self) -> str:
+        # An unknown kind (a row older than its kind's removal) is treated as the stricter one.
+        return FAMILY_OF_KIND.get(self.kind, AlertFamily.SAFETY)
 
     def needs_attention_at(self, at: datetime) -> bool:
         if self.status == AlertStatus.OPEN:

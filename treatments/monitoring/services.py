@@ -19,6 +19,7 @@ from django.utils import timezone
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from clinic.celery import enqueue_on_commit
+from clinic.permissions import Perm, ensure
 from patients.models import Patient
 from treatments import grading, labs
 from treatments.errors import TreatmentError
@@ -33,7 +34,7 @@ from treatments.models import (
 )
 from treatments.models.results import flag_for
 from treatments.plans.schedule import close_item_alerts
-from treatments.plans.services import update_plan_conditions
+from treatments.plans.services import set_plan_conditions
 from treatments.protocols import (
     Condition,
     InvestigationKind,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 
 def book_item(*, item: MonitoringItem, booked_on: date, by: User) -> MonitoringItem:
+    ensure(by, Perm.ITEM_BOOK)
     if not item.is_open:
         raise TreatmentError(
             f"This item is {item.get_status_display().lower()}; it cannot be booked."
@@ -71,6 +73,7 @@ def book_item(*, item: MonitoringItem, booked_on: date, by: User) -> MonitoringI
 
 
 def waive_item(*, item: MonitoringItem, reason: str, by: User) -> MonitoringItem:
+    ensure(by, Perm.ITEM_WAIVE)
     if not item.is_open:
         raise TreatmentError(
             f"This item is {item.get_status_display().lower()}; it cannot be waived."
@@ -172,6 +175,7 @@ def record_result(
     a component it contains) whose window holds the date: an outside lab's ALT still counts.
     A JCV-positive result switches the natalizumab plan's PML surveillance rules on.
     """
+    ensure(by, Perm.RESULT_RECORD)
     if taken_on > timezone.localdate():
         raise TreatmentError("The result date cannot be in the future.", field="taken_on")
     if item is not None:
@@ -280,10 +284,16 @@ def _apply_jcv_positive(patient: Patient, index_value: Decimal | None, by: User)
     )
     if condition.value in plan.conditions or Condition.PML_HIGH_RISK.value in plan.conditions:
         return
-    update_plan_conditions(plan=plan, conditions=[*plan.conditions, condition.value], by=by)
+    set_plan_conditions(
+        plan=plan,
+        conditions=[*plan.conditions, condition.value],
+        by=by,
+        detail="conditions changed by a positive JCV result",
+    )
 
 
 def review_result(*, result: Result, by: User, note: str = "") -> Result:
+    ensure(by, Perm.RESULT_REVIEW)
     if result.is_reviewed:
         raise TreatmentError("This result has already been reviewed.")
     with transaction.atomic():

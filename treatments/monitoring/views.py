@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinic.access import ClinicRequest, patient_page, render_page, role_required, safe_next
+from clinic.access import ClinicRequest, patient_page, render_page, safe_next
 from clinic.audit import services as audit
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, requires
 from patients.models import Patient
 from treatments.errors import TreatmentError
 from treatments.models import (
@@ -30,7 +31,6 @@ from treatments.protocols import (
     investigation_name,
 )
 
-MONITORING_ROLES = ("neurologist", "nurse")
 WORKLIST_TABS = {
     "due": "Due this week",
     "overdue": "Overdue",
@@ -42,7 +42,7 @@ WORKLIST_TABS = {
 # --- worklist --------------------------------------------------------------------------------
 
 
-@role_required(*MONITORING_ROLES)
+@requires(Perm.WORKLIST_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def worklist(request: ClinicRequest) -> HttpResponse:
@@ -100,7 +100,7 @@ def _item_for(request: ClinicRequest, item_id: int, action: str = Action.VIEW) -
     )
 
 
-@role_required(*MONITORING_ROLES)
+@requires(Perm.WORKLIST_VIEW)
 @patient_page
 def item_detail(request: ClinicRequest, item_id: int) -> HttpResponse:
     item = _item_for(request, item_id)
@@ -141,7 +141,7 @@ def _after_item_action(request: ClinicRequest, item: MonitoringItem) -> HttpResp
 
 
 @require_POST
-@role_required(*MONITORING_ROLES)
+@requires(Perm.ITEM_BOOK)
 @patient_page
 def item_book(request: ClinicRequest, item_id: int) -> HttpResponse:
     item = _item_for(request, item_id, Action.UPDATE)
@@ -162,7 +162,7 @@ def item_book(request: ClinicRequest, item_id: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*MONITORING_ROLES)
+@requires(Perm.ITEM_WAIVE)
 @patient_page
 def item_waive(request: ClinicRequest, item_id: int) -> HttpResponse:
     item = _item_for(request, item_id, Action.UPDATE)
@@ -185,7 +185,7 @@ def item_waive(request: ClinicRequest, item_id: int) -> HttpResponse:
 # --- results ---------------------------------------------------------------------------------
 
 
-@role_required(*MONITORING_ROLES)
+@requires(Perm.RESULT_RECORD)
 @patient_page
 def result_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     """Record a result, for a monitoring item (?item=) or on its own (?investigation=)."""
@@ -259,7 +259,7 @@ def result_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-@role_required(*MONITORING_ROLES)
+@requires(Perm.RESULT_REVIEW)
 @patient_page
 def result_review(request: ClinicRequest, result_id: int) -> HttpResponse:
     try:

@@ -52,6 +52,13 @@ class StartForm(ServiceErrorMixin, forms.Form):
         help_text="Only needed if the checklist is incomplete; recorded and shown on the plan.",
     )
 
+    def __init__(self, *args: Any, may_override: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Overriding the baseline gate is a capability (clinic.permissions.Perm.OVERRIDE_GATE):
+        # without it the form has no reason field, and the service refuses one anyway.
+        if not may_override:
+            del self.fields["override_reason"]
+
 
 class AdministrationForm(ServiceErrorMixin, forms.Form):
     kind = forms.ChoiceField(choices=AdministrationKind.choices)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, denial, ensure, may
 from patients.models import Patient
 from treatments.catalogue.services import protocol_version_for
 from treatments.errors import TreatmentError
@@ -108,6 +109,7 @@ def _panel_keys() -> frozenset[str]:
 def tick_baseline_check(
     *, plan: DmtPlan, investigation: str, done_on: date, note: str, by: User
 ) -> BaselineCheckRecord:
+    ensure(by, Perm.BASELINE_TICK)
     if done_on > timezone.localdate():
         raise TreatmentError("A check cannot be done in the future.", field="done_on")
     if investigation not in {
@@ -152,6 +154,7 @@ def plan_dmt(
     switched_from: DmtPlan | None = None,
 ) -> DmtPlan:
     """Plan a drug for a patient under the clinic's label region (status planned)."""
+    ensure(by, Perm.PLAN_CREATE)
     if drug_key == GENERAL_DRUG_KEY:
         raise TreatmentError("Choose a drug.", field="drug_key")
     day = planned_on or timezone.localdate()
@@ -232,8 +235,10 @@ def start_dmt_plan(
     """Record the first dose: the plan becomes active and its monitoring is materialised.
 
     Refused while baseline checks are outstanding unless an override reason is given (audited
-    and shown on the plan). The database refuses a second current plan for the patient.
+    and shown on the plan) by someone who may override a clinical gate. The database refuses a
+    second current plan for the patient.
     """
+    ensure(by, Perm.PLAN_START)
     today = timezone.localdate()
     if plan.status != PlanStatus.PLANNED:
         raise TreatmentError("Only a planned DMT can be started.")
@@ -246,6 +251,13 @@ def start_dmt_plan(
         )
     override_reason = override_reason.strip()
     outstanding = [r for r in baseline_status(plan=plan, on=started_on) if not r.is_satisfied]
+    if outstanding and not may(by, Perm.OVERRIDE_GATE):
+        names = ", ".join(r.check.name for r in outstanding)
+        raise TreatmentError(
+            f"Baseline checks outstanding: {names}. Complete them first. "
+            + denial(Perm.OVERRIDE_GATE),
+            field="override_reason",
+        )
     if outstanding and not override_reason:
         names = ", ".join(r.check.name for r in outstanding)
         raise TreatmentError(
@@ -289,6 +301,7 @@ def record_administration(
     *, plan: DmtPlan, kind: str, given_on: date, by: User, note: str = ""
 ) -> DmtAdministration:
     """A dose, infusion or course start; re-synchronises the plan's monitoring."""
+    ensure(by, Perm.DOSE_RECORD)
     protocol = plan.protocol_version.protocol
     if not plan.can_record_administration():
         raise TreatmentError("Doses can only be recorded on an active or suspended plan.")
@@ -320,6 +333,7 @@ def record_administration(
 
 
 def suspend_dmt_plan(*, plan: DmtPlan, suspended_on: date, reason: str, by: User) -> DmtPlan:
+    ensure(by, Perm.PLAN_SUSPEND)
     if plan.status != PlanStatus.ACTIVE:
         raise TreatmentError("Only an active DMT can be suspended.")
     if not reason.strip():
@@ -343,6 +357,7 @@ def suspend_dmt_plan(*, plan: DmtPlan, suspended_on: date, reason: str, by: User
 
 
 def resume_dmt_plan(*, plan: DmtPlan, resumed_on: date, reason: str, by: User) -> DmtPlan:
+    ensure(by, Perm.PLAN_RESUME)
     if plan.status != PlanStatus.SUSPENDED:
         raise TreatmentError("Only a suspended DMT can be resumed.")
     if not reason.strip():
@@ -374,6 +389,7 @@ def stop_dmt_plan(
 ) -> DmtPlan:
     """Stop (or abandon a planned) DMT. Duties after the stop are cancelled unless the protocol
     says they survive it (alemtuzumab's 48 months, natalizumab's post-stop PML vigilance)."""
+    ensure(by, Perm.PLAN_STOP)
     if plan.status == PlanStatus.STOPPED:
         raise TreatmentError("This DMT is already stopped.")
     if reason not in StopReason.values:
@@ -415,6 +431,7 @@ def switch_dmt_plan(
     by: User,
 ) -> DmtPlan:
     """Stop the current drug and plan the next one; the new plan shows the washout guidance."""
+    ensure(by, Perm.PLAN_SWITCH)
     if to_drug_key == plan.drug_key:
         raise TreatmentError("Choose a different drug to switch to.", field="to_drug_key")
     with transaction.atomic():
@@ -432,6 +449,18 @@ def switch_dmt_plan(
 
 
 def update_plan_conditions(*, plan: DmtPlan, conditions: Iterable[str], by: User) -> DmtPlan:
+    """A prescriber changes the plan's conditions."""
+    ensure(by, Perm.PLAN_CONDITIONS)
+    return set_plan_conditions(plan=plan, conditions=conditions, by=by)
+
+
+def set_plan_conditions(
+    *, plan: DmtPlan, conditions: Iterable[str], by: User, detail: str = "conditions changed"
+) -> DmtPlan:
+    """Change the conditions and the monitoring they switch on. Also the consequence of a
+    result that switches a condition on (a positive JCV): that is part of recording the
+    result, so it needs no capability of its own; a person's change goes through
+    `update_plan_conditions`."""
     with transaction.atomic():
         plan.conditions = _plan_conditions(plan.patient, conditions)
         plan.save(update_fields=["conditions", "updated_at"])
@@ -441,7 +470,7 @@ def update_plan_conditions(*, plan: DmtPlan, conditions: Iterable[str], by: User
             action=Action.UPDATE,
             category=Category.TREATMENT,
             obj=plan,
-            detail="conditions changed",
+            detail=detail,
         )
         if plan.started_on is not None:
             sync_plan_monitoring(plan=plan, on=timezone.localdate())

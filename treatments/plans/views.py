@@ -12,15 +12,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinic.access import (
-    ClinicRequest,
-    clinician_required,
-    patient_page,
-    render_page,
-    role_required,
-)
+from clinic.access import ClinicRequest, patient_page, render_page
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, may, requires
 from patients.models import Patient
 from patients.records.charts import ChartSpec, Series, time_chart
 from patients.records.timeline import ChartPeriod
@@ -37,10 +32,6 @@ from treatments.plans import forms
 from treatments.plans import services as plan_services
 from treatments.protocols import investigation_name
 from treatments.symptomatic.interactions import interaction_notes
-
-MONITORING_ROLES = ("neurologist", "nurse")
-PRESCRIBER_ROLES = ("neurologist",)
-
 
 # --- patient treatments page -------------------------------------------------------------------
 
@@ -64,14 +55,14 @@ def _plan(patient: Patient, plan_id: int) -> DmtPlan:
         raise Http404("No such plan.") from None
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def patient_treatments(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = _patient(request, external_id)
     today = timezone.localdate()
     context = treatments_context(patient, today=today)
-    context.update({"patient": patient, "today": today, "can_monitor": _can_monitor(request)})
+    context.update({"patient": patient, "today": today})
     return render_page(request, "treatments/patient.html", context, partial="monitoring-items")
 
 
@@ -150,18 +141,10 @@ def trend_charts(patient: Patient, *, plans: list[DmtPlan], today: date) -> list
     return charts
 
 
-def _can_monitor(request: ClinicRequest) -> bool:
-    return request.user.role in MONITORING_ROLES
-
-
-def _can_prescribe(request: ClinicRequest) -> bool:
-    return request.user.role in PRESCRIBER_ROLES
-
-
 # --- plans -----------------------------------------------------------------------------------
 
 
-@role_required(*PRESCRIBER_ROLES)
+@requires(Perm.PLAN_CREATE)
 @patient_page
 def plan_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = _patient(request, external_id)
@@ -210,9 +193,9 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
             ),
             today,
         ),
-        "can_monitor": _can_monitor(request),
-        "can_prescribe": _can_prescribe(request),
-        "start_form": forms.StartForm(initial={"started_on": today}),
+        "start_form": forms.StartForm(
+            initial={"started_on": today}, may_override=may(request.user, Perm.OVERRIDE_GATE)
+        ),
         "dose_form": forms.AdministrationForm(
             initial={
                 "given_on": today,
@@ -230,7 +213,7 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
     }
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 def plan_detail(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
     patient = _patient(request, external_id)
@@ -248,12 +231,13 @@ def _plan_action(
     prefix: str | None,
     act: Any,
     success: str,
+    form_kwargs: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """POST handler shared by the plan's actions: validate, call the service, redirect; on bad
     input re-render the plan page with the bound form and its messages (422)."""
     patient = _patient(request, external_id, action=Action.UPDATE)
     plan = _plan(patient, plan_id)
-    form = form_class(request.POST, prefix=prefix)
+    form = form_class(request.POST, prefix=prefix, **(form_kwargs or {}))
     if form.is_valid():
         try:
             outcome = act(plan, form.cleaned_data)
@@ -272,7 +256,7 @@ def _plan_action(
 
 
 @require_POST
-@role_required(*MONITORING_ROLES)
+@requires(Perm.PLAN_START)
 @patient_page
 def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
     def act(plan: DmtPlan, data: dict[str, Any]) -> str:
@@ -280,7 +264,7 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
         plan_services.start_dmt_plan(
             plan=plan,
             started_on=data["started_on"],
-            override_reason=data["override_reason"],
+            override_reason=data.get("override_reason", ""),
             by=request.user,
         )
         return warning
@@ -294,11 +278,12 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
         prefix=None,
         act=act,
         success="DMT started; its monitoring schedule is in place.",
+        form_kwargs={"may_override": may(request.user, Perm.OVERRIDE_GATE)},
     )
 
 
 @require_POST
-@role_required(*MONITORING_ROLES)
+@requires(Perm.DOSE_RECORD)
 @patient_page
 def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
     def act(plan: DmtPlan, data: dict[str, Any]) -> None:
@@ -323,7 +308,7 @@ def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> H
 
 
 @require_POST
-@role_required(*PRESCRIBER_ROLES)
+@requires(Perm.PLAN_SUSPEND)
 @patient_page
 def plan_suspend(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
     def act(plan: DmtPlan, data: dict[str, Any]) -> None:
@@ -344,7 +329,7 @@ def plan_suspend(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -
 
 
 @require_POST
-@role_required(*PRESCRIBER_ROLES)
+@requires(Perm.PLAN_RESUME)
 @patient_page
 def plan_resume(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
     def act(plan: DmtPlan, data: dict[str, Any]) -> None:
@@ -365,7 +350,7 @@ def plan_resume(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) ->
 
 
 @require_POST
-@role_required(*PRESCRIBER_ROLES)
+@requires(Perm.PLAN_STOP)
 @patient_page
 def plan_stop(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
     def act(plan: DmtPlan, data: dict[str, Any]) -> None:
@@ -390,7 +375,7 @@ def plan_stop(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> H
 
 
 @require_POST
-@role_required(*PRESCRIBER_ROLES)
+@requires(Perm.PLAN_SWITCH)
 @patient_page
 def plan_switch(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
     def act(plan: DmtPlan, data: dict[str, Any]) -> DmtPlan:
@@ -417,7 +402,7 @@ def plan_switch(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) ->
 
 
 @require_POST
-@role_required(*PRESCRIBER_ROLES)
+@requires(Perm.PLAN_CONDITIONS)
 @patient_page
 def plan_conditions(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> HttpResponse:
     def act(plan: DmtPlan, data: dict[str, Any]) -> None:
@@ -438,7 +423,7 @@ def plan_conditions(request: ClinicRequest, external_id: uuid.UUID, plan_id: int
 
 
 @require_POST
-@role_required(*MONITORING_ROLES)
+@requires(Perm.BASELINE_TICK)
 @patient_page
 def plan_baseline_tick(
     request: ClinicRequest, external_id: uuid.UUID, plan_id: int

@@ -19,6 +19,7 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure
 from patients.models import Patient, Referral
 from patients.records.charts import ChartSpec, Marker, Series, time_chart
 from patients.records.timeline import (
@@ -51,9 +52,8 @@ class InvalidMeasurements(Exception):
         super().__init__("Invalid outcome measures: " + ", ".join(errors))
 
 
-def _check(*, patient: Patient, by: User) -> None:
-    if not by.is_therapist:
-        raise RehabRefused("Only therapists log rehab sessions and plans.")
+def _check(*, patient: Patient, by: User, perm: Perm) -> None:
+    ensure(by, perm)
     if not Patient.objects.visible_to(by).filter(pk=patient.pk).exists():
         raise RehabRefused("This patient is not in your care teams.")
 
@@ -103,7 +103,7 @@ def log_session(
     A session entered late, before an existing later measurement, also re-compares that later
     measurement with the new one, so every flag is against the value that really preceded it.
     """
-    _check(patient=patient, by=by)
+    _check(patient=patient, by=by, perm=Perm.REHAB_SESSION_LOG)
     if held_on > timezone.localdate():
         raise RehabRefused("A session cannot be logged for a future date.")
     if referral is not None and referral.patient_id != patient.pk:
@@ -164,7 +164,7 @@ def create_therapy_plan(
     frequency: str,
     starts_on: date,
 ) -> TherapyPlan:
-    _check(patient=patient, by=by)
+    _check(patient=patient, by=by, perm=Perm.THERAPY_PLAN_MANAGE)
     with transaction.atomic():
         plan = TherapyPlan.objects.create(
             patient=patient,
@@ -182,7 +182,7 @@ def create_therapy_plan(
 
 
 def end_therapy_plan(*, plan: TherapyPlan, by: User, ended_on: date) -> TherapyPlan:
-    _check(patient=plan.patient, by=by)
+    _check(patient=plan.patient, by=by, perm=Perm.THERAPY_PLAN_MANAGE)
     if ended_on < plan.starts_on:
         raise RehabRefused("A plan cannot end before it starts.")
     with transaction.atomic():

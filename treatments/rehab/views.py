@@ -10,15 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
-from clinic.access import (
-    ClinicRequest,
-    clinician_required,
-    patient_page,
-    render_page,
-    role_required,
-)
+from clinic.access import ClinicRequest, patient_page, render_page
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, requires
 from patients.models import Patient, Referral
 from treatments.models import OutcomeMeasurement, RehabSession
 from treatments.rehab import services
@@ -27,7 +22,7 @@ from treatments.rehab.forms import RehabSessionForm, TherapyPlanForm, measure_fo
 SESSIONS_PAGE_SIZE = 20
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
 def patient(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -56,7 +51,7 @@ def patient(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     return render_page(request, "rehab/patient.html", context, partial="rehab-sessions")
 
 
-@role_required("therapist")
+@requires(Perm.REHAB_SESSION_LOG)
 @patient_page
 def new_session(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     the_patient = get_scoped_or_404(
@@ -119,7 +114,7 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-@role_required("therapist")
+@requires(Perm.THERAPY_PLAN_MANAGE)
 @patient_page
 def new_plan(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     the_patient = get_scoped_or_404(

@@ -26,6 +26,7 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure
 from patients.models import Patient
 from treatments.alerts.services import AlertSpec, raise_alerts
 from treatments.models import (
@@ -79,6 +80,7 @@ def report_side_effect(
     by: User,
 ) -> SideEffectReport:
     """Record a side effect on the patient (and the drug), and raise its alert."""
+    ensure(by, Perm.SIDE_EFFECT_REPORT)
     effect, effect_other = effect.strip(), effect_other.strip()
     if onset_on > timezone.localdate():
         raise SafetyError("The onset date cannot be in the future.", field="onset_on")
@@ -295,6 +297,7 @@ def update_pml_inputs(
     by: User,
 ) -> PmlProfile:
     """A clinician records the inputs that are not results; the category is recomputed."""
+    ensure(by, Perm.PML_INPUTS_EDIT)
     if not is_natalizumab(plan):
         raise SafetyError("PML risk is stratified for natalizumab plans only.")
     if prior_immunosuppressant not in PriorImmunosuppressant.values:

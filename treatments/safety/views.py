@@ -5,29 +5,26 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
-from clinic.access import ClinicRequest, clinician_required, patient_page
+from clinic.access import ClinicRequest, patient_page
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, requires
 from patients.models import Patient
 from treatments.models import DmtPlan, PmlCategoryChange, PmlProfile, SideEffectReport
 from treatments.safety import services as safety_services
 from treatments.safety.forms import PmlInputsForm, SideEffectForm
 from treatments.safety.services import SafetyError
 
-REPORTING_ROLES = ("neurologist", "nurse")
 PAGE_SIZE = 25
 
 
 def _patient(request: ClinicRequest, external_id: uuid.UUID, action: str) -> Patient:
-    if request.method == "POST" and request.user.role not in REPORTING_ROLES:
-        raise PermissionDenied
     return get_scoped_or_404(
         request,
         Patient.objects,
@@ -44,7 +41,7 @@ def reporting_plan(patient: Patient) -> DmtPlan | None:
 
 
 @vary_on_headers("HX-Request")
-@clinician_required
+@requires(Perm.PATIENT_VIEW, post=Perm.SIDE_EFFECT_REPORT)
 @patient_page
 def side_effects(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     posting = request.method == "POST"
@@ -75,14 +72,13 @@ def side_effects(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
         "plan": plan,
         "form": form,
         "page": page,
-        "can_report": request.user.role in REPORTING_ROLES,
     }
     if getattr(request, "htmx", False) and not posting:
         return render(request, "treatments/side_effects.html#side-effect-list", context)
     return render(request, "treatments/side_effects.html", context, status=422 if posting else 200)
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW, post=Perm.PML_INPUTS_EDIT)
 @patient_page
 def pml_risk(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     posting = request.method == "POST"
@@ -111,7 +107,6 @@ def pml_risk(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         "profile": profile,
         "changes": changes,
         "form": form,
-        "can_edit": request.user.role in REPORTING_ROLES,
     }
     return render(
         request, "treatments/side_effect_pml.html", context, status=422 if posting else 200

@@ -10,9 +10,10 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from clinic.access import ClinicRequest, clinician_required, patient_page
+from clinic.access import ClinicRequest, patient_page
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, requires
 from patients.models import Patient
 from treatments.summary.services import patient_summary
 
@@ -29,7 +30,7 @@ def _patient(request: ClinicRequest, external_id: uuid.UUID, action: str) -> Pat
     )
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 def summary(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = _patient(request, external_id, Action.VIEW)
@@ -37,7 +38,7 @@ def summary(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     return render(request, "treatments/summary.html", context)
 
 
-@clinician_required
+@requires(Perm.PATIENT_VIEW)
 @patient_page
 def summary_pdf(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = _patient(request, external_id, Action.EXPORT)

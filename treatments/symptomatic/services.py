@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure
 from patients.models import Patient
 from treatments.errors import TreatmentError
 from treatments.models import (
@@ -39,6 +40,7 @@ def record_symptomatic_treatment(
     note: str,
     by: User,
 ) -> SymptomaticTreatment:
+    ensure(by, Perm.SYMPTOMATIC_RECORD)
     if started_on > timezone.localdate():
         raise TreatmentError("The start date cannot be in the future.", field="started_on")
     if stopped_on is not None and stopped_on < started_on:
@@ -69,6 +71,7 @@ def record_symptomatic_treatment(
 def stop_symptomatic_treatment(
     *, treatment: SymptomaticTreatment, stopped_on: date, by: User
 ) -> SymptomaticTreatment:
+    ensure(by, Perm.SYMPTOMATIC_STOP)
     if stopped_on < treatment.started_on:
         raise TreatmentError("The stop date cannot be before the start.", field="stopped_on")
     if stopped_on > timezone.localdate():

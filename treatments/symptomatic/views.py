@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from clinic.access import ClinicRequest, patient_page, role_required
+from clinic.access import ClinicRequest, patient_page
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, requires
 from patients.models import Patient
 from treatments.errors import TreatmentError
 from treatments.models import (
@@ -21,13 +22,10 @@ from treatments.symptomatic import forms
 from treatments.symptomatic import services as symptomatic_services
 from treatments.symptomatic.interactions import interaction_notes
 
-MONITORING_ROLES = ("neurologist", "nurse")
-
-
 # --- symptomatic and relapse treatments ---------------------------------------------------------
 
 
-@role_required(*MONITORING_ROLES)
+@requires(Perm.SYMPTOMATIC_RECORD)
 @patient_page
 def symptomatic_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
@@ -65,7 +63,7 @@ def symptomatic_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpRespo
 
 
 @require_POST
-@role_required(*MONITORING_ROLES)
+@requires(Perm.SYMPTOMATIC_STOP)
 @patient_page
 def symptomatic_stop(
     request: ClinicRequest, external_id: uuid.UUID, treatment_id: int

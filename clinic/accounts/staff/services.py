@@ -29,6 +29,7 @@ from clinic.accounts.models import CareTeam, Role, User
 from clinic.accounts.services import end_all_sessions
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, ensure
 
 # No 0/O, 1/l/I: read aloud or copied from a screen without mistakes.
 _UNAMBIGUOUS_CHARACTERS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -62,6 +63,7 @@ def temporary_password(user: User | None = None) -> str:
 
 def create_user(*, username: str, account: Account, by: User) -> tuple[User, str]:
     """A new account with a temporary password, which is returned to be shown once."""
+    ensure(by, Perm.USER_MANAGE)
     _check_clinical_rights(account)
     password = temporary_password()
     with transaction.atomic():
@@ -96,6 +98,7 @@ def create_user(*, username: str, account: Account, by: User) -> tuple[User, str
 
 def update_user(*, user: User, account: Account, by: User) -> list[str]:
     """Apply an admin's changes; returns what changed, as written to the trail."""
+    ensure(by, Perm.USER_MANAGE)
     _check_clinical_rights(account)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
@@ -158,6 +161,7 @@ def update_user(*, user: User, account: Account, by: User) -> list[str]:
 def reset_password(*, user: User, by: User) -> str:
     """A temporary password, returned to be shown once. The user must change it at the next
     sign-in and enrol their authenticator again; every session of theirs ends now."""
+    ensure(by, Perm.USER_MANAGE)
     if user.pk == by.pk:
         raise PermissionDenied("Change your own password from your account page.")
     password = temporary_password(user)
@@ -183,6 +187,7 @@ def reset_password(*, user: User, by: User) -> str:
 
 
 def create_team(*, name: str, lead: User | None, members: Iterable[User], by: User) -> CareTeam:
+    ensure(by, Perm.USER_MANAGE)
     members = set(members)
     _check_team(lead=lead, members=members)
     with transaction.atomic():
@@ -203,6 +208,7 @@ def create_team(*, name: str, lead: User | None, members: Iterable[User], by: Us
 def update_team(
     *, team: CareTeam, name: str, lead: User | None, members: Iterable[User], by: User
 ) -> None:
+    ensure(by, Perm.USER_MANAGE)
     members = set(members)
     _check_team(lead=lead, members=members)
     with transaction.atomic():

@@ -16,14 +16,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.access import ClinicRequest, role_required
-from clinic.accounts.models import CareTeam, Role, User
+from clinic.access import ClinicRequest
+from clinic.accounts.models import CareTeam, User
 from clinic.accounts.staff import services
 from clinic.accounts.staff.forms import CareTeamForm, UserForm, add_service_errors
+from clinic.permissions import Perm, requires
 
 
 def _admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    return role_required(Role.ADMIN)(never_cache(view))
+    return requires(Perm.USER_MANAGE)(never_cache(view))
 
 
 @_admin_page
