@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from clinic.celery import app
-from treatments import sweeps
-from treatments.alerts import AlertSpec
+from treatments.alerts.services import AlertSpec
+from treatments.monitoring import sweeps
 
 CHUNK_SIZE = 10
 PAUSE_SECONDS = float(os.environ.get("MYELIN_TEST_CHUNK_PAUSE", "1.0"))

@@ -22,12 +22,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from treatments.sweeps import clinic_today
 
 from clinic.celery import app
 from patients.models import Patient
 from tests.sweeps.conftest import build_items
 from treatments.models import Alert, MonitoringItem
+from treatments.monitoring.sweeps import clinic_today
 
 # The suite runs tasks inline (tests/conftest.py); these send to the real broker on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")

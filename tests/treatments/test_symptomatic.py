@@ -34,6 +34,55 @@ def test_beta_blockers_with_fingolimod_bring_the_labels_interaction_text() -> No
     assert "antiarrhythmics" in texts
 
 
+def test_warfarin_with_teriflunomide_asks_for_close_inr_checks() -> None:
+    [(text, source)] = interaction_notes("Warfarin 3 mg", get_protocol("teriflunomide", "EU"))
+    assert "INR" in text
+    assert "teriflunomide" in source.lower()
+
+
+def test_tizanidine_with_teriflunomide_warns_of_a_weaker_effect() -> None:
+    notes = interaction_notes("tizanidine", get_protocol("teriflunomide", "US"))
+    assert any("CYP1A2" in text for text, _ in notes)
+
+
+@pytest.mark.parametrize("drug_key", ["fingolimod", "siponimod", "ponesimod", "ozanimod"])
+def test_qt_prolonging_drugs_are_flagged_with_every_s1p_modulator_whose_label_says_so(drug_key):
+    notes = interaction_notes("citalopram 20 mg", get_protocol(drug_key, "US"))
+    assert any("QT-prolonging" in text for text, _ in notes)
+
+
+def test_fluconazole_with_siponimod_is_not_recommended() -> None:
+    notes = interaction_notes("Fluconazole", get_protocol("siponimod", "EU"))
+    assert any("not recommended" in text for text, _ in notes)
+
+
+def test_rifampicin_with_siponimod_names_the_genotypes_concerned() -> None:
+    [(text, _)] = [n for n in interaction_notes("rifampicin", get_protocol("siponimod", "EU"))][:1]
+    assert "*1/*3" in text
+
+
+def test_fampridine_asks_for_renal_function_whatever_the_dmt_or_none() -> None:
+    with_dmt = interaction_notes("Fampridine 10 mg", get_protocol("ocrelizumab_iv", "EU"))
+    without = interaction_notes("fampridine", None)
+    assert with_dmt == without
+    assert any("creatinine clearance" in text for text, _ in without)
+
+
+def test_fampridine_with_cimetidine_is_contraindicated_either_way_round() -> None:
+    started_second = interaction_notes("Cimetidine 400 mg", None, others=["Fampridine 10 mg"])
+    started_first = interaction_notes("fampridine", None, others=["cimetidine"])
+    assert any("contraindicated" in text for text, _ in started_second)
+    assert any("OCT2" in text for text, _ in started_first)
+
+
+def test_every_interaction_note_names_its_source_without_internal_section_marks() -> None:
+    from treatments.symptomatic.interactions import RULES
+
+    for rule in RULES:
+        assert rule.source
+        assert "§" not in rule.source
+
+
 def test_a_drug_without_a_known_interaction_gets_no_note() -> None:
     assert interaction_notes("Baclofen", get_protocol("fingolimod", "EU")) == []
 

@@ -91,10 +91,15 @@ def treatments_context(patient: Patient, *, today: date) -> dict[str, Any]:
     )
     symptomatic = list(SymptomaticTreatment.objects.filter(patient=patient))
     protocol = current.protocol_version.protocol if current else None
+    running = [t for t in symptomatic if not t.stopped_on]
     symptomatic_rows = [
         {
             "treatment": t,
-            "notes": interaction_notes(t.drug, protocol) if protocol and not t.stopped_on else [],
+            "notes": interaction_notes(
+                t.drug, protocol, others=[o.drug for o in running if o.pk != t.pk]
+            )
+            if not t.stopped_on
+            else [],
         }
         for t in symptomatic
     ]

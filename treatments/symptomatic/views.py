@@ -47,11 +47,14 @@ def symptomatic_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpRespo
                 .select_related("protocol_version")
                 .first()
             )
-            if current is not None:
-                for text, _source in interaction_notes(
-                    treatment.drug, current.protocol_version.protocol
-                ):
-                    messages.warning(request, text)
+            others = (
+                SymptomaticTreatment.objects.filter(patient=patient, stopped_on__isnull=True)
+                .exclude(pk=treatment.pk)
+                .values_list("drug", flat=True)
+            )
+            protocol = current.protocol_version.protocol if current is not None else None
+            for text, _source in interaction_notes(treatment.drug, protocol, others=others):
+                messages.warning(request, text)
             return redirect("treatments:patient", external_id=patient.external_id)
     status = 422 if request.method == "POST" else 200
     return render(
