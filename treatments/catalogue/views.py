@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 
 from clinic.access import ClinicRequest, render_page
 from clinic.permissions import Perm, requires
+from clinic.templatetags.words import key_words
 from treatments.catalogue import forms
 from treatments.catalogue import services as catalogue_services
 from treatments.models import (
@@ -95,7 +96,7 @@ def _rule_view(protocol: Protocol, rule: Any) -> dict[str, str]:
         until = "the next dose"
     else:
         until = "while on the drug" if not rule.survives_stop else "see rule"
-    conditions = ", ".join(c.value.replace("_", " ") for c in rule.when)
+    conditions = ", ".join(key_words(c.value) for c in rule.when)
     return {
         "key": rule.key,
         "what": investigation_name(rule.investigation),
