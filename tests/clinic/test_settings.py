@@ -113,7 +113,7 @@ from django.conf import settings
 from django.test import Client
 response = Client().get("/no-such-page/")
 body = response.content.decode()
-print(settings.DEBUG, response.status_code, "topbar" in body, "django-admin/" in body)
+print(settings.DEBUG, response.status_code, "topbar" in body, "healthz/live" in body)
 """
 
 
@@ -127,7 +127,8 @@ def test_the_demo_serves_real_error_pages_without_debug():
 def test_debug_pages_only_when_a_developer_asks_for_them():
     result = start_django(ANONYMOUS_404, DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
-    # Django's technical 404 lists every route, the admin's included: why it is not the default.
+    # Django's technical 404 lists every route (the health checks' included): why it is not the
+    # default.
     assert result.stdout.split() == ["True", "404", "False", "True"]
 
 
