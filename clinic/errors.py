@@ -28,6 +28,12 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return _page(400, "Bad request", "The request could not be understood.", None)
 
 
+def bad_input(message: str) -> HttpResponse:
+    """A 400 whose message says what was wrong with the request (written by us, never echoing
+    what was sent)."""
+    return _page(400, "Bad request", message, None)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _page(403, "Not allowed", "Your role does not give access to this page.", request)
 

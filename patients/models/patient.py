@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.dates import from_1900
 from clinic.links import link
 from patients.models.clinical import COURSE_SHORT, DiseaseCourse
 
@@ -281,6 +282,7 @@ class Patient(models.Model):
             ),
         ]
         constraints = [
+            *from_1900("patient", "date_of_birth", "diagnosis_on"),
             models.CheckConstraint(
                 name="patient_mrn_format", condition=Q(mrn__regex=r"^[A-Z0-9]{6,12}$")
             ),

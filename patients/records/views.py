@@ -237,7 +237,7 @@ def course_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = CourseStateForm(request.POST or None)
+    form = CourseStateForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             services.add_course_state(patient=patient, by=request.user, **form.cleaned_data)
@@ -262,7 +262,7 @@ def edss_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = EdssForm(request.POST or None)
+    form = EdssForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             assessment = services.record_edss(
@@ -296,7 +296,7 @@ def edss_preview(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = EdssForm(request.POST)
+    form = EdssForm(request.POST, patient=patient)
     result = form.preview()
     return render(
         request,
@@ -312,7 +312,7 @@ def relapse_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = RelapseForm(request.POST or None)
+    form = RelapseForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             recorded = services.record_relapse(
@@ -341,7 +341,7 @@ def mri_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = MriForm(request.POST or None)
+    form = MriForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             services.record_mri(patient=patient, by=request.user, **form.cleaned_data)

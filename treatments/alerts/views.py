@@ -14,6 +14,7 @@ from clinic import paging
 from clinic.access import ClinicRequest, clinician_required, patient_page, render_page, safe_next
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.forms import DateField
 from treatments.alerts import services as alerts
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
 
@@ -30,7 +31,7 @@ class InboxFilterForm(forms.Form):
 
 
 class SnoozeForm(forms.Form):
-    until = forms.DateField(label="Snooze until", widget=forms.DateInput(attrs={"type": "date"}))
+    until = DateField(label="Snooze until")
     reason = forms.CharField(label="Why it can wait", max_length=300)
 
 

@@ -219,7 +219,10 @@ def result_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         )
     today = timezone.localdate()
     form = forms.ResultForm(
-        request.POST or None, investigation=investigation, initial={"taken_on": today}
+        request.POST or None,
+        investigation=investigation,
+        initial={"taken_on": today},
+        patient=patient,
     )
     if request.method == "POST" and form.is_valid():
         try:
