@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 logger = logging.getLogger("myelin.errors")
+
+
+class Refused(PermissionDenied):
+    """A 403 whose message we wrote for the user: the error page shows it (other 403s show a
+    general message, as their text may come from anywhere)."""
 
 
 def _page(status: int, title: str, message: str, request: HttpRequest | None) -> HttpResponse:
@@ -35,6 +41,8 @@ def bad_input(message: str) -> HttpResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, Refused) and str(exception):
+        return _page(403, "Not allowed", str(exception), request)
     return _page(403, "Not allowed", "Your role does not give access to this page.", request)
 
 

@@ -25,7 +25,7 @@ from clinic.access import (
 from clinic.audit import services as audit
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Category
-from patients.models import Patient
+from patients.models import EmergencyAccess, Patient
 from patients.records import services, timeline
 from patients.records.charts import ChartSpec, Marker, Series, time_chart
 from patients.records.forms import (
@@ -62,20 +62,24 @@ def _apply_service_errors(form: BaseForm, error: ValidationError) -> None:
 @vary_on_headers("HX-Request")
 def patient_list(request: ClinicRequest) -> HttpResponse:
     query = request.GET.get("q", "")
+    # The user's own teams' patients; those opened by emergency access are listed apart.
     patients = (
-        Patient.objects.visible_to(request.user)
+        Patient.objects.editable_by(request.user)
         .search(query)
         .select_related("care_team", "neurologist")
     )
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    emergency = [] if request.htmx else list(EmergencyAccess.objects.opening_for(request.user))
     audit.record_list(
-        user=request.user, patient_ids=[p.pk for p in page], category=Category.DEMOGRAPHICS
+        user=request.user,
+        patient_ids=[p.pk for p in page] + [g.patient_id for g in emergency if g.patient_id],
+        category=Category.DEMOGRAPHICS,
     )
     prefix = f"q={query}&" if query else ""
     return render_page(
         request,
         "patients/list.html",
-        {"page": page, "query": query, "querystring_prefix": prefix},
+        {"page": page, "query": query, "querystring_prefix": prefix, "emergency": emergency},
         partial="patient-table",
     )
 
@@ -145,9 +149,9 @@ def edss_chart(patient: Patient, history: services.ClinicalHistory) -> str:
 def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request,
-        Patient.objects.visible_to(request.user).select_related(
-            "care_team", "neurologist", "nurse"
-        ),
+        Patient.objects.visible_to(request.user)
+        .with_emergency_access(request.user)
+        .select_related("care_team", "neurologist", "nurse"),
         external_id=external_id,
         category=Category.CLINICAL,
     )
@@ -167,8 +171,9 @@ def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         # Drawn as slots the browser fills in parallel (see patients.records.timeline).
         "panel_slots": timeline.panel_slots(),
         "recent_relapse": patient.had_recent_relapse(today),
-        "can_record": request.user.role in CLINICAL_RECORDERS,
-        "can_set_course": request.user.is_neurologist,
+        # An emergency grant is read-only: no buttons for changes it would refuse.
+        "can_record": request.user.role in CLINICAL_RECORDERS and not patient.emergency_until,
+        "can_set_course": request.user.is_neurologist and not patient.emergency_until,
     }
     return render(request, "patients/detail.html", context)
 

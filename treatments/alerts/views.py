@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from clinic import paging
 from clinic.access import ClinicRequest, clinician_required, patient_page, render_page, safe_next
 from clinic.audit import services as audit
+from clinic.audit.access import refuse_read_only
 from clinic.audit.models import Action, Category
 from clinic.forms import DateField
 from treatments.alerts import services as alerts
@@ -105,6 +106,7 @@ def _visible_alert(request: ClinicRequest, alert_id: int) -> Alert:
     )
     if alert is None:
         raise Http404("No such alert.")
+    refuse_read_only(request, Alert.objects, alert)  # an emergency grant changes nothing
     return alert
 
 

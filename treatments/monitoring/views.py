@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinic.access import ClinicRequest, patient_page, render_page, role_required, safe_next
 from clinic.audit import services as audit
-from clinic.audit.access import get_scoped_or_404
+from clinic.audit.access import get_scoped_or_404, refuse_read_only
 from clinic.audit.models import Action, Category
 from patients.models import Patient
 from treatments.errors import TreatmentError
@@ -274,6 +274,7 @@ def result_review(request: ClinicRequest, result_id: int) -> HttpResponse:
         )
     except Result.DoesNotExist:
         raise Http404("No such result.") from None
+    refuse_read_only(request, Result.objects, result)  # an emergency grant changes nothing
     form = forms.ReviewForm(request.POST)
     form.is_valid()
     try:
