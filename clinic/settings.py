@@ -426,6 +426,9 @@ MYELIN_BASE_URL = env_str("MYELIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"
 ALERT_MAX_SNOOZE_DAYS = env_int("MYELIN_ALERT_MAX_SNOOZE_DAYS", 30, minimum=1, maximum=365)
 ALERT_ESCALATION_MINUTES = env_int("MYELIN_ALERT_ESCALATION_MINUTES", 60, minimum=5)
 ALERT_DIGEST_HOUR = env_int("MYELIN_ALERT_DIGEST_HOUR", 7, minimum=0, maximum=23)
+# An alert email claimed but never confirmed as sent (its worker died) is sent again after
+# this many minutes: at least once (treatments.alerts.outbox).
+ALERT_EMAIL_RETRY_MINUTES = env_int("MYELIN_ALERT_EMAIL_RETRY_MINUTES", 5, minimum=1, maximum=60)
 
 # Break glass (patients.emergency): requests per clinician in any 24 hours, matched or not.
 BREAK_GLASS_PER_DAY = env_int("MYELIN_BREAK_GLASS_PER_DAY", 3, minimum=1, maximum=50)

@@ -10,6 +10,7 @@ from treatments.models.alerts import (
     AlertStatus,
 )
 from treatments.models.alerts_digest import DigestLog
+from treatments.models.alerts_outbox import AlertEmail, EmailPurpose, EmailState
 from treatments.models.catalogue import (
     GENERAL_DRUG_KEY,
     ClinicSettings,
@@ -69,6 +70,7 @@ __all__ = [
     "SETTLED_STATUSES",
     "AdministrationKind",
     "Alert",
+    "AlertEmail",
     "AlertGrade",
     "AlertKind",
     "AlertQuerySet",
@@ -81,6 +83,8 @@ __all__ = [
     "DmtAdministration",
     "DmtPlan",
     "DmtPlanQuerySet",
+    "EmailPurpose",
+    "EmailState",
     "Flag",
     "Frequency",
     "Indication",
