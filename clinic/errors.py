@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from clinic.permissions import CapabilityDenied
 
 logger = logging.getLogger("myelin.errors")
+
+
+class Refused(PermissionDenied):
+    """A 403 whose message we wrote for the user: the error page shows it (other 403s show a
+    general message, as their text may come from anywhere)."""
 
 
 def _page(status: int, title: str, message: str, request: HttpRequest | None) -> HttpResponse:
@@ -30,10 +36,16 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return _page(400, "Bad request", "The request could not be understood.", None)
 
 
+def bad_input(message: str) -> HttpResponse:
+    """A 400 whose message says what was wrong with the request (written by us, never echoing
+    what was sent)."""
+    return _page(400, "Bad request", message, None)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    # A refusal by the permission table says who may (it carries no patient data); any other
-    # refusal keeps the general message.
-    if isinstance(exception, CapabilityDenied) and str(exception):
+    # A refusal by the permission table says who may; a read-only refusal says why (neither
+    # carries patient data); any other refusal keeps the general message.
+    if isinstance(exception, CapabilityDenied | Refused) and str(exception):
         return _page(403, "Not allowed", str(exception), request)
     return _page(403, "Not allowed", "Your role does not give access to this page.", request)
 

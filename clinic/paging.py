@@ -4,7 +4,8 @@ Django's Paginator counts with a second query (`SELECT COUNT(*)` over the same f
 fetching the page. On a hot list whose filters include the care-team scope, that second query
 costs as much to plan and run as the page itself. Here the page's own query carries the total
 (`COUNT(*) OVER ()`, computed before LIMIT), so a page is one query. A page number past the end
-falls back to the last page, like Paginator.get_page.
+falls back to the last page, like Paginator.get_page; a page number that is not a plain number
+is the first page. Never a server error, whatever `?page=` says.
 """
 
 from __future__ import annotations
@@ -14,9 +15,23 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Window
 
+# Any page number above this is "past the end" already (a million pages of rows), and keeps
+# LIMIT/OFFSET far inside PostgreSQL's bigint.
+MAX_PAGE = 1_000_000
+
+
+def page_number(number: str | None) -> int:
+    """The page asked for: 1 for anything that is not a plain ASCII number (`²`, `٣`, `-1`,
+    `0x1`), MAX_PAGE for a huge one (which then falls back to the last page)."""
+    if not number or not (number.isascii() and number.isdigit()):
+        return 1
+    if len(number) > len(str(MAX_PAGE)):  # int() of 5,000 digits is itself refused
+        return MAX_PAGE
+    return min(max(int(number), 1), MAX_PAGE)
+
 
 def get_page(queryset: QuerySet[Any], number: str | None, per_page: int) -> Page:
-    wanted = int(number) if number and number.isdigit() and int(number) > 0 else 1
+    wanted = page_number(number)
     counted = queryset.annotate(paging_total=Window(Count("pk")))
     rows = list(counted[(wanted - 1) * per_page : wanted * per_page])
     if not rows and wanted > 1:  # past the end: the last page, as Paginator.get_page does

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "clinic.middleware.RefuseNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -383,6 +384,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300},
     },
+    # Emergency access notices a burst deferred to the next hour (one per user per hour).
+    "emergency-access-notices": {
+        "task": "patients.emergency.notify_admins",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     "wake-snoozed-alerts": {
         "task": "treatments.wake_snoozed",
         "schedule": 300.0,
@@ -470,6 +477,12 @@ MYELIN_BASE_URL = env_str("MYELIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"
 ALERT_MAX_SNOOZE_DAYS = env_int("MYELIN_ALERT_MAX_SNOOZE_DAYS", 30, minimum=1, maximum=365)
 ALERT_ESCALATION_MINUTES = env_int("MYELIN_ALERT_ESCALATION_MINUTES", 60, minimum=5)
 ALERT_DIGEST_HOUR = env_int("MYELIN_ALERT_DIGEST_HOUR", 7, minimum=0, maximum=23)
+# An alert email claimed but never confirmed as sent (its worker died) is sent again after
+# this many minutes: at least once (treatments.alerts.outbox).
+ALERT_EMAIL_RETRY_MINUTES = env_int("MYELIN_ALERT_EMAIL_RETRY_MINUTES", 5, minimum=1, maximum=60)
+
+# Break glass (patients.emergency): requests per clinician in any 24 hours, matched or not.
+BREAK_GLASS_PER_DAY = env_int("MYELIN_BREAK_GLASS_PER_DAY", 3, minimum=1, maximum=50)
 
 # Clinic-wide choices that change behaviour.
 LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])

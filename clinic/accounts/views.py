@@ -29,6 +29,16 @@ class SignInForm(AuthenticationForm):
         "inactive": FAILED_LOGIN_MESSAGE,
     }
 
+    def clean_username(self) -> str:
+        # AuthenticationForm sets the field's max_length after building it, so Django never
+        # checks it; a longer name would reach the sign-in log (django-axes, 255 characters)
+        # and fail there with a server error.
+        username: str = self.cleaned_data["username"]
+        limit = self.fields["username"].max_length  # type: ignore[attr-defined]
+        if len(username) > limit:
+            raise forms.ValidationError(f"A username has at most {limit} characters.")
+        return username
+
 
 @method_decorator(login_not_required, name="dispatch")
 class LoginView(auth_views.LoginView):

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from clinic.audit.models import Action, Category
+from clinic.forms import DateField
 
 SORTS = {
     "at": "at",
@@ -20,12 +21,8 @@ SORTS = {
 
 
 class AuditFilterForm(forms.Form):
-    start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = DateField(label="From", required=False)
+    end = DateField(label="To", required=False)
     user = forms.ModelChoiceField(
         label="User", queryset=get_user_model().objects.order_by("username"), required=False
     )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 
 from clinic.access import ClinicRequest
 from clinic.permissions import Perm, requires
 from patients.emergency import services
-from patients.models import Patient
 
 
 class EmergencyAccessForm(forms.Form):
@@ -19,7 +21,9 @@ class EmergencyAccessForm(forms.Form):
     reason = forms.CharField(
         label="Clinical reason",
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Recorded in the audit trail and sent to the clinic admins.",
+        max_length=2000,
+        help_text="Why this patient needs you now. Recorded in the audit trail; the clinic "
+        "admins are told.",
     )
 
     def clean_mrn(self) -> str:
@@ -29,27 +33,33 @@ class EmergencyAccessForm(forms.Form):
 @requires(Perm.BREAK_GLASS)
 def emergency_access(request: ClinicRequest) -> HttpResponse:
     # The role may (the table); the person must also have been pre-authorised.
-    if not request.user.can_break_glass:
+    if not services.may_break_glass(request.user):
         raise PermissionDenied("You are not authorised for emergency access.")
     form = EmergencyAccessForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        # Deliberately outside visible_to(): this is the one audited way around it.
-        patient = Patient.objects.filter(mrn=form.cleaned_data["mrn"]).first()
-        if patient is None:
-            form.add_error("mrn", "No patient has this MRN.")
+        try:
+            done = services.request_emergency_access(
+                user=request.user,
+                mrn=form.cleaned_data["mrn"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.EmergencyAccessRefused as refused:
+            form.add_error(refused.field, refused.message)
+            status = 429 if refused.limit else 422
         else:
-            try:
-                grant = services.grant_emergency_access(
-                    user=request.user, patient=patient, reason=form.cleaned_data["reason"]
-                )
-            except ValueError as exc:
-                form.add_error("reason", str(exc))
-            else:
-                messages.warning(
-                    request,
-                    f"Emergency access granted until {grant.expires_at:%H:%M}. This access is audited and the clinic admins have been told.",
-                )
-                return redirect(patient.get_absolute_url())
-    return render(
-        request, "patients/emergency.html", {"form": form}, status=422 if form.errors else 200
-    )
+            # The same answer whether or not the MRN matched a patient: the form tells nobody
+            # which MRNs exist. A matched patient is listed apart on the patient list.
+            messages.warning(
+                request,
+                f"Emergency access requested for MRN {form.cleaned_data['mrn']}. If it is the "
+                f"MRN of a patient outside your care teams, their record is open to you, "
+                f"read-only, until {timezone.localtime(done.until):%H:%M}, and listed under "
+                f"Emergency access below. If nobody is listed, check the MRN. Every request is "
+                f"audited and the clinic admins are told; {done.left_today} more allowed within 24 hours.",
+            )
+            return redirect(reverse("patients:list") + "#emergency-access")
+    elif form.errors:
+        status = 422
+    context = {"form": form, "per_day": settings.BREAK_GLASS_PER_DAY}
+    return render(request, "patients/emergency.html", context, status=status)

@@ -13,6 +13,7 @@ import pghistory
 from django.db import models
 from django.db.models import F, Q
 
+from clinic.dates import from_1900
 from patients.edss import FS_NAMES, FS_ORDER, FS_RANGES
 from patients.models.scoping import PatientOwnedQuerySet
 from patients.progression import EdssPoint, MriPoint, RelapsePeriod
@@ -75,6 +76,7 @@ class CourseState(models.Model):
     class Meta:
         ordering = ["start_on", "id"]
         constraints = [
+            *from_1900("course_state", "start_on", "end_on"),
             models.UniqueConstraint(
                 fields=["patient"],
                 condition=Q(end_on__isnull=True),
@@ -153,6 +155,7 @@ class EdssAssessment(models.Model):
     class Meta:
         ordering = ["assessed_on", "id"]
         constraints = [
+            *from_1900("edss", "assessed_on"),
             # Two scores on one day would make the trend and CDP depend on insertion order.
             models.UniqueConstraint(
                 fields=["patient", "assessed_on"],
@@ -249,6 +252,7 @@ class Relapse(models.Model):
     class Meta:
         ordering = ["onset_on", "id"]
         constraints = [
+            *from_1900("relapse", "onset_on", "end_on"),
             models.CheckConstraint(
                 name="relapse_end_not_before_onset",
                 condition=Q(end_on__isnull=True) | Q(end_on__gte=F("onset_on")),
@@ -313,6 +317,7 @@ class MriStudy(models.Model):
     class Meta:
         ordering = ["study_on", "id"]
         constraints = [
+            *from_1900("mri", "study_on"),
             # A gadolinium count without gadolinium is a transcription error.
             models.CheckConstraint(
                 name="mri_gad_count_needs_contrast",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pghistory
@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.accounts.models import CLINICAL_ROLES
+from clinic.dates import from_1900
 from clinic.links import link
 from clinic.permissions import Perm, may
 from patients.models.clinical import COURSE_SHORT, DiseaseCourse
@@ -77,8 +79,9 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         """The one place that decides which patients a user may see.
 
         Clinicians see the patients of the care teams they belong to, plus any patient they
-        hold a live emergency-access grant for. Clinic admins manage the clinic, not patients,
-        and see none. Anyone else (anonymous, inactive, no role) sees none.
+        hold a live emergency-access grant for (read-only: see `editable_by`). Clinic admins
+        manage the clinic, not patients, and see none. Anyone else (anonymous, inactive, no
+        role) sees none.
         """
         if not _sees_patients(user):
             return self.none()
@@ -93,12 +96,43 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         """
         if not _sees_patients(user):
             return Patient.objects.none().values("pk")
+        granted = EmergencyAccess.objects.live().filter(user=user).values("patient_id")
+        return self.editable_ids(user).union(granted)
+
+    def editable_by(self, user: User) -> PatientQuerySet:
+        """The patients whose records the user may change: those of their own care teams.
+
+        A patient seen only through an emergency grant is read-only, so every state-changing
+        request goes through this (clinic.audit.access.get_scoped_or_404 does it for views)."""
+        if not _sees_patients(user):
+            return self.none()
+        return self.filter(pk__in=self.editable_ids(user))
+
+    def editable_ids(self, user: User) -> models.QuerySet[Any]:
+        """The ids of `editable_by(user)` as a subquery."""
+        if not _sees_patients(user):
+            return Patient.objects.none().values("pk")
         team_ids = user.care_teams.through.objects.filter(user=user).values("careteam_id")
-        in_team = Patient.objects.filter(care_team__in=team_ids).values("pk")
-        granted = EmergencyAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values(
-            "patient_id"
+        return Patient.objects.filter(care_team__in=team_ids).values("pk")
+
+    def with_emergency_access(self, user: User) -> PatientQuerySet:
+        """Annotates `emergency_until`: when the user's read-only emergency access ends, for a
+        patient they see only through a grant (None for their own teams' patients). In the
+        same query as the patient, so the patient page's banner costs nothing."""
+        team_ids = user.care_teams.through.objects.filter(user=user).values("careteam_id")
+        until = (
+            EmergencyAccess.objects.live()
+            .filter(user=user, patient=models.OuterRef("pk"))
+            .order_by("-expires_at")
+            .values("expires_at")[:1]
         )
-        return in_team.union(granted)
+        return self.annotate(
+            emergency_until=models.Case(
+                models.When(care_team__in=team_ids, then=None),
+                default=models.Subquery(until),
+                output_field=models.DateTimeField(),
+            )
+        )
 
     def search(self, text: str) -> PatientQuerySet:
         text = text.strip()
@@ -130,7 +164,9 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         Other apps add their columns by chaining annotations onto the result (one query per
         page, whatever its length); nothing here loads related rows per patient.
         """
-        rows = self.visible_to(user)
+        # The user's own teams' patients: one opened by an emergency grant is listed apart
+        # (the patient list's emergency section), not in anyone's caseload.
+        rows = self.editable_by(user)
         if filters.scope != CaseloadScope.TEAMS:
             rows = rows.filter(neurologist=user)
         rows = rows.search(filters.query)
@@ -293,6 +329,7 @@ class Patient(models.Model):
             ),
         ]
         constraints = [
+            *from_1900("patient", "date_of_birth", "diagnosis_on"),
             models.CheckConstraint(
                 name="patient_mrn_format", condition=Q(mrn__regex=r"^[A-Z0-9]{6,12}$")
             ),
@@ -340,19 +377,65 @@ class Patient(models.Model):
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+class EmergencyAccessQuerySet(models.QuerySet["EmergencyAccess"]):
+    def live(self, *, at: datetime | None = None) -> EmergencyAccessQuerySet:
+        """Grants that open a patient now: matched a patient, not expired, not ended, and held
+        by a user who still has the right. Removing a user's right (can_break_glass, the
+        account, a clinical role) ends their grants at once, whoever forgets to end them."""
+        return self.filter(
+            patient__isnull=False,
+            ended_at__isnull=True,
+            expires_at__gt=at or timezone.now(),
+            user__can_break_glass=True,
+            user__is_active=True,
+            user__role__in=CLINICAL_ROLES,
+        )
+
+    def opening_for(self, user: User) -> EmergencyAccessQuerySet:
+        """The user's live grants to patients outside their care teams (the patients they see
+        only this way, read-only), soonest to end first, with the patient."""
+        return (
+            self.live()
+            .filter(user=user)
+            .exclude(patient__in=Patient.objects.editable_ids(user))
+            .select_related("patient__care_team")
+            .order_by("expires_at", "pk")
+        )
+
+
 class EmergencyAccess(models.Model):
-    """A time-limited "break glass" grant to a patient outside the user's care teams."""
+    """A "break glass" request: a time-limited, read-only grant to a patient outside the
+    user's care teams, or (patient empty) a request whose MRN matched no patient, kept so that
+    it counts towards the daily limit like any other and the form is no MRN oracle."""
 
     DEFAULT_DURATION = timedelta(hours=4)
 
     user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     reason = models.TextField()
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+    # Set when the grant is ended before it expires (the user's right was removed).
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The clinic admins' notice (patients.emergency.services.notify_admins): claimed, then
+    # confirmed once sent; a claim never confirmed is taken again after a while.
+    notice_claimed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EmergencyAccessQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["user", "patient", "expires_at"], name="emergency_live")]
+        indexes = [
+            models.Index(fields=["user", "patient", "expires_at"], name="emergency_live"),
+            # The daily limit counts a user's requests of the last 24 hours.
+            models.Index(fields=["user", "granted_at"], name="emergency_user_recent"),
+            # The admins' notice looks for requests nobody has been told about yet.
+            models.Index(
+                fields=["user"], name="emergency_untold", condition=Q(notified_at__isnull=True)
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="emergency_expires_after_grant",

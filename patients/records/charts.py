@@ -9,11 +9,12 @@ label is escaped here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
 
+from clinic.dates import EARLIEST_DATE
 from patients.records.timeline import ChartPeriod
 
 WIDTH, HEIGHT = 720, 240
@@ -50,6 +51,42 @@ class ChartSpec:
     extra_dates: Sequence[date] = field(default_factory=tuple)
 
 
+# The axis never reaches beyond these: a date outside them (a typo such as 0001-01-01 stored
+# before the forms refused it) is left off the chart instead of stretching the axis over two
+# thousand years and overflowing date arithmetic near `date.min`.
+CHART_EARLIEST = EARLIEST_DATE
+CHART_YEARS_AHEAD = 100
+# At most this many year lines on the axis: a long history labels every 2nd, 5th ... year.
+MAX_YEAR_LINES = 12
+
+
+def _window(today: date) -> tuple[date, date]:
+    return CHART_EARLIEST, date(min(today.year + CHART_YEARS_AHEAD, 9000), 1, 1)
+
+
+def _clipped(spec: ChartSpec, today: date) -> ChartSpec:
+    """The spec without the points and markers outside the window, periods cut to it."""
+    low, high = _window(today)
+
+    def inside(day: date) -> bool:
+        return low <= day <= high
+
+    periods = [
+        replace(p, start=max(p.start, low), end=min(p.end, high) if p.end else None)
+        for p in spec.periods
+        if p.start <= high and (p.end is None or p.end >= low)
+    ]
+    return replace(
+        spec,
+        series=[Series(s.label, [(d, v) for d, v in s.points if inside(d)]) for s in spec.series],
+        periods=periods,
+        markers=[m for m in spec.markers if inside(m.on)],
+        extra_dates=[d for d in spec.extra_dates if inside(d)],
+        start=min(max(spec.start, low), high) if spec.start else None,
+        end=min(max(spec.end, low), high) if spec.end else None,
+    )
+
+
 def _span(spec: ChartSpec, today: date) -> tuple[date, date]:
     dates = [d for s in spec.series for d, _ in s.points]
     dates += [p.start for p in spec.periods] + [m.on for m in spec.markers] + list(spec.extra_dates)
@@ -61,7 +98,15 @@ def _span(spec: ChartSpec, today: date) -> tuple[date, date]:
     return start - timedelta(days=pad), end + timedelta(days=pad)
 
 
+def _year_step(first: int, last: int) -> int:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100):
+        if (last - first) // step < MAX_YEAR_LINES:
+            return step
+    return max(1, (last - first) // MAX_YEAR_LINES + 1)
+
+
 def time_chart(spec: ChartSpec, *, today: date) -> str:
+    spec = _clipped(spec, today)
     start, end = _span(spec, today)
     values = [float(v) for s in spec.series for _, v in s.points]
     if spec.reference_band:
@@ -108,7 +153,10 @@ def time_chart(spec: ChartSpec, *, today: date) -> str:
             f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>'
         )
         tick += step
+    step_years = _year_step(start.year + 1, end.year)
     for year in range(start.year + 1, end.year + 1):
+        if year % step_years:
+            continue
         xx = x(date(year, 1, 1))
         parts.append(
             f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#cfd5dc" stroke-dasharray="3 3"/>'

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinic.accounts.models import CareTeam, Role, User
-from clinic.forms import DateInput
+from clinic.forms import DateField, PatientDatesMixin
 from patients.edss import (
     AMBULATION_LABELS,
     FS_NAMES,
@@ -64,9 +64,8 @@ class PatientForm(forms.ModelForm):
             "comorbidities",
             "allergies",
         ]
+        field_classes = {"date_of_birth": DateField, "diagnosis_on": DateField}
         widgets = {
-            "date_of_birth": DateInput(),
-            "diagnosis_on": DateInput(),
             "address": forms.Textarea(attrs={"rows": 2}),
             "comorbidities": forms.Textarea(attrs={"rows": 2}),
             "allergies": forms.Textarea(attrs={"rows": 2}),
@@ -123,13 +122,12 @@ class PatientForm(forms.ModelForm):
 # ---------------------------------------------------------------------------------------------
 
 
-class CourseStateForm(forms.ModelForm):
+class CourseStateForm(PatientDatesMixin, forms.ModelForm):
     class Meta:
         model = CourseState
         fields = ["course", "start_on", "end_on", "note"]
+        field_classes = {"start_on": DateField, "end_on": DateField}
         widgets = {
-            "start_on": DateInput(),
-            "end_on": DateInput(),
             "note": forms.Textarea(attrs={"rows": 2}),
         }
 
@@ -163,10 +161,10 @@ class CourseStateForm(forms.ModelForm):
 AMBULATION_CHOICES = [(score, f"{score}: {label}") for score, label in AMBULATION_LABELS.items()]
 
 
-class EdssForm(forms.Form):
+class EdssForm(PatientDatesMixin, forms.Form):
     """The seven FS grades and the ambulation score; `result` holds the computed step."""
 
-    assessed_on = forms.DateField(label="Assessment date", widget=DateInput())
+    assessed_on = DateField(label="Assessment date")
     ambulation = forms.TypedChoiceField(
         label="Ambulation score", choices=AMBULATION_CHOICES, coerce=int, initial=0
     )
@@ -212,7 +210,7 @@ class EdssForm(forms.Form):
         return self.result
 
 
-class RelapseForm(forms.ModelForm):
+class RelapseForm(PatientDatesMixin, forms.ModelForm):
     functional_systems = forms.MultipleChoiceField(
         label="Functional systems involved",
         choices=FS_CHOICES,
@@ -233,9 +231,8 @@ class RelapseForm(forms.ModelForm):
             "recovery",
             "treatment",
         ]
+        field_classes = {"onset_on": DateField, "end_on": DateField}
         widgets = {
-            "onset_on": DateInput(),
-            "end_on": DateInput(),
             "symptoms": forms.Textarea(attrs={"rows": 3}),
         }
 
@@ -257,7 +254,7 @@ class RelapseForm(forms.ModelForm):
         return data
 
 
-class MriForm(forms.ModelForm):
+class MriForm(PatientDatesMixin, forms.ModelForm):
     class Meta:
         model = MriStudy
         fields = [
@@ -269,8 +266,8 @@ class MriForm(forms.ModelForm):
             "is_baseline",
             "report",
         ]
+        field_classes = {"study_on": DateField}
         widgets = {
-            "study_on": DateInput(),
             "new_or_enlarging_t2": forms.NumberInput(attrs={"min": 0}),
             "gad_enhancing": forms.NumberInput(attrs={"min": 0}),
             "report": forms.Textarea(attrs={"rows": 3}),

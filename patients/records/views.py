@@ -20,7 +20,7 @@ from clinic.audit import services as audit
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Category
 from clinic.permissions import Perm, requires
-from patients.models import Patient
+from patients.models import EmergencyAccess, Patient
 from patients.records import services, timeline
 from patients.records.charts import ChartSpec, Marker, Series, time_chart
 from patients.records.forms import (
@@ -53,20 +53,24 @@ def _apply_service_errors(form: BaseForm, error: ValidationError) -> None:
 @vary_on_headers("HX-Request")
 def patient_list(request: ClinicRequest) -> HttpResponse:
     query = request.GET.get("q", "")
+    # The user's own teams' patients; those opened by emergency access are listed apart.
     patients = (
-        Patient.objects.visible_to(request.user)
+        Patient.objects.editable_by(request.user)
         .search(query)
         .select_related("care_team", "neurologist")
     )
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    emergency = [] if request.htmx else list(EmergencyAccess.objects.opening_for(request.user))
     audit.record_list(
-        user=request.user, patient_ids=[p.pk for p in page], category=Category.DEMOGRAPHICS
+        user=request.user,
+        patient_ids=[p.pk for p in page] + [g.patient_id for g in emergency if g.patient_id],
+        category=Category.DEMOGRAPHICS,
     )
     prefix = f"q={query}&" if query else ""
     return render_page(
         request,
         "patients/list.html",
-        {"page": page, "query": query, "querystring_prefix": prefix},
+        {"page": page, "query": query, "querystring_prefix": prefix, "emergency": emergency},
         partial="patient-table",
     )
 
@@ -136,9 +140,9 @@ def edss_chart(patient: Patient, history: services.ClinicalHistory) -> str:
 def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request,
-        Patient.objects.visible_to(request.user).select_related(
-            "care_team", "neurologist", "nurse"
-        ),
+        Patient.objects.visible_to(request.user)
+        .with_emergency_access(request.user)
+        .select_related("care_team", "neurologist", "nurse"),
         external_id=external_id,
         category=Category.CLINICAL,
     )
@@ -158,6 +162,8 @@ def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         # Drawn as slots the browser fills in parallel (see patients.records.timeline).
         "panel_slots": timeline.panel_slots(),
         "recent_relapse": patient.had_recent_relapse(today),
+        # An emergency grant is read-only: no buttons for changes it would refuse.
+        "read_only": bool(patient.emergency_until),
     }
     return render(request, "patients/detail.html", context)
 
@@ -226,7 +232,7 @@ def course_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = CourseStateForm(request.POST or None)
+    form = CourseStateForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             services.add_course_state(patient=patient, by=request.user, **form.cleaned_data)
@@ -251,7 +257,7 @@ def edss_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = EdssForm(request.POST or None)
+    form = EdssForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             assessment = services.record_edss(
@@ -285,7 +291,7 @@ def edss_preview(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = EdssForm(request.POST)
+    form = EdssForm(request.POST, patient=patient)
     result = form.preview()
     return render(
         request,
@@ -301,7 +307,7 @@ def relapse_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = RelapseForm(request.POST or None)
+    form = RelapseForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             recorded = services.record_relapse(
@@ -330,7 +336,7 @@ def mri_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.CLINICAL
     )
-    form = MriForm(request.POST or None)
+    form = MriForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             services.record_mri(patient=patient, by=request.user, **form.cleaned_data)

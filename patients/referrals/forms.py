@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic.forms import DateField
 from patients.models import TRANSITIONS, ReferralDiscipline, ReferralState, ReferralTarget, Urgency
 
 
@@ -38,11 +39,7 @@ class TransitionForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
     )
-    scheduled_on = forms.DateField(
-        label="Appointment date",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    scheduled_on = DateField(label="Appointment date", required=False)
     summary = forms.CharField(
         label="Summary for the referrer",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -102,4 +99,20 @@ class TargetForm(forms.ModelForm):
         return days
 
 
-TargetFormSet = forms.modelformset_factory(ReferralTarget, form=TargetForm, extra=0)
+class BaseTargetFormSet(forms.BaseModelFormSet):
+    """Edits the targets that exist; it never adds one. A tampered or stale post (more forms
+    than targets, a form without its target's id) is a message on the form, not a new row."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(form.instance.pk is None for form in self.forms if form.has_changed()):
+            raise forms.ValidationError(
+                "This form no longer matches the list of targets: reload the page and enter "
+                "your changes again.",
+                code="stale",
+            )
+
+
+TargetFormSet = forms.modelformset_factory(
+    ReferralTarget, form=TargetForm, formset=BaseTargetFormSet, extra=0, edit_only=True
+)

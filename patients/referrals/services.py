@@ -69,7 +69,8 @@ def open_referrals_to(*, patient: Patient, discipline: str) -> list[Referral]:
 
 
 def _check_scope(*, patient: Patient, user: User) -> None:
-    if not Patient.objects.visible_to(user).filter(pk=patient.pk).exists():
+    # editable_by: emergency access to a patient is read-only, so it sends no referral.
+    if not Patient.objects.editable_by(user).filter(pk=patient.pk).exists():
         raise ReferralRefused("This patient is not in your care teams.")
 
 

@@ -11,9 +11,10 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from treatments.alerts import outbox
 from treatments.alerts import services as alerts
 from treatments.alerts.services import AlertSpec
-from treatments.models import Alert, AlertGrade, AlertKind, AlertStatus
+from treatments.models import Alert, AlertEmail, AlertGrade, AlertKind, AlertStatus, EmailState
 
 
 def overdue_spec(patient, n: int = 1, grade: str = AlertGrade.WARNING) -> AlertSpec:
@@ -193,11 +194,14 @@ def test_a_failed_critical_email_is_retried_on_the_next_run(patient_a, neurologi
     def broken(*args, **kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr(alerts, "send_mail", broken)
-    assert alerts.send_critical_alert_emails() == 0
-    assert Alert.objects.get().notified_at is None  # un-claimed: not lost
+    monkeypatch.setattr(outbox, "send_mail", broken)
+    now = timezone.now()
+    assert alerts.send_critical_alert_emails(at=now) == 0
+    assert AlertEmail.objects.get().state == EmailState.PENDING  # waiting again: not lost
     monkeypatch.undo()
-    assert alerts.send_critical_alert_emails() == 1
+    # After a short pause (a minute after the first failure) the next run sends it.
+    assert alerts.send_critical_alert_emails(at=now) == 0
+    assert alerts.send_critical_alert_emails(at=now + timedelta(minutes=1)) == 1
 
 
 def test_an_unacknowledged_critical_escalates_to_the_lead_once(

@@ -18,7 +18,21 @@ def seven_patients(team_a):
 
 @pytest.mark.parametrize(
     ("number", "shown", "page_number"),
-    [("1", 3, 1), ("3", 1, 3), (None, 3, 1), ("x", 3, 1), ("0", 3, 1), ("99", 1, 3)],
+    [
+        ("1", 3, 1),
+        ("3", 1, 3),
+        (None, 3, 1),
+        ("x", 3, 1),
+        ("0", 3, 1),
+        ("99", 1, 3),
+        # Not a plain ASCII number: the first page (int() of these fails or means something else).
+        ("²", 3, 1),
+        ("٣", 3, 1),
+        ("-1", 3, 1),
+        # Past the end, however far: the last page, and no OFFSET beyond PostgreSQL's bigint.
+        ("99999999999999999999", 1, 3),
+        ("9" * 5000, 1, 3),
+    ],
 )
 def test_a_page_knows_the_total_and_its_place(
     seven_patients, number, shown, page_number, django_assert_num_queries

@@ -50,6 +50,8 @@ def test_clinician_on_two_teams_sees_both(cast, team_b, patient_a, patient_b):
 
 def test_emergency_access_grant_opens_one_patient_until_it_expires(cast, patient_a, patient_b):
     outsider = cast["other_neurologist"]
+    outsider.can_break_glass = True
+    outsider.save(update_fields=["can_break_glass"])
     grant = EmergencyAccess.objects.create(
         user=outsider,
         patient=patient_a,
@@ -67,6 +69,8 @@ def test_emergency_access_grant_opens_one_patient_until_it_expires(cast, patient
 def test_visible_to_does_not_duplicate_rows(cast, team_b, patient_a):
     nurse = cast["nurse"]
     nurse.care_teams.add(team_b)
+    nurse.can_break_glass = True
+    nurse.save(update_fields=["can_break_glass"])
     EmergencyAccess.objects.create(
         user=nurse,
         patient=patient_a,

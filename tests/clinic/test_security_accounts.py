@@ -70,6 +70,7 @@ def test_break_glass_opens_an_outside_patient_for_a_limited_time_audited_and_adm
             "/accounts/emergency/", {"mrn": "aaa00001", "reason": "Seen in A&E with new weakness"}
         )
     assert response.status_code == 302
+    assert response["Location"] == "/patients/#emergency-access"
     assert client.get(patient_a.get_absolute_url()).status_code == 200
     assert AccessEvent.objects.filter(
         user=other_neurologist, patient=patient_a, action=Action.BREAK_GLASS
@@ -99,4 +100,4 @@ def test_break_glass_needs_a_real_reason(signed_in, other_neurologist, patient_a
         "/accounts/emergency/", {"mrn": "AAA00001", "reason": "x"}
     )
     assert response.status_code == 422
-    assert "at least 10 characters" in response.content.decode()
+    assert "at least 15 characters" in response.content.decode()

@@ -44,3 +44,30 @@ def test_an_empty_chart_still_renders():
     assert time_chart(ChartSpec(title="Nothing yet", series=[]), today=date(2026, 1, 1)).startswith(
         "<svg"
     )
+
+
+def test_a_date_far_outside_any_life_is_left_off_instead_of_breaking_the_chart():
+    # Stored before the forms refused such dates: the chart shows the rest and does not overflow.
+    spec = ChartSpec(
+        title="EDSS",
+        series=[
+            Series(
+                "EDSS",
+                [(date(1, 1, 1), 2), (date(2025, 1, 1), 3), (date(9999, 12, 31), 4)],
+            )
+        ],
+        periods=[ChartPeriod(date(1, 1, 1), None, "Interferon")],
+        markers=[Marker(date(1, 1, 1), "Relapse"), Marker(date(2025, 6, 1), "Relapse")],
+    )
+    svg = time_chart(spec, today=date(2026, 2, 1))
+    assert svg.count("<circle") == 1
+    assert svg.count('class="marker"') == 1
+    assert "Interferon" in svg  # the period is cut to the axis, not dropped
+
+
+def test_a_long_history_labels_a_readable_number_of_years():
+    spec = ChartSpec(
+        title="EDSS", series=[Series("EDSS", [(date(1901, 1, 1), 1), (date(2025, 1, 1), 3)])]
+    )
+    svg = time_chart(spec, today=date(2026, 2, 1))
+    assert svg.count('stroke-dasharray="3 3"') <= 12

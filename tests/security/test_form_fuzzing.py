@@ -3,7 +3,8 @@
 For every page that shows a POST form, the field names are read from the page itself, so a new
 field is fuzzed without anyone listing it; hypothesis then posts random, hostile and malformed
 values (huge strings, unicode, numbers out of range, impossible dates, missing fields) and every
-answer must be a page or a redirect — never a server error.
+answer must be a page or a redirect — never a server error. The inputs issue #13 found to give
+server errors (`BAD_VALUES`) are also posted, each into every field of every form, every time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,29 @@ FIELD = re.compile(r'<(?:input|select|textarea)[^>]*\sname="([^"]+)"', re.I)
 FORM = re.compile(r"<form([^>]*)>(.*?)</form>", re.I | re.S)
 ACTION = re.compile(r'\saction="([^"]*)"', re.I)
 SKIP = {"accounts:logout", "accounts:login", "audit:export"}
+
+# Issue #13, finding 7: each of these once answered with a server error somewhere.
+BAD_VALUES = [
+    "0001-01-01",  # a date before 1900 (broke the patient page's chart once stored)
+    "\x00",  # PostgreSQL refuses NUL in text
+    "9" * 30,  # a page number or count beyond any integer column
+    "9" * 5000,  # beyond what int() parses
+    "²",  # isdigit() but not int()
+    "٣",  # a non-ASCII digit
+    "x" * 300,  # longer than the sign-in log's username column
+    "http://[",  # a malformed URL (next)
+    "//evil.example/",  # a scheme-relative URL to another site (next)
+]
+# The lists with a search box or pages, and what was typed into their query strings.
+LIST_PAGES = [
+    "/patients/",
+    "/patients/caseload/",
+    "/alerts/",
+    "/referrals/",
+    "/treatments/worklist/",
+    "/audit/",
+]
+QUERY_VALUES = ["\x00", "9" * 30, "9" * 5000, "²", "٣", "-1", "x" * 300]
 
 values = st.one_of(
     st.text(max_size=40),
@@ -44,6 +68,7 @@ values = st.one_of(
             "<script>",
         ]
     ),
+    st.sampled_from(BAD_VALUES),
 )
 
 
@@ -91,3 +116,21 @@ def test_no_form_answers_random_input_with_a_server_error(
             )
 
     fuzz()
+
+
+@pytest.mark.parametrize("role", ["neurologist", "nurse", "therapist", "admin"])
+def test_no_form_answers_the_issues_bad_values_with_a_server_error(
+    role, cast, patient_a, patient_b, signed_in
+):
+    side = build_side(patient_a, cast["neurologist"], "a")
+    client = signed_in(cast[role])
+    client.raise_request_exception = False
+    targets = form_targets(client, side)
+    for action, fields in targets:
+        for value in BAD_VALUES:
+            response = client.post(action, {name: value for name in fields})
+            assert response.status_code < 500, f"{action} answered {response.status_code}"
+    for path in LIST_PAGES:
+        for value in QUERY_VALUES:
+            response = client.get(path, {"q": value, "page": value})
+            assert response.status_code < 500, f"{path} answered {response.status_code}"

@@ -1,8 +1,9 @@
 """Alert workflows: raising (idempotently), routing, the lifecycle, and notifications.
 
-Record first, notify second: an alert row exists before anyone is told, and every sender claims
-the row with a compare-and-swap update before it sends, so a retried, repeated or concurrent
-sender never tells anyone twice, and a crash leaves the alert to be told on the next run.
+Record first, notify second: an alert row exists before anyone is told. A critical alert or an
+escalation is claimed with a compare-and-swap update, and its email recorded in the outbox in
+the same transaction (treatments.alerts.outbox sends it at least once: see there for why). The
+daily digest is claimed with a (user, day) row before it is sent.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, ensure, may
 from patients.models import Patient
+from treatments.alerts import outbox
 from treatments.models import (
     ACTIVE_STATUSES,
     Alert,
@@ -31,6 +33,7 @@ from treatments.models import (
     AlertGrade,
     AlertKind,
     AlertStatus,
+    EmailPurpose,
 )
 
 logger = logging.getLogger("myelin.alerts")
@@ -277,15 +280,19 @@ def wake_snoozed(*, at: datetime | None = None) -> int:
 # ---------------------------------------------------------------------------------------------
 # Notifications
 # ---------------------------------------------------------------------------------------------
-def _alert_url(alert_id: int) -> str:
-    return f"{settings.MYELIN_BASE_URL}{reverse('alerts:inbox')}?alert={alert_id}"
-
-
 def send_critical_alert_emails(*, at: datetime | None = None) -> int:
-    """Email each new critical alert's owner once. Claim, then send; a failed send un-claims,
-    so the next run retries and the alert is never silently lost."""
+    """Email each new critical alert's owner, through the outbox (treatments.alerts.outbox).
+    Returns how many emails this run sent (escalations that were due included)."""
     at = at or timezone.now()
-    sent = 0
+    queue_critical_emails(at=at)
+    return outbox.deliver(at=at)
+
+
+def queue_critical_emails(*, at: datetime) -> int:
+    """Record the owner's email of each critical alert nobody was told about yet. Marking the
+    alert told and recording its email happen in one transaction, so an alert is never marked
+    without its email waiting in the outbox. Returns how many emails were recorded."""
+    queued = 0
     candidates = list(
         Alert.objects.filter(
             grade=AlertGrade.CRITICAL, status=AlertStatus.OPEN, notified_at__isnull=True
@@ -294,34 +301,25 @@ def send_critical_alert_emails(*, at: datetime | None = None) -> int:
         .order_by("id")[:500]
     )
     for alert in candidates:
-        claimed = Alert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(notified_at=at)
-        if not claimed:
-            continue  # another sender won
-        recipient = alert.owner.email if alert.owner and alert.owner.email else ""
-        if not recipient:
-            logger.warning("Critical alert %s has no owner with an email address", alert.pk)
-            continue
-        try:
-            send_mail(
-                subject=f"Myelin: critical alert — {alert.get_kind_display()}",
-                # No patient name or identifier in email: the link opens it behind sign-in.
-                message=(
-                    f"A critical alert was raised in Myelin and is assigned to you.\n\n"
-                    f"{alert.get_kind_display()}: {alert.title}\n\nOpen it: {_alert_url(alert.pk)}\n"
-                ),
-                from_email=None,
-                recipient_list=[recipient],
+        with transaction.atomic():
+            claimed = Alert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(
+                notified_at=at
             )
-        except Exception:
-            logger.exception("Sending critical alert %s failed; it will be retried", alert.pk)
-            Alert.objects.filter(pk=alert.pk, notified_at=at).update(notified_at=None)
-            continue
-        sent += 1
-    return sent
+            if not claimed:
+                continue  # another sender recorded it
+            if alert.owner is None or not alert.owner.email:
+                logger.warning("Critical alert %s has no owner with an email address", alert.pk)
+                continue
+            outbox.queue(
+                alert_id=alert.pk, recipient_id=alert.owner.pk, purpose=EmailPurpose.CRITICAL, at=at
+            )
+            queued += 1
+    return queued
 
 
 def escalate_unacknowledged(*, at: datetime | None = None) -> int:
-    """An unacknowledged critical alert goes to the team's lead neurologist after the delay."""
+    """An unacknowledged critical alert goes to the team's lead neurologist after the delay.
+    The escalation and its email are recorded together; the outbox sends the email."""
     at = at or timezone.now()
     delay = timedelta(minutes=settings.ALERT_ESCALATION_MINUTES)
     due = list(
@@ -337,34 +335,23 @@ def escalate_unacknowledged(*, at: datetime | None = None) -> int:
     escalated = 0
     for alert in due:
         lead = alert.patient.care_team.lead_neurologist
-        claimed = Alert.objects.filter(
-            pk=alert.pk, escalated_at__isnull=True, status=AlertStatus.OPEN
-        ).update(escalated_at=at, escalated_to=lead)
-        if not claimed:
-            continue
-        escalated += 1
-        if lead is None or not lead.email:
-            logger.warning(
-                "Critical alert %s could not be escalated: no lead neurologist with email", alert.pk
+        with transaction.atomic():
+            claimed = Alert.objects.filter(
+                pk=alert.pk, escalated_at__isnull=True, status=AlertStatus.OPEN
+            ).update(escalated_at=at, escalated_to=lead)
+            if not claimed:
+                continue
+            escalated += 1
+            if lead is None or not lead.email:
+                logger.warning(
+                    "Critical alert %s could not be escalated: no lead neurologist with email",
+                    alert.pk,
+                )
+                continue
+            outbox.queue(
+                alert_id=alert.pk, recipient_id=lead.pk, purpose=EmailPurpose.ESCALATION, at=at
             )
-            continue
-        try:
-            send_mail(
-                subject="Myelin: unacknowledged critical alert escalated to you",
-                message=(
-                    f"A critical alert has not been acknowledged for {settings.ALERT_ESCALATION_MINUTES} minutes "
-                    f"and is escalated to you as the team's lead neurologist.\n\n{alert.get_kind_display()}: "
-                    f"{alert.title}\n\nOpen it: {_alert_url(alert.pk)}\n"
-                ),
-                from_email=None,
-                recipient_list=[lead.email],
-            )
-        except Exception:
-            logger.exception("Escalation email for alert %s failed; it will be retried", alert.pk)
-            Alert.objects.filter(pk=alert.pk, escalated_at=at).update(
-                escalated_at=None, escalated_to=None
-            )
-            escalated -= 1
+    outbox.deliver(at=at)
     return escalated
 
 

@@ -13,8 +13,9 @@ from django.views.decorators.vary import vary_on_headers
 from clinic import paging
 from clinic.access import ClinicRequest, patient_page, render_page, safe_next
 from clinic.audit import services as audit
-from clinic.audit.access import get_scoped_or_404
+from clinic.audit.access import get_scoped_or_404, refuse_read_only
 from clinic.audit.models import Category
+from clinic.forms import DateField
 from clinic.permissions import Perm, ensure, requires
 from treatments.alerts import services as alerts
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
@@ -32,7 +33,7 @@ class InboxFilterForm(forms.Form):
 
 
 class SnoozeForm(forms.Form):
-    until = forms.DateField(label="Snooze until", widget=forms.DateInput(attrs={"type": "date"}))
+    until = DateField(label="Snooze until")
     reason = forms.CharField(label="Why it can wait", max_length=300)
 
 
@@ -111,6 +112,7 @@ def _visible_alert(request: ClinicRequest, alert_id: int, verb: str) -> Alert:
     if alert is None:
         raise Http404("No such alert.")
     ensure(request.user, alerts.capability_for(alert, verb))
+    refuse_read_only(request, Alert.objects, alert)  # an emergency grant changes nothing
     return alert
 
 

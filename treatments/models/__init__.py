@@ -12,6 +12,7 @@ from treatments.models.alerts import (
     AlertStatus,
 )
 from treatments.models.alerts_digest import DigestLog
+from treatments.models.alerts_outbox import AlertEmail, EmailPurpose, EmailState
 from treatments.models.catalogue import (
     GENERAL_DRUG_KEY,
     ClinicSettings,
@@ -72,6 +73,7 @@ __all__ = [
     "SETTLED_STATUSES",
     "AdministrationKind",
     "Alert",
+    "AlertEmail",
     "AlertFamily",
     "AlertGrade",
     "AlertKind",
@@ -85,6 +87,8 @@ __all__ = [
     "DmtAdministration",
     "DmtPlan",
     "DmtPlanQuerySet",
+    "EmailPurpose",
+    "EmailState",
     "Flag",
     "Frequency",
     "Indication",

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 from treatments.protocols import Condition, PlanEvents
 
@@ -88,6 +89,7 @@ class DmtPlan(models.Model):
         ordering = ["-planned_on", "-id"]
         indexes = [models.Index(fields=["patient", "status"], name="dmt_plan_patient_status")]
         constraints = [
+            *from_1900("dmt_plan", "started_on", "stopped_on"),
             # One drug at a time: a second current plan for the patient is refused by the
             # database even if two clinicians press "start" at the same moment.
             models.UniqueConstraint(
@@ -171,6 +173,7 @@ class DmtAdministration(models.Model):
     class Meta:
         ordering = ["given_on", "id"]
         constraints = [
+            *from_1900("dmt_administration", "given_on"),
             models.UniqueConstraint(
                 fields=["plan", "kind", "given_on"],
                 name="one_administration_per_day",

@@ -8,6 +8,7 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 
+from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 from treatments import grading, labs
 from treatments.protocols import investigation_name
@@ -83,6 +84,7 @@ class Result(models.Model):
             ),
         ]
         constraints = [
+            *from_1900("result", "taken_on"),
             models.CheckConstraint(
                 name="result_review_complete",
                 condition=Q(reviewed_at__isnull=True, reviewed_by__isnull=True)

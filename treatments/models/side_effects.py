@@ -6,6 +6,7 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 
+from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 
 
@@ -65,6 +66,7 @@ class SideEffectReport(models.Model):
         ordering = ["-onset_on", "-id"]
         indexes = [models.Index(fields=["patient", "-onset_on"], name="side_effect_patient_onset")]
         constraints = [
+            *from_1900("side_effect", "onset_on"),
             models.CheckConstraint(
                 name="side_effect_ctcae_grade_range",
                 condition=Q(ctcae_grade__gte=1, ctcae_grade__lte=5),

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from clinic.forms import DateInput
+from clinic.forms import DateField, PatientDatesMixin
 from treatments import labs
 from treatments.errors import ServiceErrorMixin
 from treatments.models import (
@@ -25,7 +25,7 @@ _FINDINGS = {
 
 
 class BookForm(ServiceErrorMixin, forms.Form):
-    booked_on = forms.DateField(label="Book for", widget=DateInput)
+    booked_on = DateField(label="Book for")
 
 
 class WaiveForm(ServiceErrorMixin, forms.Form):
@@ -43,12 +43,12 @@ def investigation_choices() -> list[tuple[str, str]]:
     return [("", "Choose a test…"), *[(inv.key, inv.name) for inv in listed]]
 
 
-class ResultForm(ServiceErrorMixin, forms.Form):
+class ResultForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     """A result form shaped by the investigation: one row per numeric analyte (value, unit and
     the lab's range), a finding for qualitative tests, the index for JCV, macular oedema for
     eye exams, the study for MRI."""
 
-    taken_on = forms.DateField(label="Taken / done on", widget=DateInput)
+    taken_on = DateField(label="Taken / done on")
     lab = forms.CharField(label="Reporting lab or site", required=False, max_length=120)
 
     def __init__(self, *args: Any, investigation: str, **kwargs: Any) -> None:

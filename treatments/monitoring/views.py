@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinic.access import ClinicRequest, patient_page, render_page, safe_next
 from clinic.audit import services as audit
-from clinic.audit.access import get_scoped_or_404
+from clinic.audit.access import get_scoped_or_404, refuse_read_only
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, requires
 from patients.models import Patient
@@ -219,7 +219,10 @@ def result_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         )
     today = timezone.localdate()
     form = forms.ResultForm(
-        request.POST or None, investigation=investigation, initial={"taken_on": today}
+        request.POST or None,
+        investigation=investigation,
+        initial={"taken_on": today},
+        patient=patient,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -271,6 +274,7 @@ def result_review(request: ClinicRequest, result_id: int) -> HttpResponse:
         )
     except Result.DoesNotExist:
         raise Http404("No such result.") from None
+    refuse_read_only(request, Result.objects, result)  # an emergency grant changes nothing
     form = forms.ReviewForm(request.POST)
     form.is_valid()
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from clinic.forms import DateInput
+from clinic.forms import DateField, PatientDatesMixin
 from treatments.errors import ServiceErrorMixin
 from treatments.models import (
     PLAN_CONDITION_CHOICES,
@@ -43,8 +43,8 @@ class PlanForm(ServiceErrorMixin, forms.Form):
         self.fields["drug_key"].choices = drug_choices()  # type: ignore[attr-defined]
 
 
-class StartForm(ServiceErrorMixin, forms.Form):
-    started_on = forms.DateField(label="First dose given on", widget=DateInput)
+class StartForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
+    started_on = DateField(label="First dose given on")
     override_reason = forms.CharField(
         label="Reason to start with baseline checks outstanding",
         required=False,
@@ -60,19 +60,19 @@ class StartForm(ServiceErrorMixin, forms.Form):
             del self.fields["override_reason"]
 
 
-class AdministrationForm(ServiceErrorMixin, forms.Form):
+class AdministrationForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     kind = forms.ChoiceField(choices=AdministrationKind.choices)
-    given_on = forms.DateField(label="Given on", widget=DateInput)
+    given_on = DateField(label="Given on")
     note = forms.CharField(required=False, max_length=200)
 
 
-class ReasonDateForm(ServiceErrorMixin, forms.Form):
-    on = forms.DateField(label="Date", widget=DateInput)
+class ReasonDateForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
+    on = DateField(label="Date")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class StopForm(ServiceErrorMixin, forms.Form):
-    stopped_on = forms.DateField(label="Stopped on (last dose or decision date)", widget=DateInput)
+class StopForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
+    stopped_on = DateField(label="Stopped on (last dose or decision date)")
     reason = forms.ChoiceField(choices=[("", "Choose a reason…"), *StopReason.choices])
     note = forms.CharField(
         label="Details", required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -90,13 +90,13 @@ class SwitchForm(StopForm):
         self.fields["to_drug_key"].choices = drug_choices()  # type: ignore[attr-defined]
 
 
-class ConditionsForm(ServiceErrorMixin, forms.Form):
+class ConditionsForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     conditions = forms.MultipleChoiceField(
         choices=PLAN_CONDITION_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
 
 
-class BaselineTickForm(ServiceErrorMixin, forms.Form):
+class BaselineTickForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     investigation = forms.CharField(widget=forms.HiddenInput)
-    done_on = forms.DateField(label="Done on", widget=DateInput)
+    done_on = DateField(label="Done on")
     note = forms.CharField(required=False, max_length=200)

@@ -242,7 +242,7 @@ def _plan_action(
     input re-render the plan page with the bound form and its messages (422)."""
     patient = _patient(request, external_id, action=Action.UPDATE)
     plan = _plan(patient, plan_id)
-    form = form_class(request.POST, prefix=prefix, **(form_kwargs or {}))
+    form = form_class(request.POST, prefix=prefix, patient=patient, **(form_kwargs or {}))
     if form.is_valid():
         try:
             outcome = act(plan, form.cleaned_data)

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic.forms import DateField, PatientDatesMixin
 from patients.models import Patient, Referral, ReferralState
 from treatments import outcomes
 from treatments.models import Intervention, RehabSession, TherapyPlan
@@ -20,7 +21,7 @@ class ReferralChoiceField(forms.ModelChoiceField):
         )
 
 
-class RehabSessionForm(forms.ModelForm):
+class RehabSessionForm(PatientDatesMixin, forms.ModelForm):
     referral = ReferralChoiceField(
         queryset=Referral.objects.none(),
         required=False,
@@ -43,15 +44,15 @@ class RehabSessionForm(forms.ModelForm):
             "progress",
             "notes",
         ]
+        field_classes = {"held_on": DateField}
         widgets = {
-            "held_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "goals": forms.Textarea(attrs={"rows": 2}),
             "progress": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, patient=patient, **kwargs)
         referral_field = self.fields["referral"]
         assert isinstance(referral_field, forms.ModelChoiceField)
         referral_field.queryset = Referral.objects.filter(patient=patient).exclude(
@@ -122,12 +123,12 @@ def measure_forms(data: Any = None) -> list[MeasureForm]:
     return [MeasureForm(data, measure=measure) for measure in outcomes.MEASURES.values()]
 
 
-class TherapyPlanForm(forms.ModelForm):
+class TherapyPlanForm(PatientDatesMixin, forms.ModelForm):
     class Meta:
         model = TherapyPlan
         fields = ["discipline", "goals", "planned_sessions", "frequency", "starts_on"]
+        field_classes = {"starts_on": DateField}
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "goals": forms.Textarea(attrs={"rows": 3}),
         }
 

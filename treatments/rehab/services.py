@@ -54,7 +54,8 @@ class InvalidMeasurements(Exception):
 
 def _check(*, patient: Patient, by: User, perm: Perm) -> None:
     ensure(by, perm)
-    if not Patient.objects.visible_to(by).filter(pk=patient.pk).exists():
+    # editable_by: emergency access to a patient is read-only, so it logs nothing.
+    if not Patient.objects.editable_by(by).filter(pk=patient.pk).exists():
         raise RehabRefused("This patient is not in your care teams.")
 
 

@@ -121,7 +121,7 @@ def new_plan(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         request, Patient.objects, external_id=external_id, category=Category.REHAB
     )
     initial = {"discipline": request.user.discipline, "starts_on": timezone.localdate()}
-    form = TherapyPlanForm(request.POST or None, initial=initial)
+    form = TherapyPlanForm(request.POST or None, initial=initial, patient=the_patient)
     if request.method == "POST" and form.is_valid():
         try:
             services.create_therapy_plan(patient=the_patient, by=request.user, **form.cleaned_data)

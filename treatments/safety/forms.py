@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic.forms import DateField, PatientDatesMixin
 from treatments.models import PriorImmunosuppressant, SideEffectAction
 from treatments.safety.services import SafetyError
 
@@ -19,7 +20,7 @@ class SafetyFormMixin:
         self.add_error(field, error.message)  # type: ignore[attr-defined]
 
 
-class SideEffectForm(SafetyFormMixin, forms.Form):
+class SideEffectForm(PatientDatesMixin, SafetyFormMixin, forms.Form):
     effect = forms.ChoiceField(
         label="Side effect",
         required=False,
@@ -29,7 +30,7 @@ class SideEffectForm(SafetyFormMixin, forms.Form):
     effect_other = forms.CharField(
         label="Description", max_length=200, required=False, help_text="Or in addition: details."
     )
-    onset_on = forms.DateField(label="Onset date", widget=forms.DateInput(attrs={"type": "date"}))
+    onset_on = DateField(label="Onset date")
     ctcae_grade = forms.IntegerField(
         label="CTCAE grade",
         min_value=1,

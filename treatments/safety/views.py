@@ -52,6 +52,7 @@ def side_effects(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
         request.POST if posting else None,
         side_effects=listed,
         initial={"onset_on": timezone.localdate()},
+        patient=patient,
     )
     if posting and form.is_valid():
         try:

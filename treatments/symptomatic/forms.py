@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from clinic.forms import DateInput
+from clinic.forms import DateField, PatientDatesMixin
 from treatments.errors import ServiceErrorMixin
 from treatments.models import (
     Indication,
@@ -12,18 +12,18 @@ from treatments.models import (
 )
 
 
-class SymptomaticForm(ServiceErrorMixin, forms.Form):
+class SymptomaticForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     kind = forms.ChoiceField(choices=TreatmentKind.choices)
     drug = forms.CharField(max_length=120, help_text="Generic name, e.g. baclofen")
     indication = forms.ChoiceField(choices=Indication.choices)
     dose = forms.CharField(max_length=120, required=False)
-    started_on = forms.DateField(widget=DateInput)
-    stopped_on = forms.DateField(required=False, widget=DateInput)
+    started_on = DateField()
+    stopped_on = DateField(required=False)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class StopSymptomaticForm(ServiceErrorMixin, forms.Form):
-    stopped_on = forms.DateField(widget=DateInput)
+class StopSymptomaticForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
+    stopped_on = DateField()
 
 
 # --- results ---------------------------------------------------------------------------------

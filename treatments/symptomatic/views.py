@@ -31,7 +31,9 @@ def symptomatic_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpRespo
     patient = get_scoped_or_404(
         request, Patient.objects, external_id=external_id, category=Category.TREATMENT
     )
-    form = forms.SymptomaticForm(request.POST or None, initial={"started_on": timezone.localdate()})
+    form = forms.SymptomaticForm(
+        request.POST or None, initial={"started_on": timezone.localdate()}, patient=patient
+    )
     if request.method == "POST" and form.is_valid():
         try:
             treatment = symptomatic_services.record_symptomatic_treatment(
@@ -82,7 +84,7 @@ def symptomatic_stop(
         treatment = SymptomaticTreatment.objects.get(pk=treatment_id, patient=patient)
     except SymptomaticTreatment.DoesNotExist:
         raise Http404("No such treatment.") from None
-    form = forms.StopSymptomaticForm(request.POST)
+    form = forms.StopSymptomaticForm(request.POST, patient=patient)
     if form.is_valid():
         try:
             symptomatic_services.stop_symptomatic_treatment(
