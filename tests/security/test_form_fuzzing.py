@@ -125,7 +125,7 @@ def test_no_form_answers_the_issues_bad_values_with_a_server_error(
     side = build_side(patient_a, cast["neurologist"], "a")
     client = signed_in(cast[role])
     client.raise_request_exception = False
-    targets = form_targets(client, side)
+    targets = form_targets(client, side, staff_objects(cast, patient_a.care_team_id))
     for action, fields in targets:
         for value in BAD_VALUES:
             response = client.post(action, {name: value for name in fields})
