@@ -25,8 +25,9 @@ Deliberate choices (each is also stated where it is applied):
 * **Persistence over days** (``> 6 months`` = 183 days): every value of the analyte from the
   episode start (the first of the consecutive values beyond the threshold) to this one is beyond
   it, and this one is at least ``persistence_days`` after the start. Key: the episode start.
-* **Hy's law** (ALT > 3×ULN and bilirubin > 2×ULN, same day) is CRITICAL on any drug, or none;
-  one alert per patient and day, never resolved automatically (a clinician closes it).
+* **Hy's law** (ALT or AST > 3×ULN and bilirubin > 2×ULN, same day; §0.4 as corrected) is
+  CRITICAL on any drug, or none; one alert per patient and day, never resolved automatically (a
+  clinician closes it).
 * **GATE grade** (§0.3): a failed gate is CRITICAL while the plan is active or suspended (a dose
   could be given; the label says do not dose) and WARNING while the plan is only planned (no drug
   has been given; the plan page shows the blocked start). Alert rules graded GATE whose analyte a
@@ -107,7 +108,7 @@ def _store_ctcae_grades(
 def _history_analytes(
     result: Result, values: Sequence[ResultValue], protocol: Protocol | None
 ) -> set[str]:
-    wanted = {row.analyte for row in values} | {result.investigation, "alt", "bilirubin"}
+    wanted = {row.analyte for row in values} | {result.investigation, "alt", "ast", "bilirubin"}
     if protocol is not None:
         for rule in value_rules(protocol):
             wanted.add(rule.analyte or "")

@@ -51,7 +51,8 @@ logger = logging.getLogger("myelin.evaluation")
 RESULT_TYPE = "treatments.result"
 PLAN_TYPE = "treatments.dmtplan"
 JCV = "jcv_antibody"
-HYS_LAW_SOURCE = "CK; CTCAE-v5; fingolimod DHPC-2020 (§0.4)"
+HYS_LAW_SOURCE = "FDA DILI guidance 2009; CK; CTCAE-v5; fingolimod DHPC-2020 (§0.4)"
+HYS_LAW_ENZYMES = ("alt", "ast")
 
 _NUMERIC_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     Comparator.LT: operator.lt,
@@ -572,27 +573,38 @@ def _rule_of(alert: Alert) -> str:
 # Hy's law
 # ---------------------------------------------------------------------------------------------
 def hys_law_spec(*, result: Result, history: History) -> AlertSpec | None:
-    """ALT > 3×ULN and bilirubin > 2×ULN taken the same day, whatever the drug (§0.4)."""
+    """ALT or AST > 3×ULN and bilirubin > 2×ULN taken the same day, whatever the drug (§0.4,
+    corrected 2026-11: the FDA DILI guidance defines it on ALT *or* AST). One alert per patient
+    and day, naming every enzyme that meets it."""
     day = result.taken_on
-    alt = history.same_day("alt", day)
     bilirubin = history.same_day("bilirubin", day)
-    if alt is None or bilirubin is None or alt.value is None or bilirubin.value is None:
+    if bilirubin is None or bilirubin.value is None or not bilirubin.uln:
         return None
-    if not alt.uln or not bilirubin.uln:
+    enzymes = []
+    for analyte in HYS_LAW_ENZYMES:
+        enzyme = history.same_day(analyte, day)
+        if enzyme is None or enzyme.value is None or not enzyme.uln:
+            continue
+        if grading.hys_law_from_values(
+            alt=enzyme.value,
+            alt_uln=enzyme.uln,
+            bilirubin=bilirubin.value,
+            bilirubin_uln=bilirubin.uln,
+        ):
+            enzymes.append(enzyme)
+    if not enzymes:
         return None
-    if not grading.hys_law_from_values(
-        alt=alt.value, alt_uln=alt.uln, bilirubin=bilirubin.value, bilirubin_uln=bilirubin.uln
-    ):
-        return None
-    ctcae = alt.row.ctcae_grade if alt.row and alt.row.ctcae_grade else None
+    names = " and ".join(investigation_name(e.analyte) for e in enzymes)
+    shown = " and ".join(f"{investigation_name(e.analyte)} {e.display}" for e in enzymes)
+    grades = [e.row.ctcae_grade for e in enzymes if e.row and e.row.ctcae_grade]
     return AlertSpec(
         patient_id=result.patient_id,
         kind=AlertKind.ABNORMAL_RESULT,
         grade=AlertGrade.CRITICAL,
         condition_key=f"hys_law:patient:{result.patient_id}:on:{day:%Y-%m-%d}",
-        title=f"Hy's law pattern: ALT {alt.display} and bilirubin {bilirubin.display}",
+        title=f"Hy's law pattern: {shown} and bilirubin {bilirubin.display}",
         detail=(
-            f"ALT > 3×ULN and total bilirubin > 2×ULN on {day:%d %b %Y}: possible severe "
+            f"{names} > 3×ULN and total bilirubin > 2×ULN on {day:%d %b %Y}: possible severe "
             "drug-induced liver injury, whatever the drug."
         ),
         action="Same-day review: stop or withhold hepatotoxic drugs, exclude other causes, "
@@ -600,5 +612,5 @@ def hys_law_spec(*, result: Result, history: History) -> AlertSpec | None:
         source=HYS_LAW_SOURCE,
         raised_by_type=RESULT_TYPE,
         raised_by_id=str(result.pk),
-        ctcae_grade=ctcae,
+        ctcae_grade=max(grades) if grades else None,
     )

@@ -563,3 +563,26 @@ def test_hys_law_is_critical_whatever_the_drug() -> None:
     )
     assert alert.grade == Grade.CRITICAL
     assert [(c.analyte, c.threshold) for c in alert.also] == [("bilirubin", 2)]
+
+
+def test_hys_law_reads_alt_or_ast() -> None:
+    # §0.4, corrected 2026-11: the FDA DILI guidance defines Hy's law on ALT *or* AST.
+    rules = {
+        a.analyte: a
+        for a in get_protocol("general", "US", on=START).alert_rules
+        if a.key.startswith("hys_law")
+    }
+    assert set(rules) == {"alt", "ast"}
+    assert all(r.grade == Grade.CRITICAL and r.threshold == 3 for r in rules.values())
+    assert all(
+        [(c.analyte, c.threshold) for c in r.also] == [("bilirubin", 2)] for r in rules.values()
+    )
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_fingolimod_liver_rules_read_alt_and_ast_alike(region: str) -> None:
+    alerts = {a.key: a for a in get_protocol("fingolimod", region, on=START).alert_rules}
+    for suffix in ("3_5_uln", "ge_5_uln", "ge_3_uln_bilirubin_up"):
+        alt, ast = alerts[f"alt_{suffix}"], alerts[f"ast_{suffix}"]
+        assert (alt.threshold, alt.grade) == (ast.threshold, ast.grade)
+    assert [c.analyte for c in alerts["ast_3_5_uln"].also] == ["ast", "bilirubin"]

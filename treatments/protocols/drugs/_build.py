@@ -7,6 +7,7 @@ Windows: unless a rule sets them, an item may be done a quarter of its spacing e
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import date
 
@@ -223,3 +224,25 @@ def pregnancy_gate(before: GateEvent, source: str, *, within_days: int = 7) -> D
         source,
         within_days=within_days,
     )
+
+
+LIVER_ENZYMES = ("alt", "ast")
+
+
+def alt_and_ast(alt_rule: AlertRule, *, ast_verify: str | None = None) -> tuple[AlertRule, ...]:
+    """An ALT rule and the same rule on AST (§0.4, corrected 2026-11: the liver rules read ALT
+    *or* AST). The AST twin's key swaps the prefix (``alt_gt_3_uln`` -> ``ast_gt_3_uln``) and
+    its criteria on ALT move to AST; other criteria (bilirubin) stay."""
+    if alt_rule.analyte != "alt" or not alt_rule.key.startswith("alt_"):
+        raise ValueError(f"{alt_rule.key}: alt_and_ast takes an ALT rule")
+    also = tuple(
+        dataclasses.replace(c, analyte="ast") if c.analyte == "alt" else c for c in alt_rule.also
+    )
+    twin = dataclasses.replace(
+        alt_rule,
+        key="ast_" + alt_rule.key.removeprefix("alt_"),
+        analyte="ast",
+        also=also,
+        verify_note=alt_rule.verify_note if ast_verify is None else ast_verify,
+    )
+    return (alt_rule, twin)

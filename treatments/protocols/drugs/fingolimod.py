@@ -28,6 +28,7 @@ from ._build import (
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -247,16 +248,21 @@ def _protocol(region: Region) -> Protocol:
                 unit=CELLS,
                 persistence="confirmed on repeat",
             ),
-            alert(
-                "alt_3_5_uln",
-                "alt",
-                GT,
-                3,
-                ULN,
-                WARNING,
-                "More frequent LFTs including bilirubin and ALP.",
-                "DHPC-2020",
-                also=(Criterion("alt", LT, 5, ULN), Criterion("bilirubin", Comparator.LE, 1, ULN)),
+            *alt_and_ast(
+                alert(
+                    "alt_3_5_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "More frequent LFTs including bilirubin and ALP.",
+                    "DHPC-2020",
+                    also=(
+                        Criterion("alt", LT, 5, ULN),
+                        Criterion("bilirubin", Comparator.LE, 1, ULN),
+                    ),
+                )
             ),
             alert(
                 "alt_ge_5_uln",
@@ -279,17 +285,19 @@ def _protocol(region: Region) -> Protocol:
                 "Stop fingolimod.",
                 "DHPC-2020",
             ),
-            alert(
-                "alt_ge_3_uln_bilirubin_up",
-                "alt",
-                GE,
-                3,
-                ULN,
-                CRITICAL,
-                "Stop fingolimod.",
-                "DHPC-2020",
-                also=(Criterion("bilirubin", GT, 1, ULN),),
-                verify="'With any bilirubin rise' is encoded as bilirubin above the ULN.",
+            *alt_and_ast(
+                alert(
+                    "alt_ge_3_uln_bilirubin_up",
+                    "alt",
+                    GE,
+                    3,
+                    ULN,
+                    CRITICAL,
+                    "Stop fingolimod.",
+                    "DHPC-2020",
+                    also=(Criterion("bilirubin", GT, 1, ULN),),
+                    verify="'With any bilirubin rise' is encoded as bilirubin above the ULN.",
+                )
             ),
             event_alert("macular_oedema", "Confirmed macular oedema", CRITICAL, "Stop.", lbl),
             event_alert(

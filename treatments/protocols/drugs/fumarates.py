@@ -27,13 +27,16 @@ from ._build import (
     EFFECTIVE_FROM,
     GATE,
     GE,
+    GT,
     LLN,
     LT,
     SIX_MONTHS_DAYS,
     THREE_MONTHS_DAYS,
+    ULN,
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -268,6 +271,25 @@ def _protocol(product: _Fumarate, region: Region) -> Protocol:
                 persistence="> 6 months",
                 persistence_days=SIX_MONTHS_DAYS,
                 also=(Criterion("lymphocytes", GE, 0.5, ABS),),
+            ),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "Repeat liver tests with bilirubin within a week; stop if there are signs of "
+                    "liver injury.",
+                    "EU-SmPC §4.4; US-PI §5; CK",
+                    verify=(
+                        "The labels describe drug-induced liver injury (enzymes ≥ 3 × ULN with "
+                        "bilirubin ≥ 2 × ULN) without a threshold of their own for the enzymes "
+                        "alone: > 3 × ULN raises a WARNING (CTCAE-v5 grade 2); with bilirubin it "
+                        "is Hy's law (CRITICAL)."
+                    ),
+                )
             ),
             event_alert(
                 "liver_injury",

@@ -22,10 +22,14 @@ from ._build import (
     EFFECTIVE_FROM,
     GATE,
     GE,
+    GT,
     LE,
     LT,
+    ULN,
     VERSION,
+    WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -173,6 +177,23 @@ def _protocol(region: Region) -> Protocol:
                 GATE,
                 "Do not give (MS).",
                 _SOURCE,
+            ),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "Abnormal liver function: do not give the next dose until reviewed (MS).",
+                    "US-PI §5; CK",
+                    verify=(
+                        "The label's gate is 'abnormal liver function' without a number (the "
+                        "liver-test gate blocks the dose); ALT or AST > 3 × ULN also raises a "
+                        "WARNING so that the rise is reviewed between doses."
+                    ),
+                )
             ),
             event_alert(
                 "cumulative_dose",

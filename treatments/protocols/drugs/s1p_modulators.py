@@ -29,6 +29,7 @@ from ._build import (
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -223,6 +224,19 @@ def siponimod(region: Region) -> Protocol:
                 verify="Numbers unconfirmed: we use the Hy's law pattern (ALT > 3 × ULN and "
                 "bilirubin > 2 × ULN).",
             ),
+            alert(
+                "liver_injury_ast",
+                "ast",
+                GT,
+                3,
+                ULN,
+                CRITICAL,
+                "Stop siponimod (also for symptoms of liver injury).",
+                "US-PI §5",
+                also=(Criterion("bilirubin", GT, 2, ULN),),
+                verify="As for ALT: the Hy's law pattern, read on AST too (§0.4).",
+            ),
+            *_transaminase_warnings("siponimod", "US-PI §5; Lit (PMC9148218); CK"),
             *_common_alerts(region),
         ),
         side_effects=(
@@ -273,6 +287,32 @@ def _periodic_labs(region: Region, sources: tuple[str, ...]) -> tuple[Monitoring
             every=6,
             verify=verify,
         ),
+    )
+
+
+def _transaminase_warnings(
+    drug: str, source: str, *, below: float | None = None
+) -> tuple[AlertRule, ...]:
+    """ALT or AST above 3 × ULN (below the drug's own stop threshold, if it has one): review.
+
+    The S1P labels stop the drug for liver injury without a number for the enzymes alone; a
+    rise above 3 × ULN (CTCAE-v5 grade 2) is a WARNING so that the repeat is booked (§0.4)."""
+    also = (Criterion("alt", Comparator.LE, below, ULN),) if below is not None else ()
+    return alt_and_ast(
+        alert(
+            "alt_gt_3_uln",
+            "alt",
+            GT,
+            3,
+            ULN,
+            WARNING,
+            f"Repeat liver tests with bilirubin within a week; stop {drug} if liver injury.",
+            source,
+            also=also,
+            verify="No label threshold for the enzymes alone: > 3 × ULN raises a WARNING "
+            "(CTCAE-v5 grade 2)"
+            + (f", up to the {below} × ULN stop rule." if below is not None else "."),
+        )
     )
 
 
@@ -362,6 +402,19 @@ def ozanimod(region: Region) -> Protocol:
                 persistence="confirmed on repeat",
                 verify="Stop threshold unconfirmed; we use > 5 × ULN confirmed.",
             ),
+            alert(
+                "ast_gt_5_uln",
+                "ast",
+                GT,
+                5,
+                ULN,
+                CRITICAL,
+                "Stop ozanimod (also for liver injury).",
+                "EU-SmPC §4.4; Lit (clinic protocol)",
+                persistence="confirmed on repeat",
+                verify="The reference reads 'ALT/AST > 5 × ULN confirmed' (verify): AST as ALT.",
+            ),
+            *_transaminase_warnings("ozanimod", "EU-SmPC §4.4; CK", below=5),
             *_common_alerts(region),
         ),
         side_effects=(
@@ -450,6 +503,18 @@ def ponesimod(region: Region) -> Protocol:
                 "CK (S1P class)",
                 persistence="confirmed on repeat",
             ),
+            alert(
+                "ast_gt_5_uln",
+                "ast",
+                GT,
+                5,
+                ULN,
+                CRITICAL,
+                "Stop (liver injury, as for other S1P modulators).",
+                "CK (S1P class)",
+                persistence="confirmed on repeat",
+            ),
+            *_transaminase_warnings("ponesimod", "CK (S1P class)", below=5),
             *_common_alerts(region),
         ),
         side_effects=(
