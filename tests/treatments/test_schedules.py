@@ -8,6 +8,7 @@ or course, and a stop — and that each drug carries the duties the reference na
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -180,3 +181,54 @@ def test_a_drug_not_authorised_in_the_clinic_region_cannot_be_planned(
 
     with pytest.raises(errors.TreatmentError, match="not authorised"):
         plan_services.plan_dmt(patient=patient_a, drug_key=protocol.drug_key, by=neurologist)
+
+
+# --- duties that outlive the stop --------------------------------------------------------------
+
+
+def test_mitoxantrones_yearly_lvef_after_stopping_goes_on_after_an_early_check(
+    patient_a: Patient, neurologist: User, nurse: User
+) -> None:
+    import time_machine
+
+    from treatments.monitoring import services as monitoring_services
+    from treatments.monitoring.services import EnteredValue
+    from treatments.plans.schedule import extend_monitoring
+
+    with time_machine.travel(date(2025, 6, 2), tick=False):
+        _use_region("US")
+        plan = plan_services.plan_dmt(
+            patient=patient_a, drug_key="mitoxantrone", by=neurologist, planned_on=date(2024, 6, 3)
+        )
+        plan = plan_services.start_dmt_plan(
+            plan=plan, started_on=date(2024, 6, 3), override_reason="history", by=neurologist
+        )
+        plan_services.stop_dmt_plan(
+            plan=plan, stopped_on=date(2025, 6, 2), reason="other", note="done", by=neurologist
+        )
+    [first] = plan.items.filter(rule_key="lvef_yearly_after_stop")
+    assert first.due_on == date(2026, 6, 2)
+
+    with time_machine.travel(date(2026, 3, 2), tick=False):
+        # The echo is done three months early and recorded against the yearly item; the
+        # 5-year blood counts are settled too, so nothing of the plan is left open.
+        monitoring_services.record_result(
+            patient=patient_a,
+            investigation="echo_lvef",
+            item=first,
+            taken_on=date(2026, 3, 2),
+            values=[EnteredValue("lvef", Decimal("60"), "%")],
+            by=nurse,
+        )
+        for item in plan.items.filter(status__in=["scheduled", "booked"]):
+            monitoring_services.waive_item(item=item, reason="Done at the GP (test)", by=nurse)
+        assert not plan.items.filter(status__in=["scheduled", "booked"]).exists()
+
+    # The daily sweep, once the next year comes within the 13-month horizon.
+    extend_monitoring(on=date(2026, 6, 2))
+
+    assert list(
+        plan.items.filter(rule_key="lvef_yearly_after_stop", status="scheduled").values_list(
+            "due_on", flat=True
+        )
+    ) == [date(2027, 6, 2)]

@@ -292,11 +292,18 @@ def extend_monitoring(*, on: date) -> SyncReport:
     """Re-sync every running plan's items and every patient's general duties up to on + 13
     months. Level-triggered and idempotent: the alerts engine's periodic sweep calls it."""
     report = SyncReport()
-    # Stopped plans only while they still owe something (post-stop duties are finite).
+    # Stopped plans while they still owe something, and always when their protocol has a
+    # recurring duty that outlives the stop (mitoxantrone's yearly LVEF, alemtuzumab's yearly
+    # skin check): a yearly item done early can leave nothing open before the next one is
+    # within the horizon, and the series must not end there.
     still_owing = MonitoringItem.objects.filter(plan=OuterRef("pk"), status__in=OPEN_STATUSES)
     plans = (
         DmtPlan.objects.filter(started_on__isnull=False)
-        .filter(Q(status__in=CURRENT_STATUSES) | Q(Exists(still_owing)))
+        .filter(
+            Q(status__in=CURRENT_STATUSES)
+            | Q(Exists(still_owing))
+            | Q(protocol_version_id__in=_versions_with_recurring_duties_after_stop())
+        )
         .select_related("patient", "protocol_version")
     )
     # One plan or patient whose protocol cannot be scheduled (a catalogue error) must not stop
@@ -316,6 +323,14 @@ def extend_monitoring(*, on: date) -> SyncReport:
     ):
         report += sync_care_plan(patient=care_plan.patient, on=on)
     return report
+
+
+def _versions_with_recurring_duties_after_stop() -> list[int]:
+    return [
+        version.pk
+        for version in ProtocolVersion.objects.all()
+        if any(r.is_recurring and r.survives_stop for r in version.protocol.monitoring_rules)
+    ]
 
 
 def close_item_alerts(item_ids: Iterable[int], note: str) -> None:

@@ -31,6 +31,7 @@ from .registry import all_protocols, drug_keys, get_protocol, regions_for
 from .schema import (
     AlertRule,
     Anchor,
+    Applies,
     BaselineCheck,
     Comparator,
     Condition,
@@ -56,6 +57,7 @@ __all__ = [
     "INVESTIGATIONS",
     "AlertRule",
     "Anchor",
+    "Applies",
     "BaselineCheck",
     "ChecklistItem",
     "Comparator",

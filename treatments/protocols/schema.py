@@ -107,6 +107,20 @@ class Grade(StrEnum):
     GATE = "gate"
 
 
+class Applies(StrEnum):
+    """When in a plan's life an alert rule judges a result, by the date the sample was taken.
+
+    A sample taken on the day of the first dose counts as before it (a pre-dose sample), as the
+    evaluation's baseline does.
+    """
+
+    ALWAYS = "always"
+    BEFORE_FIRST_DOSE = "before_first_dose"
+    """Baseline rules: 'before starting, ...' (e.g. the fumarates' lymphocytes below LLN)."""
+    AFTER_FIRST_DOSE = "after_first_dose"
+    """Rules about harm from the drug, on treatment and after stopping (mitoxantrone's LVEF)."""
+
+
 class GateEvent(StrEnum):
     """The event a dose gate must be satisfied before."""
 
@@ -247,6 +261,12 @@ class AlertRule:
     also: tuple[Criterion, ...] = ()
     event: str = ""
     verify_note: str = ""
+    applies: Applies = Applies.ALWAYS
+    at_rule: str = ""
+    """Only a result for this monitoring rule is judged: one that closed its item, or one taken
+    within the window of one of its items (e.g. cladribine's month-2 lymphocyte count)."""
+    at_occurrence: int | None = None
+    """With ``at_rule``: only that occurrence of the rule (2 = "month 2")."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,4 +55,8 @@ def protocol_problems(protocol: Protocol) -> list[str]:
             problems.append(f"{where}: alert {alert.key} has neither analyte nor event")
         if not alert.source:
             problems.append(f"{where}: alert {alert.key} has no source")
+        if alert.at_rule and alert.at_rule not in keys:
+            problems.append(f"{where}: alert {alert.key} is tied to unknown rule {alert.at_rule!r}")
+        if alert.at_occurrence is not None and not alert.at_rule:
+            problems.append(f"{where}: alert {alert.key} names an occurrence without a rule")
     return problems

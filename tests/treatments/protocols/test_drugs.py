@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from treatments.protocols import (
+    Applies,
     Comparator,
     GateEvent,
     Grade,
@@ -586,3 +587,36 @@ def test_fingolimod_liver_rules_read_alt_and_ast_alike(region: str) -> None:
         alt, ast = alerts[f"alt_{suffix}"], alerts[f"ast_{suffix}"]
         assert (alt.threshold, alt.grade) == (ast.threshold, ast.grade)
     assert [c.analyte for c in alerts["ast_3_5_uln"].also] == ["ast", "bilirubin"]
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_mitoxantrone_lvef_findings_are_critical_once_the_drug_has_been_given(region: str) -> None:
+    alerts = {a.key: a for a in get_protocol("mitoxantrone", region, on=START).alert_rules}
+    low, fall = alerts["lvef_lt_50"], alerts["lvef_fall_10_points"]
+    assert (low.comparator, low.threshold, low.grade) == (Comparator.LT, 50, Grade.CRITICAL)
+    assert (fall.threshold, fall.relative_to, fall.unit) == (-10, "baseline", "percentage points")
+    assert fall.grade == Grade.CRITICAL
+    assert low.applies == fall.applies == Applies.AFTER_FIRST_DOSE
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_cladribine_month_2_warning_belongs_to_the_month_2_count(region: str) -> None:
+    protocol = get_protocol("cladribine", region, on=START)
+    warning = next(a for a in protocol.alert_rules if a.key == "lymphocytes_lt_0_5_month_2")
+    assert (warning.at_rule, warning.at_occurrence) == ("lymphocytes_2_6m", 2)
+    assert protocol.rule("lymphocytes_2_6m").offsets == (2, 6)
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+@pytest.mark.parametrize("drug", ["dimethyl_fumarate", "diroximel_fumarate", "monomethyl_fumarate"])
+def test_fumarate_low_count_before_starting_asks_for_the_cause(drug: str, region: str) -> None:
+    rule = next(
+        a
+        for a in get_protocol(drug, region, on=START).alert_rules
+        if a.key == "lymphocytes_lt_lln_baseline"
+    )
+    assert (rule.comparator, rule.threshold, rule.relative_to) == (Comparator.LT, 1, "lln")
+    assert rule.applies == Applies.BEFORE_FIRST_DOSE
+    assert rule.grade == Grade.WARNING
+    assert rule.source.startswith("EU-SmPC §4.4")
+    assert bool(rule.verify_note) == (region == "US")

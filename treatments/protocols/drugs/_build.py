@@ -14,6 +14,7 @@ from datetime import date
 from ..schema import (
     AlertRule,
     Anchor,
+    Applies,
     BaselineCheck,
     Comparator,
     Condition,
@@ -153,6 +154,9 @@ def alert(
     persistence_days: int | None = None,
     also: tuple[Criterion, ...] = (),
     verify: str = "",
+    applies: Applies = Applies.ALWAYS,
+    at_rule: str = "",
+    at_occurrence: int | None = None,
 ) -> AlertRule:
     return AlertRule(
         key=key,
@@ -168,6 +172,9 @@ def alert(
         persistence_days=persistence_days,
         also=also,
         verify_note=verify,
+        applies=applies,
+        at_rule=at_rule,
+        at_occurrence=at_occurrence,
     )
 
 

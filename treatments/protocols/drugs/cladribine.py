@@ -194,6 +194,8 @@ def _protocol(region: Region) -> Protocol:
                 "Monitor actively (e.g. monthly) until the count rises.",
                 "EU-SmPC §4.4",
                 unit=CELLS,
+                at_rule="lymphocytes_2_6m",
+                at_occurrence=2,
             ),
             event_alert(
                 "liver_injury",

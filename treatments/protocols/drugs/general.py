@@ -74,7 +74,7 @@ def _protocol(region: Region) -> Protocol:
             ),
         ),
         # Hy's law (§0.4, corrected 2026-11): ALT *or* AST > 3 × ULN with total bilirubin
-        # > 2 × ULN, on any drug or none; evaluated by treatments.safety.rules.hys_law_spec.
+        # > 2 × ULN, on any drug or none; evaluated by treatments.safety.hys_law.hys_law_spec.
         alert_rules=(
             alert(
                 "hys_law",
