@@ -345,6 +345,28 @@ def test_ocrelizumab_stop_keeps_immunoglobulins_until_b_cell_repletion() -> None
     assert due(items, "immunoglobulins") == []
 
 
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_ofatumumab_stop_keeps_immunoglobulins_until_b_cells_recover(region: str) -> None:
+    # §3.12 (EU-SmPC §4.4, added 2026-11): immunoglobulins after stopping until B-cell recovery.
+    stopped = months(20)
+    items = run("ofatumumab", region, PlanEvents(START, stopped_on=stopped))
+    after = by_rule(items, "immunoglobulins_after_stop")
+    assert [i.due_on for i in after] == [months(6, stopped), months(12, stopped)]
+    assert all(i.survives_stop and i.source == "EU-SmPC §4.4" for i in after)
+    assert due(items, "immunoglobulins") == [months(12)]
+    rule = get_protocol("ofatumumab", region, on=START).rule("immunoglobulins_after_stop")
+    assert "24-36 weeks" in rule.verify_note
+
+
+@pytest.mark.parametrize(
+    "drug", ["ocrelizumab_iv", "ocrelizumab_sc", "ofatumumab", "ublituximab", "rituximab"]
+)
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_every_anti_cd20_checks_immunoglobulins_after_stopping(drug: str, region: str) -> None:
+    items = run(drug, region, PlanEvents(START, stopped_on=months(8)))
+    assert due(items, "immunoglobulins_after_stop")[0] == months(6, months(8))
+
+
 def test_ocrelizumab_minimum_dose_interval_differs_by_region() -> None:
     assert get_protocol("ocrelizumab_iv", "US", on=START).min_dose_interval_days == 140
     assert get_protocol("ocrelizumab_iv", "EU", on=START).min_dose_interval_days == 150
