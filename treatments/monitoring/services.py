@@ -23,7 +23,6 @@ from patients.models import Patient
 from treatments import grading, labs
 from treatments.errors import TreatmentError
 from treatments.models import (
-    DmtPlan,
     Flag,
     ItemStatus,
     MonitoringItem,
@@ -33,9 +32,7 @@ from treatments.models import (
 )
 from treatments.models.results import flag_for
 from treatments.plans.schedule import close_item_alerts
-from treatments.plans.services import update_plan_conditions
 from treatments.protocols import (
-    Condition,
     InvestigationKind,
     analytes_of,
     get_investigation,
@@ -170,7 +167,8 @@ def record_result(
 
     Without an item, the result closes the earliest open item of the same investigation (or of
     a component it contains) whose window holds the date: an outside lab's ALT still counts.
-    A JCV-positive result switches the natalizumab plan's PML surveillance rules on.
+    A JCV result is judged by the PML risk engine when the result is evaluated (after commit);
+    the category it sets switches the natalizumab plan's surveillance MRI on.
     """
     if taken_on > timezone.localdate():
         raise TreatmentError("The result date cannot be in the future.", field="taken_on")
@@ -232,8 +230,6 @@ def record_result(
                     update_fields=["status", "completed_on", "result", "settled_by", "updated_at"]
                 )
                 close_item_alerts([target.pk], "Closed automatically: result recorded.")
-        if investigation == "jcv_antibody" and qualitative == QualitativeValue.POSITIVE:
-            _apply_jcv_positive(patient, index_value, by)
         enqueue_on_commit("treatments.evaluate_result", result.pk)
     return result
 
@@ -263,24 +259,6 @@ def _known(investigation: str) -> bool:
     except LookupError:
         return False
     return True
-
-
-def _apply_jcv_positive(patient: Patient, index_value: Decimal | None, by: User) -> None:
-    plan = (
-        DmtPlan.objects.current()
-        .filter(patient=patient, drug_key__startswith="natalizumab")
-        .first()
-    )
-    if plan is None:
-        return
-    condition = (
-        Condition.PML_HIGH_RISK
-        if index_value is not None and index_value > Decimal("1.5")
-        else Condition.JCV_POSITIVE
-    )
-    if condition.value in plan.conditions or Condition.PML_HIGH_RISK.value in plan.conditions:
-        return
-    update_plan_conditions(plan=plan, conditions=[*plan.conditions, condition.value], by=by)
 
 
 def review_result(*, result: Result, by: User, note: str = "") -> Result:

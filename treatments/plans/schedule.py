@@ -31,6 +31,7 @@ from treatments.models import (
     DmtPlan,
     ItemStatus,
     MonitoringItem,
+    PmlProfile,
     ProtocolVersion,
 )
 from treatments.protocols import (
@@ -76,19 +77,79 @@ def _engine_conditions(patient: Patient, conditions: Sequence[str]) -> list[str]
     return chosen
 
 
+@dataclass(frozen=True)
+class PlanConditions:
+    """The conditions a plan is scheduled with, and since when each one the PML risk engine
+    switched on (rather than a clinician on the plan) has held."""
+
+    conditions: list[str]
+    switched_on: dict[str, date]
+
+
+def plan_conditions(plan: DmtPlan) -> PlanConditions:
+    """Those a clinician confirmed on the plan, and for natalizumab the surveillance the PML
+    risk engine set (`PmlProfile.schedule_condition`).
+
+    The two PML conditions are exclusive (§4.2): the more frequent one wins, whether the
+    clinician or the risk engine chose it, so neither can lengthen the other's surveillance.
+    """
+    chosen = set(plan.conditions)
+    switched_on: dict[str, date] = {}
+    if plan.drug_key.startswith("natalizumab"):
+        found = (
+            PmlProfile.objects.filter(plan=plan)
+            .values_list("schedule_condition", "schedule_condition_since")
+            .first()
+        )
+        if found is not None and found[0]:
+            condition, since = found
+            if condition not in chosen and since is not None:
+                switched_on[condition] = since
+            chosen.add(condition)
+    if Condition.PML_HIGH_RISK.value in chosen:
+        chosen.discard(Condition.JCV_POSITIVE.value)
+    return PlanConditions(_engine_conditions(plan.patient, sorted(chosen)), switched_on)
+
+
+def _from_switch_on(
+    protocol: Protocol,
+    due: list[DueItem],
+    owed: set[tuple[str, date, int]],
+    chosen: PlanConditions,
+) -> tuple[list[DueItem], set[tuple[str, date, int]]]:
+    """Drop the items of rules switched on later whose window had closed by then: a patient
+    found to be at high PML risk at month 23 starts 3-monthly MRI now, with no overdue scans
+    from months 18 and 21 that nobody could have known about."""
+    if not chosen.switched_on:
+        return due, owed
+    active = set(chosen.conditions)
+    kept, dropped = [], set()
+    for item in due:
+        enabling = [c.value for c in protocol.rule(item.rule_key).when if c.value in active]
+        since = min((chosen.switched_on.get(c, date.min) for c in enabling), default=date.min)
+        if item.window_closes_on < since:
+            dropped.add(item.key)
+        else:
+            kept.append(item)
+    return kept, owed - dropped
+
+
 def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
     """Upsert the plan's items from its pinned protocol up to on + 13 months (idempotent)."""
     if plan.started_on is None:
         return SyncReport()
     events = plan.plan_events(list(plan.administrations.all()))
+    protocol = plan.protocol_version.protocol
+    chosen = plan_conditions(plan)
     due, owed = _schedule(
-        plan.protocol_version.protocol,
+        protocol,
         events,
         on=on,
         items=plan.items.all(),
         review_interval_months=ClinicSettings.load().review_interval_months,
-        conditions=_engine_conditions(plan.patient, plan.conditions),
+        conditions=chosen.conditions,
     )
+    due, owed = _from_switch_on(protocol, due, owed, chosen)
     return _upsert(
         owner={"plan": plan},
         patient_id=plan.patient_id,
