@@ -69,6 +69,7 @@ _ANCHOR_PHRASES = {
     Anchor.EACH_COURSE: "the start of each course",
     Anchor.LAST_DOSE: "the most recent dose",
     Anchor.STOP: "the stop",
+    Anchor.RESTART: "the day the drug is resumed after a long enough interruption",
 }
 
 

@@ -23,15 +23,17 @@ from patients.models import Patient
 from treatments import grading, labs
 from treatments.errors import TreatmentError
 from treatments.models import (
+    DmtPlan,
     Flag,
     ItemStatus,
     MonitoringItem,
+    PlanStatus,
     QualitativeValue,
     Result,
     ResultValue,
 )
 from treatments.models.results import flag_for
-from treatments.plans.schedule import close_item_alerts
+from treatments.plans.schedule import close_item_alerts, sync_plan_monitoring
 from treatments.protocols import (
     InvestigationKind,
     analytes_of,
@@ -230,8 +232,25 @@ def record_result(
                     update_fields=["status", "completed_on", "result", "settled_by", "updated_at"]
                 )
                 close_item_alerts([target.pk], "Closed automatically: result recorded.")
+        _resync_plans_triggered_by(patient, {row.analyte for row in rows}, taken_on)
         enqueue_on_commit("treatments.evaluate_result", result.pk)
     return result
+
+
+def _resync_plans_triggered_by(patient: Patient, analytes: set[str], taken_on: date) -> None:
+    """A baseline value entered after the start can switch a rule on (fingolimod's prolonged
+    QTc schedules overnight ECG monitoring): re-synchronise the plans it is a baseline of."""
+    if not analytes:
+        return
+    plans = (
+        DmtPlan.objects.filter(patient=patient, started_on__gte=taken_on)
+        .exclude(status=PlanStatus.STOPPED)
+        .select_related("protocol_version", "patient")
+    )
+    for plan in plans:
+        triggers = plan.protocol_version.protocol.condition_triggers
+        if any(trigger.analyte in analytes for trigger in triggers):
+            sync_plan_monitoring(plan=plan, on=timezone.localdate())
 
 
 def _matching_open_item(

@@ -33,6 +33,7 @@ from treatments.models import (
     MonitoringItem,
     PmlProfile,
     ProtocolVersion,
+    ResultValue,
 )
 from treatments.protocols import (
     Condition,
@@ -41,6 +42,7 @@ from treatments.protocols import (
     Protocol,
     add_months,
     schedule,
+    triggered_conditions,
 )
 
 if TYPE_CHECKING:
@@ -86,14 +88,16 @@ class PlanConditions:
     switched_on: dict[str, date]
 
 
-def plan_conditions(plan: DmtPlan) -> PlanConditions:
-    """Those a clinician confirmed on the plan, and for natalizumab the surveillance the PML
-    risk engine set (`PmlProfile.schedule_condition`).
+def plan_conditions(plan: DmtPlan, protocol: Protocol) -> PlanConditions:
+    """Those a clinician confirmed on the plan; those the protocol's baseline results switch on
+    (fingolimod's prolonged QTc, from the last value on or before the first dose); and for
+    natalizumab the surveillance the PML risk engine set (`PmlProfile.schedule_condition`).
 
     The two PML conditions are exclusive (§4.2): the more frequent one wins, whether the
     clinician or the risk engine chose it, so neither can lengthen the other's surveillance.
     """
     chosen = set(plan.conditions)
+    chosen |= {c.value for c in _triggered(plan, protocol)}
     switched_on: dict[str, date] = {}
     if plan.drug_key.startswith("natalizumab"):
         found = (
@@ -109,6 +113,26 @@ def plan_conditions(plan: DmtPlan) -> PlanConditions:
     if Condition.PML_HIGH_RISK.value in chosen:
         chosen.discard(Condition.JCV_POSITIVE.value)
     return PlanConditions(_engine_conditions(plan.patient, sorted(chosen)), switched_on)
+
+
+def _triggered(plan: DmtPlan, protocol: Protocol) -> set[Condition]:
+    if not protocol.condition_triggers or plan.started_on is None:
+        return set()
+    baseline: dict[str, float] = {}
+    for analyte in {t.analyte for t in protocol.condition_triggers}:
+        value = (
+            ResultValue.objects.filter(
+                result__patient_id=plan.patient_id,
+                analyte=analyte,
+                result__taken_on__lte=plan.started_on,
+            )
+            .order_by("-result__taken_on", "-result_id")
+            .values_list("value", flat=True)
+            .first()
+        )
+        if value is not None:
+            baseline[analyte] = float(value)
+    return triggered_conditions(protocol, baseline, sex=plan.patient.sex)
 
 
 def _from_switch_on(
@@ -138,9 +162,9 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
     """Upsert the plan's items from its pinned protocol up to on + 13 months (idempotent)."""
     if plan.started_on is None:
         return SyncReport()
-    events = plan.plan_events(list(plan.administrations.all()))
+    events = plan.plan_events(list(plan.administrations.all()), list(plan.interruptions.all()))
     protocol = plan.protocol_version.protocol
-    chosen = plan_conditions(plan)
+    chosen = plan_conditions(plan, protocol)
     due, owed = _schedule(
         protocol,
         events,

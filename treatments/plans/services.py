@@ -26,6 +26,7 @@ from treatments.models import (
     BaselineCheckRecord,
     ClinicSettings,
     DmtAdministration,
+    DmtInterruption,
     DmtPlan,
     PlanStatus,
     Result,
@@ -352,6 +353,14 @@ def resume_dmt_plan(*, plan: DmtPlan, resumed_on: date, reason: str, by: User) -
             "The resume date must be between the suspension and today.", field="on"
         )
     with transaction.atomic():
+        if plan.suspended_on is not None:
+            # The gap is kept: a label may repeat the start of treatment after it (§3.6).
+            DmtInterruption.objects.create(
+                plan=plan,
+                stopped_taking_on=plan.suspended_on,
+                resumed_on=resumed_on,
+                recorded_by=by,
+            )
         plan.status = PlanStatus.ACTIVE
         plan.suspend_reason = (
             f"{plan.suspend_reason} — resumed {resumed_on:%d %b %Y}: {reason.strip()}"
@@ -366,6 +375,7 @@ def resume_dmt_plan(*, plan: DmtPlan, resumed_on: date, reason: str, by: User) -
             obj=plan,
             detail="resumed",
         )
+        sync_plan_monitoring(plan=plan, on=timezone.localdate())
     return plan
 
 

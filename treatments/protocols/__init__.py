@@ -17,7 +17,9 @@ from .engine import (
     add_months,
     add_period,
     baseline_checklist,
+    restarts,
     schedule,
+    triggered_conditions,
 )
 from .investigations import (
     INVESTIGATIONS,
@@ -35,6 +37,7 @@ from .schema import (
     BaselineCheck,
     Comparator,
     Condition,
+    ConditionTrigger,
     Criterion,
     DoseGate,
     DrugClass,
@@ -47,6 +50,7 @@ from .schema import (
     Region,
     RelativeTo,
     Route,
+    TreatmentGap,
     Until,
 )
 from .serialisation import protocol_from_dict, protocol_to_dict
@@ -62,6 +66,7 @@ __all__ = [
     "ChecklistItem",
     "Comparator",
     "Condition",
+    "ConditionTrigger",
     "Criterion",
     "DoseGate",
     "DrugClass",
@@ -78,6 +83,7 @@ __all__ = [
     "Region",
     "RelativeTo",
     "Route",
+    "TreatmentGap",
     "Until",
     "WashoutGuidance",
     "add_months",
@@ -94,6 +100,8 @@ __all__ = [
     "protocol_problems",
     "protocol_to_dict",
     "regions_for",
+    "restarts",
     "schedule",
+    "triggered_conditions",
     "washout_guidance",
 ]

@@ -26,6 +26,7 @@ from ..schema import (
     PeriodUnit,
     Region,
     RelativeTo,
+    TreatmentGap,
     Until,
 )
 
@@ -71,6 +72,7 @@ def rule(
     anchor_limit: int | None = None,
     merge_days: int = 0,
     verify: str = "",
+    restart_after: tuple[TreatmentGap, ...] = (),
 ) -> MonitoringRule:
     window = _default_window(unit, offsets, every)
     return MonitoringRule(
@@ -92,6 +94,7 @@ def rule(
         anchor_limit=anchor_limit,
         anchor_merge_days=merge_days,
         verify_note=verify,
+        restart_after=restart_after,
     )
 
 

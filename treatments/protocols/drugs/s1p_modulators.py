@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..schema import (
     AlertRule,
+    Anchor,
     BaselineCheck,
     Comparator,
     Condition,
@@ -16,6 +17,7 @@ from ..schema import (
     Protocol,
     Region,
     Route,
+    TreatmentGap,
 )
 from ._build import (
     ABS,
@@ -70,6 +72,28 @@ def _fdo_rule(region: Region, hours: int, verify: str = "") -> MonitoringRule:
         before=0,
         after=0,
         when=(Condition.CARDIAC_RISK,),
+        verify=verify,
+    )
+
+
+def _fdo_restart_rule(
+    hours: int, gaps: tuple[TreatmentGap, ...], when_text: str, source: str, verify: str
+) -> MonitoringRule:
+    """The label's re-titration after missed doses, with the first-dose observation again for
+    the people who needed it at the start (cardiac risk)."""
+    return rule(
+        "first_dose_observation_restart",
+        "first_dose_observation",
+        f"Restart titration from day 1 and repeat the {hours}-hour first-dose observation "
+        f"(bradycardia, AV block, MI or heart failure) on resuming after {when_text}",
+        source,
+        anchor=Anchor.RESTART,
+        unit=PeriodUnit.DAYS,
+        offsets=(0,),
+        before=0,
+        after=0,
+        when=(Condition.CARDIAC_RISK,),
+        restart_after=gaps,
         verify=verify,
     )
 
@@ -138,6 +162,19 @@ def siponimod(region: Region) -> Protocol:
         baseline_checks=tuple(baseline),
         monitoring_rules=(
             _fdo_rule(region, 6),
+            _fdo_restart_rule(
+                6,
+                (
+                    TreatmentGap(from_day=1, to_day=5, min_days=1),
+                    TreatmentGap(from_day=6, to_day=None, min_days=4),
+                ),
+                "a missed titration dose or 4 or more missed maintenance doses",
+                "US-PI §2" if us else "EU-SmPC §4.2",
+                "The titration lasts 5 days (*1/*1, *1/*2, *2/*2) or 4 (*1/*3, *2/*3): any gap "
+                "in days 1-5 counts, so a 1 mg patient's short gap on day 5 is treated as "
+                "titration (the safer side). The label re-titrates; the observation is repeated "
+                "for those who needed it at the start (verify).",
+            ),
             rule(
                 "cbc",
                 "cbc",
@@ -254,7 +291,8 @@ def siponimod(region: Region) -> Protocol:
         visit_checks=(
             "Blood pressure at each visit (US-PI §5)",
             "Restart titration after a missed titration dose or ≥ 4 consecutive missed "
-            "maintenance doses (US-PI §2; EU-SmPC §4.2)",
+            "maintenance doses (US-PI §2; EU-SmPC §4.2): record the gap by suspending and "
+            "resuming the plan",
             "Spirometry if respiratory symptoms (US-PI §5)",
         ),
         switching_notes=(
@@ -360,6 +398,22 @@ def ozanimod(region: Region) -> Protocol:
         ),
         monitoring_rules=(
             _fdo_rule(region, 6),
+            _fdo_restart_rule(
+                6,
+                (TreatmentGap(from_day=1, to_day=14, min_days=1),)
+                if us
+                else (
+                    TreatmentGap(from_day=1, to_day=14, min_days=1),
+                    TreatmentGap(from_day=15, to_day=28, min_days=8),
+                    TreatmentGap(from_day=29, to_day=None, min_days=15),
+                ),
+                "a missed dose in the first 2 weeks"
+                if us
+                else "a gap of ≥ 1 day in days 1-14, > 7 days in days 15-28 or > 14 days later",
+                "US-PI §2" if us else "EU-SmPC §4.2",
+                "EU gap bands are '(verify)' in the reference; the label re-titrates and the "
+                "observation is repeated for those who needed it at the start (verify).",
+            ),
             rule(
                 "cbc",
                 "cbc",
@@ -477,6 +531,15 @@ def ponesimod(region: Region) -> Protocol:
                 4,
                 verify="4-hour observation (US-PI §2) unconfirmed; HR nadir is 2-4 h after the "
                 "dose, so 4 h covers it.",
+            ),
+            _fdo_restart_rule(
+                4,
+                (TreatmentGap(from_day=1, to_day=None, min_days=4),),
+                "4 or more consecutive missed doses",
+                "US-PI §2" if us else "EU-SmPC §4.2",
+                "Fewer than 4 missed titration doses resume at the first missed dose (no "
+                "restart). The observation is repeated for those who needed it at the start "
+                "(verify).",
             ),
             *_periodic_labs(region, (lbl, "CK")),
             _eye_rule(region, (lbl, "CK")),
