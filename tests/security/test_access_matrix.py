@@ -57,6 +57,7 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "treatments:catalogue": (GLOBAL, ()),
     "treatments:drug": (GLOBAL, ("drug_key",)),
     "treatments:settings": (GLOBAL, ()),
+    "treatments:reference_ranges": (GLOBAL, ()),
     "treatments:item": (PATIENT, ("item_id",)),
     "treatments:item_book": (PATIENT, ("item_id",)),
     "treatments:item_waive": (PATIENT, ("item_id",)),

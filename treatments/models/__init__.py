@@ -39,6 +39,7 @@ from treatments.models.plans import (
     StopReason,
 )
 from treatments.models.pml import PmlCategoryChange, PmlGrade, PmlProfile, PriorImmunosuppressant
+from treatments.models.reference_ranges import RangeSex, ReferenceRange, ReferenceRangeQuerySet
 from treatments.models.rehab import (
     ChangeDirection,
     Frequency,
@@ -49,7 +50,14 @@ from treatments.models.rehab import (
     SessionSetting,
     TherapyPlan,
 )
-from treatments.models.results import Flag, QualitativeValue, Result, ResultQuerySet, ResultValue
+from treatments.models.results import (
+    Flag,
+    QualitativeValue,
+    RangeSource,
+    Result,
+    ResultQuerySet,
+    ResultValue,
+)
 from treatments.models.side_effects import (
     CTCAE_GRADE_CHOICES,
     SideEffectAction,
@@ -100,6 +108,10 @@ __all__ = [
     "ProtocolVersion",
     "ProtocolVersionQuerySet",
     "QualitativeValue",
+    "RangeSex",
+    "RangeSource",
+    "ReferenceRange",
+    "ReferenceRangeQuerySet",
     "Region",
     "RehabSession",
     "Result",

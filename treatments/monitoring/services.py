@@ -29,6 +29,8 @@ from treatments.models import (
     MonitoringItem,
     PlanStatus,
     QualitativeValue,
+    RangeSource,
+    ReferenceRange,
     Result,
     ResultValue,
 )
@@ -113,7 +115,9 @@ def result_analytes(investigation: str) -> tuple[str, ...]:
     return tuple(a for a in inv.components if a in labs.ANALYTES)
 
 
-def _value_row(entered: EnteredValue) -> ResultValue:
+def _value_row(entered: EnteredValue, *, patient: Patient, taken_on: date) -> ResultValue:
+    """The value in the canonical unit, flagged and graded against the lab's range or, when the
+    lab gave none, the clinic default for the patient's sex and age on the sample's day."""
     analyte = entered.analyte
     try:
         value = labs.convert(analyte, entered.value, entered.unit)
@@ -129,19 +133,30 @@ def _value_row(entered: EnteredValue) -> ResultValue:
         )
     except ValueError as error:
         raise TreatmentError(str(error), field=f"{analyte}_low") from None
+    low, high = reference.low, reference.high
+    source, default = RangeSource.LAB, None
+    if low is None and high is None:
+        default = ReferenceRange.objects.for_patient(
+            analyte, sex=patient.sex, age=patient.age_on(taken_on), on=taken_on
+        )
+        source = RangeSource.CLINIC_DEFAULT if default is not None else RangeSource.NONE
+        if default is not None:
+            low, high = default.low, default.high
     ratio = None
-    if reference.high is not None and reference.high > 0:
-        ratio = round(grading.times_uln(value, reference.high), 3)
+    if high is not None and high > 0:
+        ratio = round(grading.times_uln(value, high), 3)
     row = ResultValue(
         analyte=analyte,
         value=value,
         unit=labs.get_analyte(analyte).canonical_unit,
         entered_value=str(entered.value),
         entered_unit=entered.unit,
-        lln=reference.low,
-        uln=reference.high,
-        flag=flag_for(value, reference.low, reference.high),
+        lln=low,
+        uln=high,
+        flag=flag_for(value, low, high),
         times_uln=ratio,
+        range_source=source,
+        reference_range=default,
     )
     row.ctcae_grade = row.graded_ctcae()
     return row
@@ -165,7 +180,8 @@ def record_result(
     lab: str = "",
     note: str = "",
 ) -> Result:
-    """Store a result in canonical units with the lab's range and close the item it answers.
+    """Store a result in canonical units with the lab's range (else the clinic default, and
+    which one was used) and close the item it answers.
 
     Without an item, the result closes the earliest open item of the same investigation (or of
     a component it contains) whose window holds the date: an outside lab's ALT still counts.
@@ -184,7 +200,7 @@ def record_result(
                 field="item",
             )
         investigation = item.investigation
-    rows = [_value_row(v) for v in values]
+    rows = [_value_row(v, patient=patient, taken_on=taken_on) for v in values]
     has_content = rows or qualitative or macular_oedema is not None or mri_study_ref or note
     if not has_content:
         raise TreatmentError("Enter at least one value or finding.")
