@@ -456,3 +456,8 @@ PATIENT_PAGE_PANELS = [
     ("referral-panel", "Referrals", "referral", "patients.referrals.services.referral_panel"),
     ("rehab-panel", "Rehabilitation", "rehab", "treatments.rehab.services.rehab_panel"),
 ]
+
+# Tasks queued by name (after commit, with the patient's id) when an EDSS is recorded on the
+# patient record, so the patients app never imports treatments: the neurology review it answers
+# is closed (treatments.plans.duties). The daily sweep does the same if a message is lost.
+EDSS_RECORDED_TASKS = ["treatments.close_reviews_by_edss"]

@@ -35,7 +35,7 @@ from treatments.models import (
     ResultValue,
 )
 from treatments.models.results import flag_for
-from treatments.plans.schedule import close_item_alerts, sync_plan_monitoring
+from treatments.plans.schedule import close_item_alerts, resync_plan
 from treatments.protocols import (
     InvestigationKind,
     analytes_of,
@@ -266,7 +266,7 @@ def _resync_plans_triggered_by(patient: Patient, analytes: set[str], taken_on: d
     for plan in plans:
         triggers = plan.protocol_version.protocol.condition_triggers
         if any(trigger.analyte in analytes for trigger in triggers):
-            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+            resync_plan(plan=plan, on=timezone.localdate())
 
 
 def _matching_open_item(

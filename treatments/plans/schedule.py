@@ -35,6 +35,7 @@ from treatments.models import (
     ProtocolVersion,
     ResultValue,
 )
+from treatments.plans import duties
 from treatments.protocols import (
     Condition,
     DueItem,
@@ -281,14 +282,26 @@ def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
         review_interval_months=clinic.review_interval_months,
     )
     due = [item for item in due if item.window_closes_on >= care_plan.tracking_from]
-    return _upsert(
+    # One item per duty: a general duty the drug's protocol asks for on the same day is the drug
+    # item's; an EDSS on the record closes the review it answers (treatments.plans.duties).
+    due, merged = duties.merge_with_drug_items(patient_id=patient.pk, general=due)
+    report = _upsert(
         owner={"care_plan": care_plan},
         patient_id=patient.pk,
         version=care_plan.protocol_version,
         due=due,
-        owed=owed,
+        owed=owed - set(merged),
         reason=f"No longer due: general duties now counted from the {label}.",
+        reasons=merged,
     )
+    duties.close_reviews_by_edss(patient_ids=[patient.pk])
+    return report
+
+
+def resync_plan(*, plan: DmtPlan, on: date) -> SyncReport:
+    """A plan's items changed outside the daily sweep (a dose, a stop, a condition, a PML
+    category): its own items, then the patient's general duties, which merge with them."""
+    return sync_plan_monitoring(plan=plan, on=on) + sync_care_plan(patient=plan.patient, on=on)
 
 
 def _upsert(
@@ -299,6 +312,7 @@ def _upsert(
     due: list[DueItem],
     owed: set[tuple[str, date, int]],
     reason: str,
+    reasons: dict[tuple[str, date, int], str] | None = None,
 ) -> SyncReport:
     """Make the owner's items match the engine's list, keyed on (rule, anchor, occurrence).
 
@@ -343,7 +357,7 @@ def _upsert(
             if d is None:
                 if key not in owed and item.is_open:
                     item.status = ItemStatus.CANCELLED
-                    item.cancelled_reason = reason[:200]
+                    item.cancelled_reason = (reasons or {}).get(key, reason)[:200]
                     item.updated_at = now
                     cancelled.append(item)
                 continue

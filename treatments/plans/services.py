@@ -32,7 +32,7 @@ from treatments.models import (
     Result,
     StopReason,
 )
-from treatments.plans.schedule import sync_care_plan, sync_plan_monitoring
+from treatments.plans.schedule import resync_plan, sync_care_plan, sync_plan_monitoring
 from treatments.protocols import (
     ChecklistItem,
     Condition,
@@ -312,7 +312,7 @@ def record_administration(
                 obj=given,
                 detail=f"{kind} recorded",
             )
-            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+            resync_plan(plan=plan, on=timezone.localdate())
     except IntegrityError:
         raise TreatmentError(
             "This dose or course is already recorded on that date.", field="given_on"
@@ -375,7 +375,7 @@ def resume_dmt_plan(*, plan: DmtPlan, resumed_on: date, reason: str, by: User) -
             obj=plan,
             detail="resumed",
         )
-        sync_plan_monitoring(plan=plan, on=timezone.localdate())
+        resync_plan(plan=plan, on=timezone.localdate())
     return plan
 
 
@@ -410,7 +410,7 @@ def stop_dmt_plan(
             detail=f"stopped: {reason}",
         )
         if plan.started_on is not None:
-            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+            resync_plan(plan=plan, on=timezone.localdate())
     return plan
 
 
@@ -454,5 +454,5 @@ def update_plan_conditions(*, plan: DmtPlan, conditions: Iterable[str], by: User
             detail="conditions changed",
         )
         if plan.started_on is not None:
-            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+            resync_plan(plan=plan, on=timezone.localdate())
     return plan

@@ -42,7 +42,7 @@ from treatments.models import (
     SideEffectAction,
     SideEffectReport,
 )
-from treatments.plans.schedule import sync_plan_monitoring
+from treatments.plans.schedule import resync_plan
 from treatments.safety import pml
 
 logger = logging.getLogger("myelin.safety")
@@ -240,7 +240,7 @@ def reassess_pml_risk(
                 raise_alerts([pml_alert(plan, risk, previous=previous, reason=reason)])
         if surveillance_changed and plan.started_on is not None:
             # The category sets the MRI the worklist schedules, not only the panel's text.
-            sync_plan_monitoring(plan=plan, on=on)
+            resync_plan(plan=plan, on=on)
     return profile
 
 
