@@ -176,7 +176,7 @@ def test_latest_version_in_effect_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     v1 = get_protocol("teriflunomide", "US", on=START)
     v2 = replace(v1, version="2027.1", effective_from=date(2027, 1, 1))
     monkeypatch.setattr(registry, "_PROTOCOLS", (*registry._PROTOCOLS, v2))
-    assert get_protocol("teriflunomide", "US", on=date(2026, 12, 31)).version == "2026.1"
+    assert get_protocol("teriflunomide", "US", on=date(2026, 12, 31)).version == "2026.2"
     assert get_protocol("teriflunomide", "US", on=date(2027, 1, 1)).version == "2027.1"
 
 

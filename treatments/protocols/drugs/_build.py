@@ -30,7 +30,11 @@ from ..schema import (
     Until,
 )
 
-VERSION = "2026.1"
+# 2026.2: the label rules of issue #14 (§0.4, §3.3, §3.6, §3.12 as corrected 2026-11). Its
+# effective date stays that of 2026.1, so a plan dated in 2026 still finds its protocol; in a
+# database that holds both, the later-loaded version serves new plans (ProtocolVersion.in_effect,
+# migration 0013) and running plans keep the version they pinned.
+VERSION = "2026.2"
 EFFECTIVE_FROM = date(2026, 1, 1)
 SIX_MONTHS_DAYS = 183
 THREE_MONTHS_DAYS = 92
