@@ -299,12 +299,14 @@ def _protocol(region: Region) -> Protocol:
                 500,
                 ABS,
                 CRITICAL,
-                "Overnight ECG monitoring from the first dose.",
-                "US-PI §5",
+                "Contraindicated: do not start fingolimod; on treatment, urgent cardiology review.",
+                "US-PI §4; EU-SmPC §4.3",
                 unit="ms",
                 verify=(
-                    "EU uses sex-specific baseline QTc limits (unconfirmed); we use the US 500 ms "
-                    "limit in both regions: EU clinics should check their SmPC."
+                    "Corrected 2026-11 (§3.6): 500 ms or more is a contraindication, not an "
+                    "overnight observation. Below it the sex-specific limits (> 450 ms men, "
+                    "> 470 ms women) schedule overnight ECG monitoring (rule "
+                    "overnight_ecg_prolonged_qtc)."
                 ),
             ),
             event_alert(
