@@ -559,3 +559,8 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "schedule": 60.0 * AUDIT_CHECKPOINT_MINUTES,
     "options": {"expires": 60 * AUDIT_CHECKPOINT_MINUTES},
 }
+
+# Tasks queued by name (after commit, with the patient's id) when an EDSS is recorded on the
+# patient record, so the patients app never imports treatments: the neurology review it answers
+# is closed (treatments.plans.duties). The daily sweep does the same if a message is lost.
+EDSS_RECORDED_TASKS = ["treatments.close_reviews_by_edss"]

@@ -135,7 +135,8 @@ HYS_LAW_BILIRUBIN_X_ULN = Decimal("2")
 
 
 def is_hys_law(alt_x_uln: Decimal, bilirubin_x_uln: Decimal) -> bool:
-    """Hy's law pattern (§0.4): ALT > 3 x ULN **and** total bilirubin > 2 x ULN.
+    """Hy's law pattern (§0.4): an aminotransferase (ALT **or** AST, FDA DILI guidance 2009;
+    pass either one's multiple of its ULN) > 3 x ULN **and** total bilirubin > 2 x ULN.
 
     Always CRITICAL whatever the drug (§0.3/§0.4). "Without another cause" is the
     clinician's judgement, so the pattern alone raises the alert.

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.celery import enqueue_on_commit
 from clinic.permissions import Perm, ensure
 from patients.edss import FS_ORDER, EdssInputError, calculate_edss
 from patients.models import (
@@ -199,6 +201,8 @@ def record_edss(
             obj=assessment,
         )
         refresh_clinical_status(patient=patient)
+        for task in settings.EDSS_RECORDED_TASKS:
+            enqueue_on_commit(task, patient.pk)
     return assessment
 
 

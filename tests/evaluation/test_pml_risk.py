@@ -213,3 +213,74 @@ def test_the_patient_panel_shows_the_pml_category_and_mri_interval(
 
     assert "Lowest risk: anti-JCV antibody negative" in body
     assert "Surveillance MRI every 12 months." in body
+
+
+# --- the category sets the MRI the worklist schedules ------------------------------------------
+
+
+def _mri_due(plan: Any, rule_key: str) -> list[date]:
+    return list(
+        plan.items.filter(rule_key=rule_key, status__in=["scheduled", "booked"])
+        .order_by("due_on")
+        .values_list("due_on", flat=True)
+    )
+
+
+def test_prior_immunosuppressant_with_a_positive_jcv_schedules_3_monthly_mri_at_any_index(
+    on_natalizumab: Any, patient_a: Patient, record: Record, neurologist: User
+) -> None:
+    safety_services.update_pml_inputs(
+        plan=on_natalizumab,
+        prior_immunosuppressant="no",
+        extended_interval_dosing=False,
+        by=neurologist,
+    )
+    jcv(record, patient_a, DAY, "positive", "0.6")
+    # Low index, no prior immunosuppressant: MRI every 6 months from month 18.
+    assert _mri_due(on_natalizumab, "mri_jcv_positive")[:2] == [date(2026, 7, 1), date(2027, 1, 1)]
+    assert _mri_due(on_natalizumab, "mri_pml_high_risk") == []
+
+    # Mitoxantrone before natalizumab comes to light: high risk whatever the index.
+    safety_services.update_pml_inputs(
+        plan=on_natalizumab,
+        prior_immunosuppressant="yes",
+        extended_interval_dosing=False,
+        by=neurologist,
+    )
+
+    assert profile(on_natalizumab).schedule_condition == "pml_high_risk"
+    assert _mri_due(on_natalizumab, "mri_pml_high_risk")[:3] == [
+        date(2026, 7, 1),
+        date(2026, 10, 1),
+        date(2027, 1, 1),
+    ]
+    # The 6-monthly rows are cancelled, not left beside the 3-monthly ones.
+    assert _mri_due(on_natalizumab, "mri_jcv_positive") == []
+    cancelled = on_natalizumab.items.filter(rule_key="mri_jcv_positive", status="cancelled")
+    assert cancelled.exists()
+
+
+def test_a_high_index_schedules_3_monthly_mri_without_any_plan_condition(
+    on_natalizumab: Any, patient_a: Patient, record: Record, neurologist: User
+) -> None:
+    safety_services.update_pml_inputs(
+        plan=on_natalizumab,
+        prior_immunosuppressant="no",
+        extended_interval_dosing=False,
+        by=neurologist,
+    )
+
+    jcv(record, patient_a, DAY, "positive", "1.8")
+
+    on_natalizumab.refresh_from_db()
+    assert on_natalizumab.conditions == []  # nothing typed on the plan: the engine decided
+    assert _mri_due(on_natalizumab, "mri_pml_high_risk")[0] == date(2026, 7, 1)
+
+
+def test_a_negative_jcv_leaves_mri_to_the_yearly_general_duty(
+    on_natalizumab: Any, patient_a: Patient, record: Record
+) -> None:
+    jcv(record, patient_a, DAY, "negative", "0.1")
+
+    assert profile(on_natalizumab).schedule_condition == ""
+    assert not on_natalizumab.items.filter(rule_key__in=["mri_jcv_positive", "mri_pml_high_risk"])

@@ -4,6 +4,7 @@ Hy's law on any drug, CTCAE grades stored, idempotence and auto-resolution."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -51,12 +52,32 @@ def test_the_same_alt_with_a_higher_lab_uln_raises_nothing(
     assert not Alert.objects.filter(patient=patient_a).exists()
 
 
-def test_a_value_without_a_reference_range_is_not_judged_against_uln(
+def test_a_value_without_the_labs_range_is_judged_against_the_clinic_default(
     on_teriflunomide: Any, patient_a: Patient, record: Record
 ) -> None:
-    record(patient_a, "alt", DAY, ("alt", "400", None, None))
+    # Flags never depend on typing a range: ALT 400 is 11×ULN of the clinic default (35 U/L
+    # for women), so teriflunomide's > 3×ULN rule asks for its confirming repeat.
+    result = record(patient_a, "alt", DAY, ("alt", "400", None, None))
 
-    assert not Alert.objects.filter(patient=patient_a, kind=AlertKind.ABNORMAL_RESULT).exists()
+    alert = Alert.objects.get(patient=patient_a, kind=AlertKind.ABNORMAL_RESULT)
+    assert alert.condition_key == f"abnormal:result:{result.pk}:rule:alt_gt_3_uln:unconfirmed"
+    assert "11.4×ULN" in alert.title
+
+
+def test_a_value_without_any_reference_range_is_not_judged_against_uln() -> None:
+    # No lab range and no clinic default (e.g. a child's value of an adult-only range): the
+    # ×ULN rule cannot be told, and is never guessed.
+    from treatments.protocols import get_protocol
+    from treatments.safety.rules import History, Reading, rule_met
+
+    rule = next(
+        a
+        for a in get_protocol("teriflunomide", "EU", on=DAY).alert_rules
+        if a.key == "alt_gt_3_uln"
+    )
+    reading = Reading("alt", DAY, 1, value=Decimal("400"), unit="U/L")
+
+    assert rule_met(rule, reading, history=History([reading]), first_dose_on=None) is None
 
 
 def test_an_absolute_threshold_raises_its_grade(

@@ -66,6 +66,7 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "treatments:catalogue": (GLOBAL, ()),
     "treatments:drug": (GLOBAL, ("drug_key",)),
     "treatments:settings": (GLOBAL, ()),
+    "treatments:reference_ranges": (GLOBAL, ()),
     "treatments:item": (PATIENT, ("item_id",)),
     "treatments:item_book": (PATIENT, ("item_id",)),
     "treatments:item_waive": (PATIENT, ("item_id",)),
@@ -164,6 +165,7 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     },
     "treatments:worklist": "worklist_view",
     "treatments:settings": "catalogue_settings",
+    "treatments:reference_ranges": "catalogue_settings",
     "treatments:item": "worklist_view",
     "treatments:item_book": "item_book",
     "treatments:item_waive": "item_waive",
@@ -447,7 +449,6 @@ def test_each_role_is_refused_exactly_where_the_table_says(
     for name in sorted(CAPABILITIES):
         if CAPABILITIES[name] == OPEN:
             continue
-        kind, _ = ROUTES[name]
         if name in ALERT_STEPS:
             step = ALERT_STEPS[name]
             for alert, family in ((world["a"].alert, "safety"), (referral_alert, "referral")):

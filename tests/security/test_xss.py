@@ -7,7 +7,10 @@ choices — and then opens every page that can show them.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pghistory.models
+import pgtrigger
 from django.apps import apps
 from django.db import models
 from django.urls import reverse
@@ -70,6 +73,14 @@ def free_text_fields(model: type[models.Model]) -> list[str]:
     return names
 
 
+def _append_only(model: type[models.Model]) -> list[str]:
+    return [
+        f"{model._meta.label}:{trigger.name}"
+        for trigger in getattr(model._meta, "triggers", [])
+        if isinstance(trigger, pgtrigger.Protect)
+    ]
+
+
 def poison(payload: str) -> int:
     changed = 0
     for app_label in ("patients", "treatments"):
@@ -82,9 +93,13 @@ def poison(payload: str) -> int:
                     for name in fields:
                         limit = model._meta.get_field(name).max_length
                         setattr(obj, name, payload[:limit] if limit else payload)
-                    model.objects.filter(pk=obj.pk).update(
-                        **{name: getattr(obj, name) for name in fields}
-                    )
+                    # Append-only tables (default reference range versions) are poisoned too:
+                    # what a result was graded against is shown on the patient's page.
+                    protected = _append_only(model)
+                    with pgtrigger.ignore(*protected) if protected else nullcontext():
+                        model.objects.filter(pk=obj.pk).update(
+                            **{name: getattr(obj, name) for name in fields}
+                        )
                     changed += 1
     return changed
 

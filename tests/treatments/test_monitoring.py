@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from treatments.monitoring import services as monitoring_services
 from treatments.plans import schedule
 from treatments.plans import services as plan_services
 from treatments.protocols import add_months
+from treatments.safety import services as safety_services
 
 pytestmark = pytest.mark.django_db
 
@@ -83,24 +85,33 @@ def test_natalizumab_tests_jcv_antibodies_every_six_months(
 
 
 def test_a_positive_jcv_result_switches_on_pml_surveillance_mri(
-    eu_clinic: object, patient_a: Patient, start_plan: StartPlan, nurse: User
+    eu_clinic: object,
+    patient_a: Patient,
+    start_plan: StartPlan,
+    nurse: User,
+    neurologist: User,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     # Started 19 months before the horizon: safety MRIs from month 18 fall within it.
     plan = start_plan(patient_a, "natalizumab_iv", date(2025, 11, 3))
-    assert not plan.items.filter(rule_key="mri_jcv_positive").exists()
-
-    monitoring_services.record_result(
-        patient=patient_a,
-        investigation="jcv_antibody",
-        taken_on=TODAY,
-        qualitative="positive",
-        index_value=Decimal("0.9"),
-        by=nurse,
+    safety_services.update_pml_inputs(
+        plan=plan, prior_immunosuppressant="no", extended_interval_dosing=False, by=neurologist
     )
+    assert not plan.items.filter(rule_key__startswith="mri_jcv").exists()
 
-    plan.refresh_from_db()
-    assert "jcv_positive" in plan.conditions
+    # The result is judged by the PML risk engine once it is saved (the after-commit task).
+    with django_capture_on_commit_callbacks(execute=True):
+        monitoring_services.record_result(
+            patient=patient_a,
+            investigation="jcv_antibody",
+            taken_on=TODAY,
+            qualitative="positive",
+            index_value=Decimal("0.9"),
+            by=nurse,
+        )
+
     assert plan.items.filter(rule_key="mri_jcv_positive").exists()
+    assert not plan.items.filter(rule_key="mri_pml_high_risk").exists()
 
 
 def test_fingolimod_observes_the_first_dose_and_examines_the_eyes_at_three_to_four_months(

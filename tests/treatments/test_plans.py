@@ -284,3 +284,49 @@ def test_a_second_start_through_the_page_shows_the_message_and_keeps_the_input(
 def test_a_nurse_cannot_plan_a_drug(patient_a: Patient, nurse: User, signed_in: Any) -> None:
     response = signed_in(nurse).get(f"/treatments/patients/{patient_a.external_id}/plans/new/")
     assert response.status_code == 403
+
+
+def test_an_upgraded_catalogue_serves_new_plans_and_leaves_running_plans_on_theirs(
+    eu_clinic: object,
+    patient_a: Patient,
+    patient_b: Patient,
+    start_plan: StartPlan,
+    other_neurologist: User,
+) -> None:
+    from datetime import UTC, datetime
+
+    from treatments.catalogue.services import load_catalogue
+    from treatments.models import ProtocolVersion
+
+    # A database from before 2026.2: ofatumumab 2026.1 had no immunoglobulins after stopping.
+    current = ProtocolVersion.objects.get(drug_key="ofatumumab", region="EU")
+    data = dict(current.data)
+    data["version"] = "2026.1"
+    data["monitoring_rules"] = [
+        r for r in data["monitoring_rules"] if r["key"] != "immunoglobulins_after_stop"
+    ]
+    old = ProtocolVersion.objects.create(
+        drug_key="ofatumumab",
+        drug_name=current.drug_name,
+        region="EU",
+        version="2026.1",
+        effective_from=current.effective_from,
+        data=data,
+    )
+    ProtocolVersion.objects.filter(pk=old.pk).update(loaded_at=datetime(2026, 1, 1, tzinfo=UTC))
+    running = DmtPlan.objects.create(
+        patient=patient_b,
+        protocol_version=old,
+        drug_key="ofatumumab",
+        drug_name=old.drug_name,
+        planned_on=date(2026, 1, 5),
+        created_by=other_neurologist,
+    )
+
+    assert load_catalogue() == 0  # 2026.2 is on file already; nothing is rewritten
+    new = start_plan(patient_a, "ofatumumab", date(2026, 2, 2))
+
+    assert new.protocol_version.version == "2026.2"
+    assert new.protocol_version.protocol.rule("immunoglobulins_after_stop")
+    running.refresh_from_db()
+    assert running.protocol_version == old

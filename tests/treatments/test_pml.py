@@ -431,3 +431,36 @@ def test_pml_risk_is_frozen():
 
 def test_risk_basis_says_when_prior_immunosuppressant_is_not_recorded():
     assert "not recorded" in assess([negative()], prior_is=None, months=10).risk_basis
+
+
+# --- the surveillance the worklist schedules ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("results", "prior_is", "expected"),
+    [
+        pytest.param([negative()], True, "", id="negative-no-condition"),
+        pytest.param([negative(), positive("0.30")], False, "", id="indeterminate-not-positive"),
+        pytest.param([positive("0.5")], False, "jcv_positive", id="low-index-no-IS"),
+        pytest.param([positive("1.4")], False, "jcv_positive", id="index-1.4-no-IS"),
+        pytest.param([positive("1.6")], False, "pml_high_risk", id="index-above-1.5"),
+        pytest.param([positive("0.5")], True, "pml_high_risk", id="prior-IS-at-any-index"),
+        pytest.param([positive("0.5")], None, "pml_high_risk", id="IS-not-recorded"),
+        pytest.param(
+            [JcvResult(tested_on=date(2026, 1, 10), status=JcvReading.POSITIVE)],
+            False,
+            "pml_high_risk",
+            id="positive-without-index",
+        ),
+    ],
+)
+def test_the_risk_features_choose_the_surveillance_mri(results, prior_is, expected):
+    # §4.2/§4.4: prior immunosuppressant with a positive JCV is high risk at any index; a
+    # missing answer never lengthens surveillance. Exposure does not change the schedule.
+    for months in (6, 30):
+        assert assess(results, prior_is=prior_is, months=months).schedule_condition == expected
+
+
+def test_once_positive_the_surveillance_stays_on_after_a_negative_retest():
+    risk = assess([positive("0.6"), negative(on=date(2026, 7, 1))], months=20)
+    assert risk.schedule_condition == "jcv_positive"

@@ -8,6 +8,7 @@ or course, and a stop — and that each drug carries the duties the reference na
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -180,3 +181,142 @@ def test_a_drug_not_authorised_in_the_clinic_region_cannot_be_planned(
 
     with pytest.raises(errors.TreatmentError, match="not authorised"):
         plan_services.plan_dmt(patient=patient_a, drug_key=protocol.drug_key, by=neurologist)
+
+
+# --- duties that outlive the stop --------------------------------------------------------------
+
+
+def test_mitoxantrones_yearly_lvef_after_stopping_goes_on_after_an_early_check(
+    patient_a: Patient, neurologist: User, nurse: User
+) -> None:
+    import time_machine
+
+    from treatments.monitoring import services as monitoring_services
+    from treatments.monitoring.services import EnteredValue
+    from treatments.plans.schedule import extend_monitoring
+
+    with time_machine.travel(date(2025, 6, 2), tick=False):
+        _use_region("US")
+        plan = plan_services.plan_dmt(
+            patient=patient_a, drug_key="mitoxantrone", by=neurologist, planned_on=date(2024, 6, 3)
+        )
+        plan = plan_services.start_dmt_plan(
+            plan=plan, started_on=date(2024, 6, 3), override_reason="history", by=neurologist
+        )
+        plan_services.stop_dmt_plan(
+            plan=plan, stopped_on=date(2025, 6, 2), reason="other", note="done", by=neurologist
+        )
+    [first] = plan.items.filter(rule_key="lvef_yearly_after_stop")
+    assert first.due_on == date(2026, 6, 2)
+
+    with time_machine.travel(date(2026, 3, 2), tick=False):
+        # The echo is done three months early and recorded against the yearly item; the
+        # 5-year blood counts are settled too, so nothing of the plan is left open.
+        monitoring_services.record_result(
+            patient=patient_a,
+            investigation="echo_lvef",
+            item=first,
+            taken_on=date(2026, 3, 2),
+            values=[EnteredValue("lvef", Decimal("60"), "%")],
+            by=nurse,
+        )
+        for item in plan.items.filter(status__in=["scheduled", "booked"]):
+            monitoring_services.waive_item(item=item, reason="Done at the GP (test)", by=nurse)
+        assert not plan.items.filter(status__in=["scheduled", "booked"]).exists()
+
+    # The daily sweep, once the next year comes within the 13-month horizon.
+    extend_monitoring(on=date(2026, 6, 2))
+
+    assert list(
+        plan.items.filter(rule_key="lvef_yearly_after_stop", status="scheduled").values_list(
+            "due_on", flat=True
+        )
+    ) == [date(2027, 6, 2)]
+
+
+# --- fingolimod: a gap in treatment, a prolonged baseline QTc -----------------------------------
+
+
+@pytest.mark.parametrize(("gap_days", "repeats"), [(15, True), (14, False)])
+def test_resuming_fingolimod_after_a_gap_schedules_a_repeated_first_dose_observation(
+    gap_days: int,
+    repeats: bool,
+    patient_a: Patient,
+    start_plan: StartPlan,
+    neurologist: User,
+) -> None:
+    _use_region("EU")
+    plan = start_plan(patient_a, "fingolimod", date(2026, 3, 2))
+    suspended_on = date(2026, 5, 4)  # after month 1: more than 2 weeks repeats the observation
+    resumed_on = suspended_on + timedelta(days=gap_days)
+
+    plan_services.suspend_dmt_plan(
+        plan=plan, suspended_on=suspended_on, reason="Infection", by=neurologist
+    )
+    plan_services.resume_dmt_plan(
+        plan=plan, resumed_on=resumed_on, reason="Infection treated", by=neurologist
+    )
+
+    [gap] = plan.interruptions.all()
+    assert (gap.stopped_taking_on, gap.days_without_drug) == (suspended_on, gap_days)
+    rows = plan.items.filter(rule_key__in=["first_dose_observation_restart", "ecg_restart"])
+    if not repeats:
+        assert not rows.exists()
+        return
+    assert {(r.rule_key, r.due_on, r.window_closes_on) for r in rows} == {
+        ("first_dose_observation_restart", resumed_on, resumed_on),
+        ("ecg_restart", resumed_on, resumed_on),
+    }
+    assert (
+        "Repeat the 6-hour first-dose observation"
+        in rows.get(rule_key="first_dose_observation_restart").explanation
+    )
+
+
+def _record_qtc(patient: Patient, qtc: str, taken_on: date, by: User) -> None:
+    from treatments.monitoring import services as monitoring_services
+    from treatments.monitoring.services import EnteredValue
+
+    monitoring_services.record_result(
+        patient=patient,
+        investigation="ecg",
+        taken_on=taken_on,
+        values=[EnteredValue("qtc", Decimal(qtc), "ms")],
+        by=by,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sex", "qtc", "overnight"),
+    [("female", "475", True), ("female", "460", False), ("male", "460", True)],
+)
+def test_a_prolonged_baseline_qtc_schedules_overnight_ecg_on_the_first_dose(
+    sex: str,
+    qtc: str,
+    overnight: bool,
+    patient_a: Patient,
+    start_plan: StartPlan,
+    nurse: User,
+) -> None:
+    _use_region("US")
+    patient_a.sex = sex
+    patient_a.save(update_fields=["sex"])
+    _record_qtc(patient_a, qtc, date(2026, 5, 28), nurse)
+
+    plan = start_plan(patient_a, "fingolimod", date(2026, 6, 1))
+
+    rows = plan.items.filter(rule_key="overnight_ecg_prolonged_qtc")
+    assert list(rows.values_list("due_on", flat=True)) == ([date(2026, 6, 1)] if overnight else [])
+
+
+def test_a_baseline_qtc_entered_after_the_start_still_schedules_the_overnight_ecg(
+    patient_a: Patient, start_plan: StartPlan, nurse: User
+) -> None:
+    _use_region("EU")
+    plan = start_plan(patient_a, "fingolimod", date(2026, 6, 12))
+    assert not plan.items.filter(rule_key="overnight_ecg_prolonged_qtc").exists()
+
+    # The pre-dose ECG of the morning of the first dose, typed in three days later.
+    _record_qtc(patient_a, "480", date(2026, 6, 12), nurse)
+
+    assert plan.items.get(rule_key="overnight_ecg_prolonged_qtc").due_on == date(2026, 6, 12)

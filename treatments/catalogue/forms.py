@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from clinic.forms import DateInput
+from treatments import labs
+from treatments.errors import ServiceErrorMixin
 from treatments.models import (
     ClinicSettings,
+    RangeSex,
 )
 
 
@@ -19,3 +25,40 @@ class SettingsForm(forms.ModelForm):
         if not 3 <= value <= 6:
             raise forms.ValidationError("Choose an interval between 3 and 6 months.")
         return value
+
+
+def _analyte_choices() -> list[tuple[str, str]]:
+    listed = sorted(labs.ANALYTES.values(), key=lambda a: a.name.casefold())
+    return [("", "Choose a test…"), *[(a.key, f"{a.name} ({a.canonical_unit})") for a in listed]]
+
+
+class ReferenceRangeForm(ServiceErrorMixin, forms.Form):
+    """A new version of a clinic default range; the service decides whether it is allowed."""
+
+    analyte = forms.ChoiceField(label="Test")
+    sex = forms.ChoiceField(label="Sex", choices=RangeSex.choices, initial=RangeSex.ANY)
+    age_from_years = forms.IntegerField(
+        label="From age (years)", required=False, min_value=0, max_value=130
+    )
+    age_to_years = forms.IntegerField(
+        label="Below age (years)", required=False, min_value=1, max_value=130
+    )
+    low = forms.DecimalField(
+        label="Lower limit",
+        required=False,
+        max_digits=14,
+        decimal_places=4,
+        help_text="In the test's unit shown in the list (its canonical unit).",
+    )
+    high = forms.DecimalField(label="Upper limit", required=False, max_digits=14, decimal_places=4)
+    source = forms.CharField(label="Source", max_length=200)
+    note = forms.CharField(
+        label="Note (the choice made, what to verify)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    valid_from = forms.DateField(label="Takes effect on", widget=DateInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["analyte"].choices = _analyte_choices()  # type: ignore[attr-defined]

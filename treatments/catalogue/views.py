@@ -1,19 +1,23 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from clinic.access import ClinicRequest, render_page
 from clinic.permissions import Perm, requires
 from clinic.templatetags.words import key_words
 from treatments.catalogue import forms
 from treatments.catalogue import services as catalogue_services
+from treatments.errors import TreatmentError
 from treatments.models import (
     ClinicSettings,
     ProtocolVersion,
+    ReferenceRange,
 )
 from treatments.protocols import Anchor, Protocol, baseline_checklist, investigation_name
 
@@ -71,6 +75,7 @@ _ANCHOR_PHRASES = {
     Anchor.EACH_COURSE: "the start of each course",
     Anchor.LAST_DOSE: "the most recent dose",
     Anchor.STOP: "the stop",
+    Anchor.RESTART: "the day the drug is resumed after a long enough interruption",
 }
 
 
@@ -127,3 +132,70 @@ def clinic_settings(request: ClinicRequest) -> HttpResponse:
         return redirect("treatments:settings")
     status = 422 if request.method == "POST" else 200
     return render(request, "treatments/settings.html", {"form": form}, status=status)
+
+
+@requires(Perm.CATALOGUE_SETTINGS)
+def reference_ranges(request: ClinicRequest) -> HttpResponse:
+    """The clinic default reference ranges: each band's version in effect, the changes waiting
+    to take effect, every earlier version, and a form that adds a version (never an edit)."""
+    today = timezone.localdate()
+    form = forms.ReferenceRangeForm(request.POST or None, initial=_range_initial(request, today))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            row = catalogue_services.add_reference_range(
+                analyte=data["analyte"],
+                sex=data["sex"],
+                age_from_years=data["age_from_years"],
+                age_to_years=data["age_to_years"],
+                low=data["low"],
+                high=data["high"],
+                source=data["source"],
+                note=data["note"],
+                valid_from=data["valid_from"],
+                by=request.user,
+            )
+        except TreatmentError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                f"{row.analyte_name} ({row.band_label}): {row.limits_display} from "
+                f"{row.valid_from:%d %b %Y}. Results already recorded keep the range they were "
+                "graded against.",
+            )
+            return redirect("treatments:reference_ranges")
+    rows = list(ReferenceRange.objects.select_related("created_by"))
+    current = ReferenceRange.objects.current(on=today)
+    current_ids = {row.pk for row in current}
+    context = {
+        "current": current,
+        "pending": [r for r in rows if r.valid_from > today],
+        "earlier": sorted(
+            (r for r in rows if r.pk not in current_ids and r.valid_from <= today),
+            key=lambda r: (*r.sort_key, r.valid_from),
+        ),
+        "form": form,
+        "today": today,
+    }
+    status = 422 if request.method == "POST" else 200
+    return render(request, "treatments/reference_ranges.html", context, status=status)
+
+
+def _range_initial(request: ClinicRequest, today: date) -> dict[str, Any]:
+    """ "Change" links carry the band; the form starts from its version in effect."""
+    initial: dict[str, Any] = {"valid_from": today}
+    try:
+        found = ReferenceRange.objects.get(pk=int(request.GET.get("from", "")))
+    except (ValueError, ReferenceRange.DoesNotExist):
+        return initial
+    initial.update(
+        analyte=found.analyte,
+        sex=found.sex,
+        age_from_years=found.age_from_years,
+        age_to_years=found.age_to_years,
+        low=found.low,
+        high=found.high,
+        source=found.source,
+    )
+    return initial

@@ -35,12 +35,14 @@ from treatments.models.plans import (
     AdministrationKind,
     BaselineCheckRecord,
     DmtAdministration,
+    DmtInterruption,
     DmtPlan,
     DmtPlanQuerySet,
     PlanStatus,
     StopReason,
 )
 from treatments.models.pml import PmlCategoryChange, PmlGrade, PmlProfile, PriorImmunosuppressant
+from treatments.models.reference_ranges import RangeSex, ReferenceRange, ReferenceRangeQuerySet
 from treatments.models.rehab import (
     ChangeDirection,
     Frequency,
@@ -51,7 +53,14 @@ from treatments.models.rehab import (
     SessionSetting,
     TherapyPlan,
 )
-from treatments.models.results import Flag, QualitativeValue, Result, ResultQuerySet, ResultValue
+from treatments.models.results import (
+    Flag,
+    QualitativeValue,
+    RangeSource,
+    Result,
+    ResultQuerySet,
+    ResultValue,
+)
 from treatments.models.side_effects import (
     CTCAE_GRADE_CHOICES,
     SideEffectAction,
@@ -85,6 +94,7 @@ __all__ = [
     "ClinicSettings",
     "DigestLog",
     "DmtAdministration",
+    "DmtInterruption",
     "DmtPlan",
     "DmtPlanQuerySet",
     "EmailPurpose",
@@ -106,6 +116,10 @@ __all__ = [
     "ProtocolVersion",
     "ProtocolVersionQuerySet",
     "QualitativeValue",
+    "RangeSex",
+    "RangeSource",
+    "ReferenceRange",
+    "ReferenceRangeQuerySet",
     "Region",
     "RehabSession",
     "Result",

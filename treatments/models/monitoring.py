@@ -124,6 +124,19 @@ class MonitoringItem(models.Model):
         blank=True,
         related_name="closed_item",
     )
+    edss = models.ForeignKey(
+        "patients.EdssAssessment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The EDSS that closed this neurology review (recorded on the patient record).",
+    )
+    # One item per duty: when the general duties ask for the same test on the same day as the
+    # drug's protocol, the drug's item is the one item and says both reasons
+    # (treatments.plans.schedule.sync_care_plan); the general rule it answers is kept here.
+    merged_from = models.CharField(max_length=60, blank=True)
+    merged_why = models.TextField(blank=True)
     waived_reason = models.TextField(blank=True)
     cancelled_reason = models.CharField(max_length=200, blank=True)
     settled_by = models.ForeignKey(
@@ -215,6 +228,13 @@ class MonitoringItem(models.Model):
     @property
     def key(self) -> tuple[str, date, int]:
         return (self.rule_key, self.anchor_on, self.occurrence)
+
+    @property
+    def why(self) -> str:
+        """Why this is due: the rule's explanation, and the general duty it also answers."""
+        if not self.merged_why:
+            return self.explanation
+        return f"{self.explanation} Also the general duty: {self.merged_why}"
 
     @property
     def investigation_name(self) -> str:

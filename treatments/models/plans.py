@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import pghistory
@@ -142,12 +143,20 @@ class DmtPlan(models.Model):
     def can_record_administration(self) -> bool:
         return self.status in CURRENT_STATUSES
 
-    def plan_events(self, administrations: list[DmtAdministration]) -> PlanEvents:
+    def plan_events(
+        self,
+        administrations: list[DmtAdministration],
+        interruptions: Sequence[DmtInterruption] = (),
+    ) -> PlanEvents:
         """What has happened on the plan, in the engine's terms."""
         doses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.DOSE)
         courses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.COURSE)
         return PlanEvents(
-            first_dose_on=self.started_on, doses=doses, courses=courses, stopped_on=self.stopped_on
+            first_dose_on=self.started_on,
+            doses=doses,
+            courses=courses,
+            stopped_on=self.stopped_on,
+            interruptions=tuple((i.stopped_taking_on, i.resumed_on) for i in interruptions),
         )
 
     def period_end(self) -> date | None:
@@ -183,6 +192,35 @@ class DmtAdministration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.given_on:%Y-%m-%d} on plan {self.plan_id}"
+
+
+@pghistory.track()
+class DmtInterruption(models.Model):
+    """A gap in treatment: the plan was suspended and resumed. Some labels repeat the start of
+    treatment after a long enough gap (fingolimod's first-dose observation, §3.6); the engine
+    reads these as ``PlanEvents.interruptions``."""
+
+    plan = models.ForeignKey(DmtPlan, on_delete=models.PROTECT, related_name="interruptions")
+    stopped_taking_on = models.DateField(help_text="The first day without the drug.")
+    resumed_on = models.DateField(help_text="The day the drug was taken again.")
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["stopped_taking_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="dmt_interruption_resumed_after_stop",
+                condition=Q(resumed_on__gte=F("stopped_taking_on")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Interruption {self.stopped_taking_on:%Y-%m-%d} on plan {self.plan_id}"
+
+    @property
+    def days_without_drug(self) -> int:
+        return (self.resumed_on - self.stopped_taking_on).days
 
 
 @pghistory.track()

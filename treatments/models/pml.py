@@ -48,6 +48,18 @@ class PmlProfile(models.Model):
     grade = models.CharField(max_length=10, choices=PmlGrade.choices, blank=True)
     mri_interval_months = models.PositiveSmallIntegerField(null=True, blank=True)
     jcv_retest_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    schedule_condition = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text="The protocol condition that sets the surveillance MRI the worklist schedules "
+        "(treatments.safety.pml.schedule_condition); empty while JCV is not known positive.",
+    )
+    schedule_condition_since = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day the risk engine set the current surveillance; its MRIs whose window "
+        "had closed by then are not scheduled (nobody could have known they were due).",
+    )
     estimated_risk_per_1000 = models.CharField(max_length=40, blank=True)
     exposure_months = models.PositiveSmallIntegerField(null=True, blank=True)
     index_used = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 from treatments import grading, labs
+from treatments.models.reference_ranges import range_text
 from treatments.protocols import investigation_name
 
 
@@ -27,6 +28,14 @@ class Flag(models.TextChoices):
     NORMAL = "normal", "Normal"
     HIGH = "high", "High"
     UNKNOWN = "unknown", "No reference range"
+
+
+class RangeSource(models.TextChoices):
+    """Which reference range a value was flagged and graded against."""
+
+    LAB = "lab", "Reporting lab"
+    CLINIC_DEFAULT = "clinic_default", "Clinic default"
+    NONE = "none", "No range"
 
 
 class ResultQuerySet(PatientOwnedQuerySet["Result"]):
@@ -135,6 +144,17 @@ class ResultValue(models.Model):
     flag = models.CharField(max_length=8, choices=Flag.choices, default=Flag.UNKNOWN)
     ctcae_grade = models.PositiveSmallIntegerField(null=True, blank=True)
     times_uln = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    range_source = models.CharField(
+        max_length=16, choices=RangeSource.choices, default=RangeSource.NONE
+    )
+    reference_range = models.ForeignKey(
+        "treatments.ReferenceRange",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The clinic default version the value was graded against (no lab range).",
+    )
 
     class Meta:
         ordering = ["result", "id"]
@@ -175,11 +195,17 @@ class ResultValue(models.Model):
 
     @property
     def range_display(self) -> str:
-        if self.lln is None and self.uln is None:
-            return ""
-        low = _plain(self.lln) if self.lln is not None else ""
-        high = _plain(self.uln) if self.uln is not None else ""
-        return f"{low}–{high} {self.unit}"
+        return range_text(self.lln, self.uln, self.unit)
+
+    @property
+    def range_origin(self) -> str:
+        """Which range the flag and grade came from, for the result's page. Needs
+        `reference_range` loaded (select_related) for the default's source."""
+        if self.range_source == RangeSource.LAB:
+            return "range: lab"
+        if self.range_source == RangeSource.CLINIC_DEFAULT and self.reference_range is not None:
+            return f"range: clinic default ({self.reference_range.source})"
+        return "no range"
 
 
 def flag_for(value: Decimal, lln: Decimal | None, uln: Decimal | None) -> Flag:

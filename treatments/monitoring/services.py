@@ -28,15 +28,16 @@ from treatments.models import (
     Flag,
     ItemStatus,
     MonitoringItem,
+    PlanStatus,
     QualitativeValue,
+    RangeSource,
+    ReferenceRange,
     Result,
     ResultValue,
 )
 from treatments.models.results import flag_for
-from treatments.plans.schedule import close_item_alerts
-from treatments.plans.services import set_plan_conditions
+from treatments.plans.schedule import close_item_alerts, resync_plan
 from treatments.protocols import (
-    Condition,
     InvestigationKind,
     analytes_of,
     get_investigation,
@@ -117,7 +118,9 @@ def result_analytes(investigation: str) -> tuple[str, ...]:
     return tuple(a for a in inv.components if a in labs.ANALYTES)
 
 
-def _value_row(entered: EnteredValue) -> ResultValue:
+def _value_row(entered: EnteredValue, *, patient: Patient, taken_on: date) -> ResultValue:
+    """The value in the canonical unit, flagged and graded against the lab's range or, when the
+    lab gave none, the clinic default for the patient's sex and age on the sample's day."""
     analyte = entered.analyte
     try:
         value = labs.convert(analyte, entered.value, entered.unit)
@@ -133,19 +136,30 @@ def _value_row(entered: EnteredValue) -> ResultValue:
         )
     except ValueError as error:
         raise TreatmentError(str(error), field=f"{analyte}_low") from None
+    low, high = reference.low, reference.high
+    source, default = RangeSource.LAB, None
+    if low is None and high is None:
+        default = ReferenceRange.objects.for_patient(
+            analyte, sex=patient.sex, age=patient.age_on(taken_on), on=taken_on
+        )
+        source = RangeSource.CLINIC_DEFAULT if default is not None else RangeSource.NONE
+        if default is not None:
+            low, high = default.low, default.high
     ratio = None
-    if reference.high is not None and reference.high > 0:
-        ratio = round(grading.times_uln(value, reference.high), 3)
+    if high is not None and high > 0:
+        ratio = round(grading.times_uln(value, high), 3)
     row = ResultValue(
         analyte=analyte,
         value=value,
         unit=labs.get_analyte(analyte).canonical_unit,
         entered_value=str(entered.value),
         entered_unit=entered.unit,
-        lln=reference.low,
-        uln=reference.high,
-        flag=flag_for(value, reference.low, reference.high),
+        lln=low,
+        uln=high,
+        flag=flag_for(value, low, high),
         times_uln=ratio,
+        range_source=source,
+        reference_range=default,
     )
     row.ctcae_grade = row.graded_ctcae()
     return row
@@ -169,11 +183,13 @@ def record_result(
     lab: str = "",
     note: str = "",
 ) -> Result:
-    """Store a result in canonical units with the lab's range and close the item it answers.
+    """Store a result in canonical units with the lab's range (else the clinic default, and
+    which one was used) and close the item it answers.
 
     Without an item, the result closes the earliest open item of the same investigation (or of
     a component it contains) whose window holds the date: an outside lab's ALT still counts.
-    A JCV-positive result switches the natalizumab plan's PML surveillance rules on.
+    A JCV result is judged by the PML risk engine when the result is evaluated (after commit);
+    the category it sets switches the natalizumab plan's surveillance MRI on.
     """
     ensure(by, Perm.RESULT_RECORD)
     if taken_on > timezone.localdate():
@@ -188,7 +204,7 @@ def record_result(
                 field="item",
             )
         investigation = item.investigation
-    rows = [_value_row(v) for v in values]
+    rows = [_value_row(v, patient=patient, taken_on=taken_on) for v in values]
     has_content = rows or qualitative or macular_oedema is not None or mri_study_ref or note
     if not has_content:
         raise TreatmentError("Enter at least one value or finding.")
@@ -236,10 +252,25 @@ def record_result(
                     update_fields=["status", "completed_on", "result", "settled_by", "updated_at"]
                 )
                 close_item_alerts([target.pk], "Closed automatically: result recorded.")
-        if investigation == "jcv_antibody" and qualitative == QualitativeValue.POSITIVE:
-            _apply_jcv_positive(patient, index_value, by)
+        _resync_plans_triggered_by(patient, {row.analyte for row in rows}, taken_on)
         enqueue_on_commit("treatments.evaluate_result", result.pk)
     return result
+
+
+def _resync_plans_triggered_by(patient: Patient, analytes: set[str], taken_on: date) -> None:
+    """A baseline value entered after the start can switch a rule on (fingolimod's prolonged
+    QTc schedules overnight ECG monitoring): re-synchronise the plans it is a baseline of."""
+    if not analytes:
+        return
+    plans = (
+        DmtPlan.objects.filter(patient=patient, started_on__gte=taken_on)
+        .exclude(status=PlanStatus.STOPPED)
+        .select_related("protocol_version", "patient")
+    )
+    for plan in plans:
+        triggers = plan.protocol_version.protocol.condition_triggers
+        if any(trigger.analyte in analytes for trigger in triggers):
+            resync_plan(plan=plan, on=timezone.localdate())
 
 
 def _matching_open_item(
@@ -267,29 +298,6 @@ def _known(investigation: str) -> bool:
     except LookupError:
         return False
     return True
-
-
-def _apply_jcv_positive(patient: Patient, index_value: Decimal | None, by: User) -> None:
-    plan = (
-        DmtPlan.objects.current()
-        .filter(patient=patient, drug_key__startswith="natalizumab")
-        .first()
-    )
-    if plan is None:
-        return
-    condition = (
-        Condition.PML_HIGH_RISK
-        if index_value is not None and index_value > Decimal("1.5")
-        else Condition.JCV_POSITIVE
-    )
-    if condition.value in plan.conditions or Condition.PML_HIGH_RISK.value in plan.conditions:
-        return
-    set_plan_conditions(
-        plan=plan,
-        conditions=[*plan.conditions, condition.value],
-        by=by,
-        detail="conditions changed by a positive JCV result",
-    )
 
 
 def review_result(*, result: Result, by: User, note: str = "") -> Result:

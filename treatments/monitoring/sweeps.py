@@ -247,7 +247,7 @@ def _overdue_spec(item: MonitoringItem) -> AlertSpec:
             f"{item.investigation_name} overdue: due {item.due_on:%d %b %Y}, "
             f"window closed {item.window_closes_on:%d %b %Y}"
         ),
-        detail=item.explanation,
+        detail=item.why,
         action="Book it or record the result; if it is not needed, waive it with a reason.",
         source=item.source,
         raised_by_type=ITEM_TYPE,
@@ -322,7 +322,7 @@ def _due_soon_spec(item: MonitoringItem) -> AlertSpec:
             f"{item.investigation_name} due {item.due_on:%d %b %Y} "
             f"(window {item.window_opens_on:%d %b}–{item.window_closes_on:%d %b %Y})"
         ),
-        detail=item.explanation,
+        detail=item.why,
         action="Book it with the patient.",
         source=item.source,
         raised_by_type=ITEM_TYPE,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from treatments.monitoring import sweeps
+from treatments.plans import duties
 
 
 @shared_task(name="treatments.sweep_overdue")
@@ -34,3 +35,10 @@ def sweep_missing_edss() -> dict[str, int]:
 @shared_task(name="treatments.sweep_extend_monitoring")
 def sweep_extend_monitoring() -> dict[str, int]:
     return sweeps.sweep_extend_monitoring().as_dict()
+
+
+@shared_task(name="treatments.close_reviews_by_edss")
+def close_reviews_by_edss(patient_id: int) -> int:
+    """Queued by name when an EDSS is recorded on the patient record (settings
+    EDSS_RECORDED_TASKS): close the neurology review it answers. The daily sync does the same."""
+    return duties.close_reviews_by_edss(patient_ids=[patient_id])

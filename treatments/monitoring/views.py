@@ -23,6 +23,7 @@ from treatments.errors import TreatmentError
 from treatments.models import (
     MonitoringItem,
     Result,
+    ResultValue,
 )
 from treatments.monitoring import forms
 from treatments.monitoring import services as monitoring_services
@@ -93,7 +94,11 @@ def worklist(request: ClinicRequest) -> HttpResponse:
 def _item_for(request: ClinicRequest, item_id: int, action: str = Action.VIEW) -> MonitoringItem:
     return get_scoped_or_404(  # type: ignore[no-any-return]
         request,
-        MonitoringItem.objects.select_related("patient", "plan", "result"),
+        MonitoringItem.objects.select_related("patient", "plan", "result").prefetch_related(
+            Prefetch(
+                "result__values", queryset=ResultValue.objects.select_related("reference_range")
+            )
+        ),
         pk=item_id,
         category=Category.MONITORING,
         action=action,

@@ -31,8 +31,11 @@ from treatments.models import (
     DmtPlan,
     ItemStatus,
     MonitoringItem,
+    PmlProfile,
     ProtocolVersion,
+    ResultValue,
 )
+from treatments.plans import duties
 from treatments.protocols import (
     Condition,
     DueItem,
@@ -40,6 +43,7 @@ from treatments.protocols import (
     Protocol,
     add_months,
     schedule,
+    triggered_conditions,
 )
 
 if TYPE_CHECKING:
@@ -76,19 +80,101 @@ def _engine_conditions(patient: Patient, conditions: Sequence[str]) -> list[str]
     return chosen
 
 
+@dataclass(frozen=True)
+class PlanConditions:
+    """The conditions a plan is scheduled with, and since when each one the PML risk engine
+    switched on (rather than a clinician on the plan) has held."""
+
+    conditions: list[str]
+    switched_on: dict[str, date]
+
+
+def plan_conditions(plan: DmtPlan, protocol: Protocol) -> PlanConditions:
+    """Those a clinician confirmed on the plan; those the protocol's baseline results switch on
+    (fingolimod's prolonged QTc, from the last value on or before the first dose); and for
+    natalizumab the surveillance the PML risk engine set (`PmlProfile.schedule_condition`).
+
+    The two PML conditions are exclusive (§4.2): the more frequent one wins, whether the
+    clinician or the risk engine chose it, so neither can lengthen the other's surveillance.
+    """
+    chosen = set(plan.conditions)
+    chosen |= {c.value for c in _triggered(plan, protocol)}
+    switched_on: dict[str, date] = {}
+    if plan.drug_key.startswith("natalizumab"):
+        found = (
+            PmlProfile.objects.filter(plan=plan)
+            .values_list("schedule_condition", "schedule_condition_since")
+            .first()
+        )
+        if found is not None and found[0]:
+            condition, since = found
+            if condition not in chosen and since is not None:
+                switched_on[condition] = since
+            chosen.add(condition)
+    if Condition.PML_HIGH_RISK.value in chosen:
+        chosen.discard(Condition.JCV_POSITIVE.value)
+    return PlanConditions(_engine_conditions(plan.patient, sorted(chosen)), switched_on)
+
+
+def _triggered(plan: DmtPlan, protocol: Protocol) -> set[Condition]:
+    if not protocol.condition_triggers or plan.started_on is None:
+        return set()
+    baseline: dict[str, float] = {}
+    for analyte in {t.analyte for t in protocol.condition_triggers}:
+        value = (
+            ResultValue.objects.filter(
+                result__patient_id=plan.patient_id,
+                analyte=analyte,
+                result__taken_on__lte=plan.started_on,
+            )
+            .order_by("-result__taken_on", "-result_id")
+            .values_list("value", flat=True)
+            .first()
+        )
+        if value is not None:
+            baseline[analyte] = float(value)
+    return triggered_conditions(protocol, baseline, sex=plan.patient.sex)
+
+
+def _from_switch_on(
+    protocol: Protocol,
+    due: list[DueItem],
+    owed: set[tuple[str, date, int]],
+    chosen: PlanConditions,
+) -> tuple[list[DueItem], set[tuple[str, date, int]]]:
+    """Drop the items of rules switched on later whose window had closed by then: a patient
+    found to be at high PML risk at month 23 starts 3-monthly MRI now, with no overdue scans
+    from months 18 and 21 that nobody could have known about."""
+    if not chosen.switched_on:
+        return due, owed
+    active = set(chosen.conditions)
+    kept, dropped = [], set()
+    for item in due:
+        enabling = [c.value for c in protocol.rule(item.rule_key).when if c.value in active]
+        since = min((chosen.switched_on.get(c, date.min) for c in enabling), default=date.min)
+        if item.window_closes_on < since:
+            dropped.add(item.key)
+        else:
+            kept.append(item)
+    return kept, owed - dropped
+
+
 def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
     """Upsert the plan's items from its pinned protocol up to on + 13 months (idempotent)."""
     if plan.started_on is None:
         return SyncReport()
-    events = plan.plan_events(list(plan.administrations.all()))
+    events = plan.plan_events(list(plan.administrations.all()), list(plan.interruptions.all()))
+    protocol = plan.protocol_version.protocol
+    chosen = plan_conditions(plan, protocol)
     due, owed = _schedule(
-        plan.protocol_version.protocol,
+        protocol,
         events,
         on=on,
         items=plan.items.all(),
         review_interval_months=ClinicSettings.load().review_interval_months,
-        conditions=_engine_conditions(plan.patient, plan.conditions),
+        conditions=chosen.conditions,
     )
+    due, owed = _from_switch_on(protocol, due, owed, chosen)
     return _upsert(
         owner={"plan": plan},
         patient_id=plan.patient_id,
@@ -196,14 +282,26 @@ def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
         review_interval_months=clinic.review_interval_months,
     )
     due = [item for item in due if item.window_closes_on >= care_plan.tracking_from]
-    return _upsert(
+    # One item per duty: a general duty the drug's protocol asks for on the same day is the drug
+    # item's; an EDSS on the record closes the review it answers (treatments.plans.duties).
+    due, merged = duties.merge_with_drug_items(patient_id=patient.pk, general=due)
+    report = _upsert(
         owner={"care_plan": care_plan},
         patient_id=patient.pk,
         version=care_plan.protocol_version,
         due=due,
-        owed=owed,
+        owed=owed - set(merged),
         reason=f"No longer due: general duties now counted from the {label}.",
+        reasons=merged,
     )
+    duties.close_reviews_by_edss(patient_ids=[patient.pk])
+    return report
+
+
+def resync_plan(*, plan: DmtPlan, on: date) -> SyncReport:
+    """A plan's items changed outside the daily sweep (a dose, a stop, a condition, a PML
+    category): its own items, then the patient's general duties, which merge with them."""
+    return sync_plan_monitoring(plan=plan, on=on) + sync_care_plan(patient=plan.patient, on=on)
 
 
 def _upsert(
@@ -214,6 +312,7 @@ def _upsert(
     due: list[DueItem],
     owed: set[tuple[str, date, int]],
     reason: str,
+    reasons: dict[tuple[str, date, int], str] | None = None,
 ) -> SyncReport:
     """Make the owner's items match the engine's list, keyed on (rule, anchor, occurrence).
 
@@ -258,7 +357,7 @@ def _upsert(
             if d is None:
                 if key not in owed and item.is_open:
                     item.status = ItemStatus.CANCELLED
-                    item.cancelled_reason = reason[:200]
+                    item.cancelled_reason = (reasons or {}).get(key, reason)[:200]
                     item.updated_at = now
                     cancelled.append(item)
                 continue
@@ -292,11 +391,18 @@ def extend_monitoring(*, on: date) -> SyncReport:
     """Re-sync every running plan's items and every patient's general duties up to on + 13
     months. Level-triggered and idempotent: the alerts engine's periodic sweep calls it."""
     report = SyncReport()
-    # Stopped plans only while they still owe something (post-stop duties are finite).
+    # Stopped plans while they still owe something, and always when their protocol has a
+    # recurring duty that outlives the stop (mitoxantrone's yearly LVEF, alemtuzumab's yearly
+    # skin check): a yearly item done early can leave nothing open before the next one is
+    # within the horizon, and the series must not end there.
     still_owing = MonitoringItem.objects.filter(plan=OuterRef("pk"), status__in=OPEN_STATUSES)
     plans = (
         DmtPlan.objects.filter(started_on__isnull=False)
-        .filter(Q(status__in=CURRENT_STATUSES) | Q(Exists(still_owing)))
+        .filter(
+            Q(status__in=CURRENT_STATUSES)
+            | Q(Exists(still_owing))
+            | Q(protocol_version_id__in=_versions_with_recurring_duties_after_stop())
+        )
         .select_related("patient", "protocol_version")
     )
     # One plan or patient whose protocol cannot be scheduled (a catalogue error) must not stop
@@ -316,6 +422,14 @@ def extend_monitoring(*, on: date) -> SyncReport:
     ):
         report += sync_care_plan(patient=care_plan.patient, on=on)
     return report
+
+
+def _versions_with_recurring_duties_after_stop() -> list[int]:
+    return [
+        version.pk
+        for version in ProtocolVersion.objects.all()
+        if any(r.is_recurring and r.survives_stop for r in version.protocol.monitoring_rules)
+    ]
 
 
 def close_item_alerts(item_ids: Iterable[int], note: str) -> None:

@@ -27,12 +27,13 @@ from treatments.models import (
     BaselineCheckRecord,
     ClinicSettings,
     DmtAdministration,
+    DmtInterruption,
     DmtPlan,
     PlanStatus,
     Result,
     StopReason,
 )
-from treatments.plans.schedule import sync_care_plan, sync_plan_monitoring
+from treatments.plans.schedule import resync_plan, sync_care_plan, sync_plan_monitoring
 from treatments.protocols import (
     ChecklistItem,
     Condition,
@@ -324,7 +325,7 @@ def record_administration(
                 obj=given,
                 detail=f"{kind} recorded",
             )
-            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+            resync_plan(plan=plan, on=timezone.localdate())
     except IntegrityError:
         raise TreatmentError(
             "This dose or course is already recorded on that date.", field="given_on"
@@ -367,6 +368,14 @@ def resume_dmt_plan(*, plan: DmtPlan, resumed_on: date, reason: str, by: User) -
             "The resume date must be between the suspension and today.", field="on"
         )
     with transaction.atomic():
+        if plan.suspended_on is not None:
+            # The gap is kept: a label may repeat the start of treatment after it (§3.6).
+            DmtInterruption.objects.create(
+                plan=plan,
+                stopped_taking_on=plan.suspended_on,
+                resumed_on=resumed_on,
+                recorded_by=by,
+            )
         plan.status = PlanStatus.ACTIVE
         plan.suspend_reason = (
             f"{plan.suspend_reason} — resumed {resumed_on:%d %b %Y}: {reason.strip()}"
@@ -381,6 +390,7 @@ def resume_dmt_plan(*, plan: DmtPlan, resumed_on: date, reason: str, by: User) -
             obj=plan,
             detail="resumed",
         )
+        resync_plan(plan=plan, on=timezone.localdate())
     return plan
 
 
@@ -416,7 +426,7 @@ def stop_dmt_plan(
             detail=f"stopped: {reason}",
         )
         if plan.started_on is not None:
-            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+            resync_plan(plan=plan, on=timezone.localdate())
     return plan
 
 
@@ -473,5 +483,5 @@ def set_plan_conditions(
             detail=detail,
         )
         if plan.started_on is not None:
-            sync_plan_monitoring(plan=plan, on=timezone.localdate())
+            resync_plan(plan=plan, on=timezone.localdate())
     return plan

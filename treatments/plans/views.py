@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -86,7 +87,9 @@ def treatments_context(patient: Patient, *, today: date) -> dict[str, Any]:
     done_items = MonitoringItem.annotate_status([i for i in items if not i.is_open][-20:], today)
     results = list(
         Result.objects.filter(patient=patient)
-        .prefetch_related("values")
+        .prefetch_related(
+            Prefetch("values", queryset=ResultValue.objects.select_related("reference_range"))
+        )
         .order_by("-taken_on", "-id")[:50]
     )
     symptomatic = list(SymptomaticTreatment.objects.filter(patient=patient))

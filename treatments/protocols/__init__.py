@@ -17,7 +17,9 @@ from .engine import (
     add_months,
     add_period,
     baseline_checklist,
+    restarts,
     schedule,
+    triggered_conditions,
 )
 from .investigations import (
     INVESTIGATIONS,
@@ -31,9 +33,11 @@ from .registry import all_protocols, drug_keys, get_protocol, regions_for
 from .schema import (
     AlertRule,
     Anchor,
+    Applies,
     BaselineCheck,
     Comparator,
     Condition,
+    ConditionTrigger,
     Criterion,
     DoseGate,
     DrugClass,
@@ -46,6 +50,7 @@ from .schema import (
     Region,
     RelativeTo,
     Route,
+    TreatmentGap,
     Until,
 )
 from .serialisation import protocol_from_dict, protocol_to_dict
@@ -56,10 +61,12 @@ __all__ = [
     "INVESTIGATIONS",
     "AlertRule",
     "Anchor",
+    "Applies",
     "BaselineCheck",
     "ChecklistItem",
     "Comparator",
     "Condition",
+    "ConditionTrigger",
     "Criterion",
     "DoseGate",
     "DrugClass",
@@ -76,6 +83,7 @@ __all__ = [
     "Region",
     "RelativeTo",
     "Route",
+    "TreatmentGap",
     "Until",
     "WashoutGuidance",
     "add_months",
@@ -92,6 +100,8 @@ __all__ = [
     "protocol_problems",
     "protocol_to_dict",
     "regions_for",
+    "restarts",
     "schedule",
+    "triggered_conditions",
     "washout_guidance",
 ]

@@ -15,12 +15,21 @@ The caller should close open rows that the engine no longer returns.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .investigations import get_investigation
-from .schema import Anchor, BaselineCheck, Condition, MonitoringRule, PeriodUnit, Protocol
+from .schema import (
+    Anchor,
+    BaselineCheck,
+    Comparator,
+    Condition,
+    MonitoringRule,
+    PeriodUnit,
+    Protocol,
+    TreatmentGap,
+)
 from .switching import WashoutGuidance, washout_guidance
 
 __all__ = [
@@ -31,7 +40,9 @@ __all__ = [
     "add_months",
     "add_period",
     "baseline_checklist",
+    "restarts",
     "schedule",
+    "triggered_conditions",
     "washout_guidance",
 ]
 
@@ -47,6 +58,8 @@ class PlanEvents:
     doses: tuple[date, ...] = ()
     courses: tuple[date, ...] = ()
     stopped_on: date | None = None
+    interruptions: tuple[tuple[date, date], ...] = ()
+    """(first day without the drug, day it was taken again) for each interruption."""
 
     @property
     def started_on(self) -> date | None:
@@ -184,6 +197,52 @@ def baseline_checklist(protocol: Protocol) -> list[ChecklistItem]:
     return [item(check) for check in checks]
 
 
+def restarts(gaps: tuple[TreatmentGap, ...], events: PlanEvents) -> list[date]:
+    """The days the drug was taken again after an interruption that one of ``gaps`` counts
+    (§3.6: fingolimod's repeated first-dose observation). Day 1 is the first dose."""
+    first = events.started_on
+    if first is None or not gaps:
+        return []
+    found = []
+    for gap_from, resumed_on in sorted(events.interruptions):
+        day = (gap_from - first).days + 1
+        missed = (resumed_on - gap_from).days
+        if any(
+            g.from_day <= day and (g.to_day is None or day <= g.to_day) and missed >= g.min_days
+            for g in gaps
+        ):
+            found.append(resumed_on)
+    return found
+
+
+_TRIGGER_OPS = {
+    Comparator.GT: lambda value, limit: value > limit,
+    Comparator.GE: lambda value, limit: value >= limit,
+    Comparator.LT: lambda value, limit: value < limit,
+    Comparator.LE: lambda value, limit: value <= limit,
+}
+
+
+def triggered_conditions(
+    protocol: Protocol, baseline: Mapping[str, float], *, sex: str
+) -> set[Condition]:
+    """The conditions the protocol's ``condition_triggers`` switch on, given the baseline value
+    of each analyte (the last one on or before the first dose; the caller picks it)."""
+    found: set[Condition] = set()
+    for trigger in protocol.condition_triggers:
+        if trigger.sex and sex in ("male", "female") and trigger.sex != sex:
+            continue
+        value = baseline.get(trigger.analyte)
+        if value is None:
+            continue
+        op = _TRIGGER_OPS.get(trigger.comparator)
+        if op is None:
+            raise ValueError(f"{protocol.label}: trigger comparator {trigger.comparator}")
+        if op(value, trigger.threshold) and (trigger.below is None or value < trigger.below):
+            found.add(trigger.condition)
+    return found
+
+
 # --- internals -----------------------------------------------------------------------------------
 
 
@@ -199,6 +258,8 @@ def _anchor_dates(rule: MonitoringRule, events: PlanEvents) -> list[date]:
             dates = sorted({*events.dose_dates, *events.courses})
         case Anchor.STOP:
             dates = [events.stopped_on] if events.stopped_on else []
+        case Anchor.RESTART:
+            dates = restarts(rule.restart_after, events)
     if rule.anchor_merge_days:
         merged: list[date] = []
         for day in dates:
@@ -324,4 +385,6 @@ def _anchor_phrase(rule: MonitoringRule, index: int) -> str:
             return "most recent dose"
         case Anchor.STOP:
             return "stop"
+        case Anchor.RESTART:
+            return "restart after an interruption"
     return str(rule.anchor)

@@ -234,6 +234,12 @@ _ALL: tuple[Investigation, ...] = (
         components=("heart_rate", "systolic_bp", "diastolic_bp"),
     ),
     Investigation(
+        "overnight_ecg",
+        "Overnight continuous ECG monitoring from the first dose",
+        InvestigationKind.PROCEDURE,
+        components=("heart_rate",),
+    ),
+    Investigation(
         "eye_exam", "Eye examination (fundus/macula, OCT if available)", InvestigationKind.PROCEDURE
     ),
     Investigation("skin_exam", "Skin examination", InvestigationKind.PROCEDURE),

@@ -33,6 +33,10 @@ class Anchor(StrEnum):
     EACH_COURSE = "each_course"
     LAST_DOSE = "last_dose"
     STOP = "stop"
+    RESTART = "restart"
+    """The day the drug is taken again after an interruption that, by the rule's
+    ``restart_after``, repeats the start-of-treatment duties (§3.6: fingolimod's first-dose
+    observation)."""
 
 
 class PeriodUnit(StrEnum):
@@ -107,6 +111,20 @@ class Grade(StrEnum):
     GATE = "gate"
 
 
+class Applies(StrEnum):
+    """When in a plan's life an alert rule judges a result, by the date the sample was taken.
+
+    A sample taken on the day of the first dose counts as before it (a pre-dose sample), as the
+    evaluation's baseline does.
+    """
+
+    ALWAYS = "always"
+    BEFORE_FIRST_DOSE = "before_first_dose"
+    """Baseline rules: 'before starting, ...' (e.g. the fumarates' lymphocytes below LLN)."""
+    AFTER_FIRST_DOSE = "after_first_dose"
+    """Rules about harm from the drug, on treatment and after stopping (mitoxantrone's LVEF)."""
+
+
 class GateEvent(StrEnum):
     """The event a dose gate must be satisfied before."""
 
@@ -133,6 +151,9 @@ class Condition(StrEnum):
     PML_HIGH_RISK = "pml_high_risk"
     """Natalizumab: JCV positive with index > 1.5 or prior immunosuppressant (§4.2)."""
     FEMALE = "female"
+    PROLONGED_QTC = "prolonged_qtc"
+    """Baseline QTc above the protocol's ``condition_triggers`` limit (fingolimod: > 450 ms in
+    men, > 470 ms in women; §3.6). Set from results, never typed on the plan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +168,39 @@ class Until:
     anchor: Anchor
     amount: int
     unit: PeriodUnit = PeriodUnit.MONTHS
+
+
+@dataclass(frozen=True, slots=True)
+class TreatmentGap:
+    """An interruption that repeats the start-of-treatment duties when the drug is resumed.
+
+    Days count from the first dose (day 1). A gap that began on a day from ``from_day`` to
+    ``to_day`` (no end if None) and lasted at least ``min_days`` days without the drug counts.
+    """
+
+    from_day: int
+    to_day: int | None
+    min_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionTrigger:
+    """A baseline result that switches a condition on: the last value of ``analyte`` taken on or
+    before the first dose meets ``comparator`` ``threshold`` (and is below ``below``, if set).
+
+    ``sex`` limits the trigger to patients of that sex ("male" / "female"); a patient whose sex
+    is not recorded as either is judged by every trigger, so the strictest limit applies.
+    """
+
+    condition: Condition
+    analyte: str
+    comparator: Comparator
+    threshold: float
+    unit: str
+    source: str
+    sex: str = ""
+    below: float | None = None
+    verify_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +245,8 @@ class MonitoringRule:
     """Doses within this many days of the previous counted dose belong to the same administration
     (a split first dose, a 5-day course); they do not start a series of their own."""
     verify_note: str = ""
+    restart_after: tuple[TreatmentGap, ...] = ()
+    """For ``Anchor.RESTART``: the interruptions after which the rule starts again."""
 
     @property
     def is_recurring(self) -> bool:
@@ -247,6 +303,12 @@ class AlertRule:
     also: tuple[Criterion, ...] = ()
     event: str = ""
     verify_note: str = ""
+    applies: Applies = Applies.ALWAYS
+    at_rule: str = ""
+    """Only a result for this monitoring rule is judged: one that closed its item, or one taken
+    within the window of one of its items (e.g. cladribine's month-2 lymphocyte count)."""
+    at_occurrence: int | None = None
+    """With ``at_rule``: only that occurrence of the rule (2 = "month 2")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +339,8 @@ class Protocol:
     interaction_notes: str = ""
     notes: tuple[str, ...] = ()
     """Deliberate choices and caveats that are not tied to one rule."""
+    condition_triggers: tuple[ConditionTrigger, ...] = ()
+    """Results that switch conditional rules on (e.g. a prolonged baseline QTc)."""
     has_courses: bool = False
     has_doses: bool = False
     min_dose_interval_days: int | None = None

@@ -35,6 +35,8 @@ def protocol_problems(protocol: Protocol) -> list[str]:
             problems.append(f"{where}: rule {r.key} has a negative window")
         if not r.text.strip():
             problems.append(f"{where}: rule {r.key} has no text")
+        if (r.anchor == Anchor.RESTART) != bool(r.restart_after):
+            problems.append(f"{where}: rule {r.key}: a restart anchor and its gaps go together")
     for check in protocol.baseline_checks:
         known(check.investigation, "baseline check")
         if not check.source:
@@ -44,6 +46,10 @@ def protocol_problems(protocol: Protocol) -> list[str]:
         known(gate.analyte, "dose gate analyte")
         if not gate.source:
             problems.append(f"{where}: gate {gate.text!r} has no source")
+    for trigger in protocol.condition_triggers:
+        known(trigger.analyte, f"condition trigger {trigger.condition}")
+        if not trigger.source:
+            problems.append(f"{where}: condition trigger {trigger.condition} has no source")
     alert_keys = [a.key for a in protocol.alert_rules]
     for key in {k for k in alert_keys if alert_keys.count(k) > 1}:
         problems.append(f"{where}: duplicate alert key {key!r}")
@@ -55,4 +61,8 @@ def protocol_problems(protocol: Protocol) -> list[str]:
             problems.append(f"{where}: alert {alert.key} has neither analyte nor event")
         if not alert.source:
             problems.append(f"{where}: alert {alert.key} has no source")
+        if alert.at_rule and alert.at_rule not in keys:
+            problems.append(f"{where}: alert {alert.key} is tied to unknown rule {alert.at_rule!r}")
+        if alert.at_occurrence is not None and not alert.at_rule:
+            problems.append(f"{where}: alert {alert.key} names an occurrence without a rule")
     return problems

@@ -25,12 +25,19 @@ Deliberate choices (each is also stated where it is applied):
 * **Persistence over days** (``> 6 months`` = 183 days): every value of the analyte from the
   episode start (the first of the consecutive values beyond the threshold) to this one is beyond
   it, and this one is at least ``persistence_days`` after the start. Key: the episode start.
-* **Hy's law** (ALT > 3×ULN and bilirubin > 2×ULN, same day) is CRITICAL on any drug, or none;
-  one alert per patient and day, never resolved automatically (a clinician closes it).
+* **Hy's law** (ALT or AST > 3×ULN and bilirubin > 2×ULN, same day; §0.4 as corrected) is
+  CRITICAL on any drug, or none; one alert per patient and day, never resolved automatically (a
+  clinician closes it).
 * **GATE grade** (§0.3): a failed gate is CRITICAL while the plan is active or suspended (a dose
   could be given; the label says do not dose) and WARNING while the plan is only planned (no drug
   has been given; the plan page shows the blocked start). Alert rules graded GATE whose analyte a
   protocol dose gate already checks are left to the gate, so one failure raises one alert.
+* **When a rule applies** (``AlertRule.applies``, ``at_rule``): a baseline rule judges samples
+  taken on or before the first dose only (the fumarates' low count before starting); a
+  cardiotoxicity rule judges samples taken after it, on treatment and after stopping
+  (mitoxantrone's LVEF); a rule tied to one monitoring rule judges the result that closed that
+  item, or one taken within an item's window (cladribine's month-2 count). For a drug given in
+  courses, the alert names the course the sample belongs to.
 * **JCV rules** of natalizumab depend on exposure and prior immunosuppressants, which a value rule
   cannot see: the PML risk engine (`reassess_pml_risk`) evaluates them and raises `pml_risk`.
 * **Auto-resolution**: an abnormal alert is resolved when a later value of the same analyte no
@@ -55,6 +62,7 @@ from treatments.models import (
     Alert,
     AlertKind,
     DmtPlan,
+    MonitoringItem,
     Result,
     ResultValue,
 )
@@ -62,13 +70,14 @@ from treatments.protocols import (
     Protocol,
     analytes_of,
 )
+from treatments.safety.applies import reading_context, rule_applies
 from treatments.safety.gates import gate_history_analytes, gate_outcome
+from treatments.safety.hys_law import hys_law_spec
 from treatments.safety.rules import (
     JCV,
     RESULT_TYPE,
     Evaluation,
     History,
-    hys_law_spec,
     plan_for_result,
     readings_of,
     resolutions_for_normal,
@@ -107,7 +116,7 @@ def _store_ctcae_grades(
 def _history_analytes(
     result: Result, values: Sequence[ResultValue], protocol: Protocol | None
 ) -> set[str]:
-    wanted = {row.analyte for row in values} | {result.investigation, "alt", "bilirubin"}
+    wanted = {row.analyte for row in values} | {result.investigation, "alt", "ast", "bilirubin"}
     if protocol is not None:
         for rule in value_rules(protocol):
             wanted.add(rule.analyte or "")
@@ -150,10 +159,26 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
             pk__in=[int(a.raised_by_id) for a in earlier_alerts if a.raised_by_id.isdigit()]
         ).values_list("pk", "taken_on")
     }
+    events = plan.plan_events(list(plan.administrations.all()))
+    answered = (
+        MonitoringItem.objects.filter(result=result, plan=plan)
+        .values_list("rule_key", "occurrence")
+        .first()
+    )
+    context = reading_context(protocol, events, result.taken_on, answered)
     for reading in readings:
         for rule in rules:
-            if rule.analyte == reading.analyte:
-                rule_specs(rule=rule, reading=reading, plan=plan, history=history, outcome=outcome)
+            if rule.analyte == reading.analyte and rule_applies(
+                rule, reading.taken_on, protocol=protocol, events=events, answered=answered
+            ):
+                rule_specs(
+                    rule=rule,
+                    reading=reading,
+                    plan=plan,
+                    history=history,
+                    outcome=outcome,
+                    context=context,
+                )
         resolutions_for_normal(
             rules=rules,
             reading=reading,

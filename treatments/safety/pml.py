@@ -47,6 +47,7 @@ __all__ = [
     "category_changed",
     "first_seroconversion",
     "read_index",
+    "schedule_condition",
 ]
 
 INDEX_NEGATIVE_BELOW: Final = Decimal("0.20")  # §4.1: < 0.20 negative
@@ -139,7 +140,17 @@ class PmlRisk:
     seroconverted: bool = False
     index_used: Decimal | None = None
     exposure_months: int | None = None
+    schedule_condition: str = ""
+    """The catalogue condition that sets the surveillance MRI the worklist schedules:
+    :data:`SCHEDULE_JCV_POSITIVE` (every 6 months from month 18), :data:`SCHEDULE_HIGH_RISK`
+    (every 3 months from month 18), or "" (JCV negative or not known positive: the yearly MRI
+    of the general duties). See :func:`schedule_condition`."""
 
+
+# The natalizumab protocol's conditions (treatments.protocols.Condition values), kept as plain
+# strings so this module stays free of the catalogue.
+SCHEDULE_JCV_POSITIVE: Final = "jcv_positive"
+SCHEDULE_HIGH_RISK: Final = "pml_high_risk"
 
 UNKNOWN: Final = "unknown"
 LOWEST: Final = "lowest"
@@ -265,6 +276,23 @@ def _sentence_index(history: _History) -> str:
     return text + "."
 
 
+def schedule_condition(
+    *, ever_positive: bool, prior_immunosuppressant: bool | None, index: Decimal | None
+) -> str:
+    """Which surveillance MRI schedule the risk features call for (§4.2, §4.4).
+
+    JCV positive with prior immunosuppressant use is high risk at any index; so is an index
+    above 1.5. Where the immunosuppressant history or the index is not recorded the more
+    frequent schedule is used (as for the MRI interval, module docstring), so a missing answer
+    never lengthens surveillance. Exposure is not an input: both schedules start at month 18.
+    """
+    if not ever_positive:
+        return ""
+    if prior_immunosuppressant is not False or index is None or index > HIGH_INDEX_ABOVE:
+        return SCHEDULE_HIGH_RISK
+    return SCHEDULE_JCV_POSITIVE
+
+
 def assess_pml_risk(
     *,
     jcv_results: Sequence[JcvResult],
@@ -324,6 +352,11 @@ def assess_pml_risk(
             seroconverted=history.seroconverted,
             index_used=history.index_used,
             exposure_months=exposure,
+            schedule_condition=schedule_condition(
+                ever_positive=history.ever_positive,
+                prior_immunosuppressant=prior_immunosuppressant,
+                index=history.index_used,
+            ),
         )
 
     prior_is = prior_immunosuppressant

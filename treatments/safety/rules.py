@@ -1,5 +1,6 @@
 """The rules a result is graded by: readings, comparisons against ULN / LLN / baseline /
-absolute thresholds, persistence and confirmation, and Hy's law.
+absolute thresholds, persistence and confirmation (Hy's law is in `hys_law`, when a rule
+applies in `applies`).
 
 `treatments.safety.evaluation` applies them to a saved result; the deliberate choices behind
 them are listed there.
@@ -51,7 +52,6 @@ logger = logging.getLogger("myelin.evaluation")
 RESULT_TYPE = "treatments.result"
 PLAN_TYPE = "treatments.dmtplan"
 JCV = "jcv_antibody"
-HYS_LAW_SOURCE = "CK; CTCAE-v5; fingolimod DHPC-2020 (§0.4)"
 
 _NUMERIC_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     Comparator.LT: operator.lt,
@@ -401,6 +401,7 @@ def rule_specs(
     plan: DmtPlan,
     history: History,
     outcome: Evaluation,
+    context: str = "",
 ) -> None:
     first_dose_on = plan.started_on
     if not rule_met(rule, reading, history=history, first_dose_on=first_dose_on):
@@ -417,9 +418,10 @@ def rule_specs(
     grade = _alert_grade(rule.grade, plan)
     kind = AlertKind.DOSE_GATE if rule.grade == Grade.GATE else AlertKind.ABNORMAL_RESULT
     name = investigation_name(reading.analyte)
+    where = f" ({context})" if context else ""
     base_detail = (
-        f"{name} {reading.display} on {reading.taken_on:%d %b %Y} meets the {plan.drug_name} "
-        f"rule {threshold}."
+        f"{name} {reading.display} on {reading.taken_on:%d %b %Y}{where} meets the "
+        f"{plan.drug_name} rule {threshold}."
     )
     if ctcae:
         base_detail += f" CTCAE grade {ctcae}."
@@ -444,7 +446,7 @@ def rule_specs(
                     grade=AlertGrade.WARNING,
                     action=f"Repeat the test to confirm. If confirmed: {rule.action}",
                     condition_key=f"abnormal:result:{reading.result_id}:rule:{rule.key}:unconfirmed",
-                    title=f"{name} {reading.display}: {threshold} — repeat to confirm",
+                    title=f"{name} {reading.display}: {threshold}{where} — repeat to confirm",
                     detail=base_detail
                     + f" The rule needs confirmation on a repeat test; if confirmed: {rule.grade}.",
                 )
@@ -457,7 +459,7 @@ def rule_specs(
                 grade=grade,
                 action=rule.action,
                 condition_key=f"abnormal:patient:{patient_id}:rule:{rule.key}:since:{start.taken_on:%Y-%m-%d}",
-                title=f"{name} {reading.display}: {threshold}, confirmed on repeat",
+                title=f"{name} {reading.display}: {threshold}{where}, confirmed on repeat",
                 detail=base_detail + f" Beyond the threshold since {start.taken_on:%d %b %Y}.",
             )
         )
@@ -474,7 +476,7 @@ def rule_specs(
                 grade=grade,
                 action=rule.action,
                 condition_key=f"abnormal:patient:{patient_id}:rule:{rule.key}:since:{start.taken_on:%Y-%m-%d}",
-                title=f"{name} {threshold} for {rule.persistence} ({reading.display})",
+                title=f"{name} {threshold} for {rule.persistence} ({reading.display}){where}",
                 detail=base_detail
                 + f" Every value since {start.taken_on:%d %b %Y} ({lasted} days) is beyond it.",
             )
@@ -486,7 +488,7 @@ def rule_specs(
             grade=grade,
             action=rule.action,
             condition_key=f"abnormal:result:{reading.result_id}:rule:{rule.key}",
-            title=f"{name} {reading.display}: {threshold}",
+            title=f"{name} {reading.display}: {threshold}{where}",
             detail=base_detail,
         )
     )
@@ -566,39 +568,3 @@ def resolutions_for_normal(
 def _rule_of(alert: Alert) -> str:
     found = _RULE_IN_KEY.search(alert.condition_key)
     return found.group(1) if found else ""
-
-
-# ---------------------------------------------------------------------------------------------
-# Hy's law
-# ---------------------------------------------------------------------------------------------
-def hys_law_spec(*, result: Result, history: History) -> AlertSpec | None:
-    """ALT > 3×ULN and bilirubin > 2×ULN taken the same day, whatever the drug (§0.4)."""
-    day = result.taken_on
-    alt = history.same_day("alt", day)
-    bilirubin = history.same_day("bilirubin", day)
-    if alt is None or bilirubin is None or alt.value is None or bilirubin.value is None:
-        return None
-    if not alt.uln or not bilirubin.uln:
-        return None
-    if not grading.hys_law_from_values(
-        alt=alt.value, alt_uln=alt.uln, bilirubin=bilirubin.value, bilirubin_uln=bilirubin.uln
-    ):
-        return None
-    ctcae = alt.row.ctcae_grade if alt.row and alt.row.ctcae_grade else None
-    return AlertSpec(
-        patient_id=result.patient_id,
-        kind=AlertKind.ABNORMAL_RESULT,
-        grade=AlertGrade.CRITICAL,
-        condition_key=f"hys_law:patient:{result.patient_id}:on:{day:%Y-%m-%d}",
-        title=f"Hy's law pattern: ALT {alt.display} and bilirubin {bilirubin.display}",
-        detail=(
-            f"ALT > 3×ULN and total bilirubin > 2×ULN on {day:%d %b %Y}: possible severe "
-            "drug-induced liver injury, whatever the drug."
-        ),
-        action="Same-day review: stop or withhold hepatotoxic drugs, exclude other causes, "
-        "repeat liver tests with INR.",
-        source=HYS_LAW_SOURCE,
-        raised_by_type=RESULT_TYPE,
-        raised_by_id=str(result.pk),
-        ctcae_grade=ctcae,
-    )

@@ -43,6 +43,7 @@ from treatments.models import (
     SideEffectAction,
     SideEffectReport,
 )
+from treatments.plans.schedule import resync_plan
 from treatments.safety import pml
 
 logger = logging.getLogger("myelin.safety")
@@ -207,6 +208,10 @@ def reassess_pml_risk(
         profile.grade = risk.grade.lower()
         profile.mri_interval_months = risk.mri_interval_months
         profile.jcv_retest_months = risk.jcv_retest_months
+        surveillance_changed = profile.schedule_condition != risk.schedule_condition
+        if surveillance_changed:
+            profile.schedule_condition = risk.schedule_condition
+            profile.schedule_condition_since = on if risk.schedule_condition else None
         profile.estimated_risk_per_1000 = risk.estimated_risk_per_1000[:40]
         profile.exposure_months = risk.exposure_months
         profile.index_used = risk.index_used
@@ -235,6 +240,9 @@ def reassess_pml_risk(
             )
             if previous or risk.grade != pml.INFO:
                 raise_alerts([pml_alert(plan, risk, previous=previous, reason=reason)])
+        if surveillance_changed and plan.started_on is not None:
+            # The category sets the MRI the worklist schedules, not only the panel's text.
+            resync_plan(plan=plan, on=on)
     return profile
 
 

@@ -132,10 +132,29 @@ def test_every_verify_choice_is_recorded_in_prose(protocol: Protocol) -> None:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=_ids)
+def test_every_verify_in_an_alert_gate_or_trigger_is_recorded_in_prose(protocol: Protocol) -> None:
+    """Alert rules, dose gates and condition triggers too: a '(verify)' says what we chose."""
+    for alert in protocol.alert_rules:
+        if "verify" in f"{alert.source} {alert.action} {alert.event}".lower():
+            assert alert.verify_note, alert.key
+    for gate in protocol.dose_gates:
+        if "verify" in f"{gate.source} {gate.text}".lower():
+            assert gate.verify_note, gate.text
+    for trigger in protocol.condition_triggers:
+        assert trigger.source, trigger.condition
+        if "verify" in trigger.source.lower():
+            assert trigger.verify_note, trigger.condition
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=_ids)
 def test_schedule_runs_on_a_full_history(protocol: Protocol) -> None:
     stopped = months(20)
     events = PlanEvents(
-        START, doses=(months(6), months(12)), courses=(START, months(12)), stopped_on=stopped
+        START,
+        doses=(months(6), months(12)),
+        courses=(START, months(12)),
+        stopped_on=stopped,
+        interruptions=((months(2), months(3)),),
     )
     items = schedule(protocol, events, horizon=months(72))
     assert items == sorted(items, key=lambda i: (i.due_on, i.rule_key, i.anchor_on))
@@ -176,7 +195,7 @@ def test_latest_version_in_effect_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     v1 = get_protocol("teriflunomide", "US", on=START)
     v2 = replace(v1, version="2027.1", effective_from=date(2027, 1, 1))
     monkeypatch.setattr(registry, "_PROTOCOLS", (*registry._PROTOCOLS, v2))
-    assert get_protocol("teriflunomide", "US", on=date(2026, 12, 31)).version == "2026.1"
+    assert get_protocol("teriflunomide", "US", on=date(2026, 12, 31)).version == "2026.2"
     assert get_protocol("teriflunomide", "US", on=date(2027, 1, 1)).version == "2027.1"
 
 

@@ -7,11 +7,14 @@ from datetime import date, timedelta
 import pytest
 
 from treatments.protocols import (
+    Applies,
     Comparator,
+    Condition,
     GateEvent,
     Grade,
     PlanEvents,
     get_protocol,
+    triggered_conditions,
 )
 
 from .helpers import START, by_rule, due, months, rule_keys, run, weeks
@@ -190,6 +193,84 @@ def test_fingolimod_qtc_alert_records_the_eu_choice() -> None:
     assert "sex-specific" in qtc.verify_note
 
 
+def _interrupted(day: int, missed: int) -> PlanEvents:
+    """Fingolimod from START with one gap beginning on treatment day `day` (day 1 = START)."""
+    stopped = START + timedelta(days=day - 1)
+    return PlanEvents(START, interruptions=((stopped, stopped + timedelta(days=missed)),))
+
+
+@pytest.mark.parametrize(
+    ("day", "missed", "repeats"),
+    [
+        pytest.param(5, 1, True, id="weeks-1-2-one-day"),
+        pytest.param(14, 1, True, id="day-14-one-day"),
+        pytest.param(15, 7, False, id="weeks-3-4-seven-days"),
+        pytest.param(20, 8, True, id="weeks-3-4-eight-days"),
+        pytest.param(28, 8, True, id="day-28-eight-days"),
+        pytest.param(29, 14, False, id="after-month-1-two-weeks"),
+        pytest.param(60, 15, True, id="after-month-1-fifteen-days"),
+    ],
+)
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_fingolimod_repeats_the_first_dose_observation_after_a_long_enough_gap(
+    region: str, day: int, missed: int, repeats: bool
+) -> None:
+    events = _interrupted(day, missed)
+    resumed = events.interruptions[0][1]
+    items = run("fingolimod", region, events, horizon=months(6))
+    expected = [resumed] if repeats else []
+    assert due(items, "first_dose_observation_restart") == expected
+    assert due(items, "ecg_restart") == expected
+    assert due(items, "first_dose_observation") == [START]  # the first one stays as it was
+    for item in by_rule(items, "first_dose_observation_restart"):
+        assert "restart after an interruption on" in item.explanation
+        assert (item.window_before_days, item.window_after_days) == (0, 0)
+
+
+def test_a_gap_after_the_stop_schedules_nothing() -> None:
+    events = PlanEvents(
+        START,
+        stopped_on=months(2),
+        interruptions=((months(3), months(4)),),
+    )
+    assert due(run("fingolimod", "EU", events), "first_dose_observation_restart") == []
+
+
+@pytest.mark.parametrize(
+    ("sex", "qtc", "overnight"),
+    [
+        pytest.param("male", 450, False, id="men-450"),
+        pytest.param("male", 451, True, id="men-451"),
+        pytest.param("female", 460, False, id="women-460"),
+        pytest.param("female", 471, True, id="women-471"),
+        pytest.param("female", 499, True, id="women-499"),
+        pytest.param("male", 500, False, id="500-is-a-contraindication-not-overnight"),
+        pytest.param("unknown", 455, True, id="sex-not-recorded-men's-limit"),
+    ],
+)
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_fingolimod_prolonged_baseline_qtc_schedules_overnight_ecg(
+    region: str, sex: str, qtc: int, overnight: bool
+) -> None:
+    protocol = get_protocol("fingolimod", region, on=START)
+    conditions = triggered_conditions(protocol, {"qtc": qtc}, sex=sex)
+    assert (Condition.PROLONGED_QTC in conditions) is overnight
+    items = run("fingolimod", region, horizon=months(1), conditions=conditions)
+    assert due(items, "overnight_ecg_prolonged_qtc") == ([START] if overnight else [])
+
+
+def test_fingolimod_overnight_ecg_rule_records_its_sources_and_choice() -> None:
+    protocol = get_protocol("fingolimod", "US", on=START)
+    rule = protocol.rule("overnight_ecg_prolonged_qtc")
+    assert rule.when == (Condition.PROLONGED_QTC,)
+    assert "EU-SmPC §4.2/§4.4" in rule.sources
+    assert "contraindication" in rule.verify_note
+    assert {(t.sex, t.threshold, t.below) for t in protocol.condition_triggers} == {
+        ("male", 450, 500),
+        ("female", 470, 500),
+    }
+
+
 # --- siponimod, ozanimod, ponesimod --------------------------------------------------------------
 
 
@@ -246,6 +327,33 @@ def test_ponesimod_us_requires_baseline_eye_exam_for_all() -> None:
         for region in ("US", "EU")
     }
     assert eye == {"US": True, "EU": False}
+
+
+@pytest.mark.parametrize(
+    ("drug", "region", "day", "missed", "repeats"),
+    [
+        ("siponimod", "EU", 3, 1, True),  # a missed titration dose
+        ("siponimod", "EU", 30, 3, False),
+        ("siponimod", "US", 30, 4, True),  # 4 missed maintenance doses
+        ("ozanimod", "EU", 20, 8, True),
+        ("ozanimod", "US", 20, 8, False),  # US: only the first 2 weeks
+        ("ozanimod", "US", 10, 1, True),
+        ("ponesimod", "EU", 5, 3, False),  # resume at the first missed titration dose
+        ("ponesimod", "US", 90, 4, True),
+    ],
+)
+def test_other_s1p_modulators_repeat_the_observation_after_their_labels_gaps_for_cardiac_risk(
+    drug: str, region: str, day: int, missed: int, repeats: bool
+) -> None:
+    events = _interrupted(day, missed)
+    resumed = events.interruptions[0][1]
+    with_risk = run(drug, region, events, horizon=months(6), conditions={"cardiac_risk"})
+    assert due(with_risk, "first_dose_observation_restart") == ([resumed] if repeats else [])
+    # Only the people observed at the start are observed again.
+    assert due(run(drug, region, events, horizon=months(6)), "first_dose_observation_restart") == []
+    rule = get_protocol(drug, region, on=START).rule("first_dose_observation_restart")
+    assert "Restart titration from day 1" in rule.text
+    assert rule.verify_note
 
 
 # --- natalizumab ---------------------------------------------------------------------------------
@@ -342,6 +450,28 @@ def test_ocrelizumab_stop_keeps_immunoglobulins_until_b_cell_repletion() -> None
     assert due(items, "immunoglobulins_after_stop") == [months(n, stopped) for n in (6, 12, 18)]
     assert due(items, "cbc_before_dose") == [weeks(24)]
     assert due(items, "immunoglobulins") == []
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_ofatumumab_stop_keeps_immunoglobulins_until_b_cells_recover(region: str) -> None:
+    # §3.12 (EU-SmPC §4.4, added 2026-11): immunoglobulins after stopping until B-cell recovery.
+    stopped = months(20)
+    items = run("ofatumumab", region, PlanEvents(START, stopped_on=stopped))
+    after = by_rule(items, "immunoglobulins_after_stop")
+    assert [i.due_on for i in after] == [months(6, stopped), months(12, stopped)]
+    assert all(i.survives_stop and i.source == "EU-SmPC §4.4" for i in after)
+    assert due(items, "immunoglobulins") == [months(12)]
+    rule = get_protocol("ofatumumab", region, on=START).rule("immunoglobulins_after_stop")
+    assert "24-36 weeks" in rule.verify_note
+
+
+@pytest.mark.parametrize(
+    "drug", ["ocrelizumab_iv", "ocrelizumab_sc", "ofatumumab", "ublituximab", "rituximab"]
+)
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_every_anti_cd20_checks_immunoglobulins_after_stopping(drug: str, region: str) -> None:
+    items = run(drug, region, PlanEvents(START, stopped_on=months(8)))
+    assert due(items, "immunoglobulins_after_stop")[0] == months(6, months(8))
 
 
 def test_ocrelizumab_minimum_dose_interval_differs_by_region() -> None:
@@ -563,3 +693,59 @@ def test_hys_law_is_critical_whatever_the_drug() -> None:
     )
     assert alert.grade == Grade.CRITICAL
     assert [(c.analyte, c.threshold) for c in alert.also] == [("bilirubin", 2)]
+
+
+def test_hys_law_reads_alt_or_ast() -> None:
+    # §0.4, corrected 2026-11: the FDA DILI guidance defines Hy's law on ALT *or* AST.
+    rules = {
+        a.analyte: a
+        for a in get_protocol("general", "US", on=START).alert_rules
+        if a.key.startswith("hys_law")
+    }
+    assert set(rules) == {"alt", "ast"}
+    assert all(r.grade == Grade.CRITICAL and r.threshold == 3 for r in rules.values())
+    assert all(
+        [(c.analyte, c.threshold) for c in r.also] == [("bilirubin", 2)] for r in rules.values()
+    )
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_fingolimod_liver_rules_read_alt_and_ast_alike(region: str) -> None:
+    alerts = {a.key: a for a in get_protocol("fingolimod", region, on=START).alert_rules}
+    for suffix in ("3_5_uln", "ge_5_uln", "ge_3_uln_bilirubin_up"):
+        alt, ast = alerts[f"alt_{suffix}"], alerts[f"ast_{suffix}"]
+        assert (alt.threshold, alt.grade) == (ast.threshold, ast.grade)
+    assert [c.analyte for c in alerts["ast_3_5_uln"].also] == ["ast", "bilirubin"]
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_mitoxantrone_lvef_findings_are_critical_once_the_drug_has_been_given(region: str) -> None:
+    alerts = {a.key: a for a in get_protocol("mitoxantrone", region, on=START).alert_rules}
+    low, fall = alerts["lvef_lt_50"], alerts["lvef_fall_10_points"]
+    assert (low.comparator, low.threshold, low.grade) == (Comparator.LT, 50, Grade.CRITICAL)
+    assert (fall.threshold, fall.relative_to, fall.unit) == (-10, "baseline", "percentage points")
+    assert fall.grade == Grade.CRITICAL
+    assert low.applies == fall.applies == Applies.AFTER_FIRST_DOSE
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_cladribine_month_2_warning_belongs_to_the_month_2_count(region: str) -> None:
+    protocol = get_protocol("cladribine", region, on=START)
+    warning = next(a for a in protocol.alert_rules if a.key == "lymphocytes_lt_0_5_month_2")
+    assert (warning.at_rule, warning.at_occurrence) == ("lymphocytes_2_6m", 2)
+    assert protocol.rule("lymphocytes_2_6m").offsets == (2, 6)
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+@pytest.mark.parametrize("drug", ["dimethyl_fumarate", "diroximel_fumarate", "monomethyl_fumarate"])
+def test_fumarate_low_count_before_starting_asks_for_the_cause(drug: str, region: str) -> None:
+    rule = next(
+        a
+        for a in get_protocol(drug, region, on=START).alert_rules
+        if a.key == "lymphocytes_lt_lln_baseline"
+    )
+    assert (rule.comparator, rule.threshold, rule.relative_to) == (Comparator.LT, 1, "lln")
+    assert rule.applies == Applies.BEFORE_FIRST_DOSE
+    assert rule.grade == Grade.WARNING
+    assert rule.source.startswith("EU-SmPC §4.4")
+    assert bool(rule.verify_note) == (region == "US")

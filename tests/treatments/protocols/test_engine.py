@@ -288,7 +288,7 @@ def test_explanation_names_rule_source_version_and_anchor() -> None:
     item = run("teriflunomide", "US", horizon=months(6))[2]
     assert item.explanation == (
         "Monthly ALT for the first 6 months of teriflunomide (US-PI §5; protocol teriflunomide "
-        "US v2026.1), month 3 after the first dose on 2026-01-05."
+        "US v2026.2), month 3 after the first dose on 2026-01-05."
     )
 
 

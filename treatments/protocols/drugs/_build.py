@@ -7,12 +7,14 @@ Windows: unless a rule sets them, an item may be done a quarter of its spacing e
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import date
 
 from ..schema import (
     AlertRule,
     Anchor,
+    Applies,
     BaselineCheck,
     Comparator,
     Condition,
@@ -24,10 +26,15 @@ from ..schema import (
     PeriodUnit,
     Region,
     RelativeTo,
+    TreatmentGap,
     Until,
 )
 
-VERSION = "2026.1"
+# 2026.2: the label rules of issue #14 (§0.4, §3.3, §3.6, §3.12 as corrected 2026-11). Its
+# effective date stays that of 2026.1, so a plan dated in 2026 still finds its protocol; in a
+# database that holds both, the later-loaded version serves new plans (ProtocolVersion.in_effect,
+# migration 0013) and running plans keep the version they pinned.
+VERSION = "2026.2"
 EFFECTIVE_FROM = date(2026, 1, 1)
 SIX_MONTHS_DAYS = 183
 THREE_MONTHS_DAYS = 92
@@ -69,6 +76,7 @@ def rule(
     anchor_limit: int | None = None,
     merge_days: int = 0,
     verify: str = "",
+    restart_after: tuple[TreatmentGap, ...] = (),
 ) -> MonitoringRule:
     window = _default_window(unit, offsets, every)
     return MonitoringRule(
@@ -90,6 +98,7 @@ def rule(
         anchor_limit=anchor_limit,
         anchor_merge_days=merge_days,
         verify_note=verify,
+        restart_after=restart_after,
     )
 
 
@@ -152,6 +161,9 @@ def alert(
     persistence_days: int | None = None,
     also: tuple[Criterion, ...] = (),
     verify: str = "",
+    applies: Applies = Applies.ALWAYS,
+    at_rule: str = "",
+    at_occurrence: int | None = None,
 ) -> AlertRule:
     return AlertRule(
         key=key,
@@ -167,6 +179,9 @@ def alert(
         persistence_days=persistence_days,
         also=also,
         verify_note=verify,
+        applies=applies,
+        at_rule=at_rule,
+        at_occurrence=at_occurrence,
     )
 
 
@@ -223,3 +238,25 @@ def pregnancy_gate(before: GateEvent, source: str, *, within_days: int = 7) -> D
         source,
         within_days=within_days,
     )
+
+
+LIVER_ENZYMES = ("alt", "ast")
+
+
+def alt_and_ast(alt_rule: AlertRule, *, ast_verify: str | None = None) -> tuple[AlertRule, ...]:
+    """An ALT rule and the same rule on AST (§0.4, corrected 2026-11: the liver rules read ALT
+    *or* AST). The AST twin's key swaps the prefix (``alt_gt_3_uln`` -> ``ast_gt_3_uln``) and
+    its criteria on ALT move to AST; other criteria (bilirubin) stay."""
+    if alt_rule.analyte != "alt" or not alt_rule.key.startswith("alt_"):
+        raise ValueError(f"{alt_rule.key}: alt_and_ast takes an ALT rule")
+    also = tuple(
+        dataclasses.replace(c, analyte="ast") if c.analyte == "alt" else c for c in alt_rule.also
+    )
+    twin = dataclasses.replace(
+        alt_rule,
+        key="ast_" + alt_rule.key.removeprefix("alt_"),
+        analyte="ast",
+        also=also,
+        verify_note=alt_rule.verify_note if ast_verify is None else ast_verify,
+    )
+    return (alt_rule, twin)

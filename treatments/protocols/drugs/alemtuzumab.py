@@ -34,6 +34,7 @@ from ._build import (
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -245,15 +246,17 @@ def _protocol(region: Region) -> Protocol:
             ),
             alert("tsh_high", "tsh", GT, 1, ULN, WARNING, "Thyroid work-up.", "US-PI §5"),
             alert("tsh_low", "tsh", LT, 1, LLN, WARNING, "Thyroid work-up.", "US-PI §5"),
-            alert(
-                "alt_gt_3_uln",
-                "alt",
-                GT,
-                3,
-                ULN,
-                CRITICAL,
-                "Work-up for autoimmune hepatitis.",
-                "US-PI §5",
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    CRITICAL,
+                    "Work-up for autoimmune hepatitis.",
+                    "US-PI §5",
+                )
             ),
             alert(
                 "monthly_bloods_missed",

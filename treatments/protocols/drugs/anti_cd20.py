@@ -163,6 +163,40 @@ def _baseline(product: _Product, region: Region) -> tuple[BaselineCheck, ...]:
     return tuple(checks)
 
 
+def _immunoglobulins_after_stop(product: _Product) -> MonitoringRule:
+    """Immunoglobulins after stopping until B cells have recovered, where the label says so
+    (§3.11 ocrelizumab US-PI §5; §3.12 ofatumumab EU-SmPC §4.4, added 2026-11; ublituximab and
+    rituximab 'as for ocrelizumab')."""
+    if product is _OFATUMUMAB:
+        return rule(
+            "immunoglobulins_after_stop",
+            "immunoglobulins",
+            "Immunoglobulins after stopping ofatumumab, until B cells have recovered (median "
+            "about 24-36 weeks)",
+            ("EU-SmPC §4.4",),
+            anchor=Anchor.STOP,
+            offsets=(6, 12),
+            verify="'Until B cells have recovered' (EU-SmPC §4.4; the US label is not confirmed "
+            "to say so, and we apply it in both regions): recovery is faster than after "
+            "ocrelizumab (median ~24-36 weeks, verify), so we check at 6 and 12 months.",
+        )
+    sources = {
+        _RITUXIMAB.key: ("CK",),
+        _UBLITUXIMAB.key: ("US-PI §5", "CK"),
+    }.get(product.key, ("US-PI §5", "CK"))
+    return rule(
+        "immunoglobulins_after_stop",
+        "immunoglobulins",
+        "Immunoglobulins after stopping, until B cells replete (median about 72 weeks)",
+        sources,
+        anchor=Anchor.STOP,
+        offsets=(6, 12, 18),
+        verify="'Until B-cell repletion': we check at 6, 12 and 18 months after stopping"
+        + ("" if product in (_OCRELIZUMAB_IV, _OCRELIZUMAB_SC) else " (as for ocrelizumab)")
+        + ".",
+    )
+
+
 def _rules(product: _Product, region: Region) -> tuple[MonitoringRule, ...]:
     rules: list[MonitoringRule] = [
         rule(
@@ -172,7 +206,8 @@ def _rules(product: _Product, region: Region) -> tuple[MonitoringRule, ...]:
             ("US-PI §5", "CK"),
             every=12,
             verify="'Before each dose or yearly' (practice): we take yearly.",
-        )
+        ),
+        _immunoglobulins_after_stop(product),
     ]
     if product.interval is None:
         rules.append(
@@ -186,7 +221,7 @@ def _rules(product: _Product, region: Region) -> tuple[MonitoringRule, ...]:
             )
         )
         return tuple(rules)
-    rules += [
+    rules.append(
         rule(
             "cbc_before_dose",
             "cbc",
@@ -198,17 +233,8 @@ def _rules(product: _Product, region: Region) -> tuple[MonitoringRule, ...]:
             before=28,
             after=0,
             merge_days=_SPLIT_DOSE_MERGE_DAYS,
-        ),
-        rule(
-            "immunoglobulins_after_stop",
-            "immunoglobulins",
-            "Immunoglobulins after stopping, until B cells replete (median about 72 weeks)",
-            ("US-PI §5", "CK"),
-            anchor=Anchor.STOP,
-            offsets=(6, 12, 18),
-            verify="'Until B-cell repletion': we check at 6, 12 and 18 months after stopping.",
-        ),
-    ]
+        )
+    )
     return tuple(rules)
 
 

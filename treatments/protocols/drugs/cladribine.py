@@ -19,12 +19,15 @@ from ._build import (
     EFFECTIVE_FROM,
     GATE,
     GE,
+    GT,
     LLN,
     LT,
     THREE_MONTHS_DAYS,
+    ULN,
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -191,6 +194,8 @@ def _protocol(region: Region) -> Protocol:
                 "Monitor actively (e.g. monthly) until the count rises.",
                 "EU-SmPC §4.4",
                 unit=CELLS,
+                at_rule="lymphocytes_2_6m",
+                at_occurrence=2,
             ),
             event_alert(
                 "liver_injury",
@@ -198,6 +203,24 @@ def _protocol(region: Region) -> Protocol:
                 CRITICAL,
                 "Interrupt or stop.",
                 "EU-SmPC §4.4",
+            ),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "Measure ALT, AST and bilirubin promptly; if the rise is unexplained, "
+                    "interrupt or stop cladribine.",
+                    "EU-SmPC §4.4; CK",
+                    verify=(
+                        "'Unexplained rise' needs the clinician: a value > 3 × ULN (CTCAE-v5 "
+                        "grade 2) raises a WARNING; the CRITICAL 'interrupt or stop' is the "
+                        "clinical event, and Hy's law is CRITICAL on its own."
+                    ),
+                )
             ),
             pregnancy_alert("US-PI boxed warning", "Stop; counsel."),
         ),

@@ -6,6 +6,7 @@ from ..schema import (
     Anchor,
     Comparator,
     Condition,
+    ConditionTrigger,
     Criterion,
     DrugClass,
     EfficacyCategory,
@@ -14,6 +15,7 @@ from ..schema import (
     Protocol,
     Region,
     Route,
+    TreatmentGap,
 )
 from ._build import (
     ABS,
@@ -28,12 +30,41 @@ from ._build import (
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
     pml_symptoms_alert,
     pregnancy_gate,
     rule,
+)
+
+# §3.6: repeat the first-dose observation after a gap of >= 1 day in weeks 1-2, > 7 days in
+# weeks 3-4, or > 2 weeks after month 1 (EU-SmPC §4.2; US: > 14 days after the first month).
+_FDO_GAPS = (
+    TreatmentGap(from_day=1, to_day=14, min_days=1),
+    TreatmentGap(from_day=15, to_day=28, min_days=8),
+    TreatmentGap(from_day=29, to_day=None, min_days=15),
+)
+
+# §3.6 (corrected 2026-11): a prolonged baseline QTc below 500 ms calls for overnight ECG
+# monitoring from the first dose; 500 ms or more is a contraindication (not a trigger here).
+_QTC_SOURCE = "EU-SmPC §4.2/§4.4"
+_PROLONGED_QTC = (
+    ConditionTrigger(
+        Condition.PROLONGED_QTC, "qtc", Comparator.GT, 450, "ms", _QTC_SOURCE, sex="male", below=500
+    ),
+    ConditionTrigger(
+        Condition.PROLONGED_QTC,
+        "qtc",
+        Comparator.GT,
+        470,
+        "ms",
+        _QTC_SOURCE,
+        sex="female",
+        below=500,
+        verify_note="A patient whose sex is recorded as neither is judged by the men's 450 ms.",
+    ),
 )
 
 
@@ -114,6 +145,54 @@ def _protocol(region: Region) -> Protocol:
                 offsets=(0,),
                 before=0,
                 after=0,
+            ),
+            rule(
+                "overnight_ecg_prolonged_qtc",
+                "overnight_ecg",
+                "Overnight ECG monitoring from the first dose: baseline QTc above 450 ms (men) or "
+                "470 ms (women)",
+                ("EU-SmPC §4.2/§4.4", "US-PI §2/§5"),
+                unit=PeriodUnit.DAYS,
+                offsets=(0,),
+                before=0,
+                after=1,
+                when=(Condition.PROLONGED_QTC,),
+                verify=(
+                    "The sex-specific limits are the EU-SmPC's; the US-PI advises overnight "
+                    "monitoring for a prolonged QTc before dosing without numbers, so the EU "
+                    "limits apply in both regions. A baseline QTc of 500 ms or more is a "
+                    "contraindication (US-PI §4; EU-SmPC §4.3), not an overnight observation."
+                ),
+            ),
+            rule(
+                "first_dose_observation_restart",
+                "first_dose_observation",
+                "Repeat the 6-hour first-dose observation on resuming fingolimod after a gap of "
+                "≥ 1 day in weeks 1-2, > 7 days in weeks 3-4, or > 2 weeks after month 1",
+                ("EU-SmPC §4.2", "US-PI §2"),
+                anchor=Anchor.RESTART,
+                unit=PeriodUnit.DAYS,
+                offsets=(0,),
+                before=0,
+                after=0,
+                restart_after=_FDO_GAPS,
+                verify=(
+                    "US text: 'more than 14 days after the first month'; the EU bands are used in "
+                    "both regions (they include it). Day 1 is the first dose; the gap is the days "
+                    "between the suspension and the resumption recorded on the plan."
+                ),
+            ),
+            rule(
+                "ecg_restart",
+                "ecg",
+                "ECG before the resumed dose and at the end of the repeated 6-hour observation",
+                ("EU-SmPC §4.2", "US-PI §2"),
+                anchor=Anchor.RESTART,
+                unit=PeriodUnit.DAYS,
+                offsets=(0,),
+                before=0,
+                after=0,
+                restart_after=_FDO_GAPS,
             ),
             rule(
                 "eye_exam_3_4m",
@@ -220,12 +299,14 @@ def _protocol(region: Region) -> Protocol:
                 500,
                 ABS,
                 CRITICAL,
-                "Overnight ECG monitoring from the first dose.",
-                "US-PI §5",
+                "Contraindicated: do not start fingolimod; on treatment, urgent cardiology review.",
+                "US-PI §4; EU-SmPC §4.3",
                 unit="ms",
                 verify=(
-                    "EU uses sex-specific baseline QTc limits (unconfirmed); we use the US 500 ms "
-                    "limit in both regions: EU clinics should check their SmPC."
+                    "Corrected 2026-11 (§3.6): 500 ms or more is a contraindication, not an "
+                    "overnight observation. Below it the sex-specific limits (> 450 ms men, "
+                    "> 470 ms women) schedule overnight ECG monitoring (rule "
+                    "overnight_ecg_prolonged_qtc)."
                 ),
             ),
             event_alert(
@@ -247,16 +328,21 @@ def _protocol(region: Region) -> Protocol:
                 unit=CELLS,
                 persistence="confirmed on repeat",
             ),
-            alert(
-                "alt_3_5_uln",
-                "alt",
-                GT,
-                3,
-                ULN,
-                WARNING,
-                "More frequent LFTs including bilirubin and ALP.",
-                "DHPC-2020",
-                also=(Criterion("alt", LT, 5, ULN), Criterion("bilirubin", Comparator.LE, 1, ULN)),
+            *alt_and_ast(
+                alert(
+                    "alt_3_5_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "More frequent LFTs including bilirubin and ALP.",
+                    "DHPC-2020",
+                    also=(
+                        Criterion("alt", LT, 5, ULN),
+                        Criterion("bilirubin", Comparator.LE, 1, ULN),
+                    ),
+                )
             ),
             alert(
                 "alt_ge_5_uln",
@@ -279,17 +365,19 @@ def _protocol(region: Region) -> Protocol:
                 "Stop fingolimod.",
                 "DHPC-2020",
             ),
-            alert(
-                "alt_ge_3_uln_bilirubin_up",
-                "alt",
-                GE,
-                3,
-                ULN,
-                CRITICAL,
-                "Stop fingolimod.",
-                "DHPC-2020",
-                also=(Criterion("bilirubin", GT, 1, ULN),),
-                verify="'With any bilirubin rise' is encoded as bilirubin above the ULN.",
+            *alt_and_ast(
+                alert(
+                    "alt_ge_3_uln_bilirubin_up",
+                    "alt",
+                    GE,
+                    3,
+                    ULN,
+                    CRITICAL,
+                    "Stop fingolimod.",
+                    "DHPC-2020",
+                    also=(Criterion("bilirubin", GT, 1, ULN),),
+                    verify="'With any bilirubin rise' is encoded as bilirubin above the ULN.",
+                )
             ),
             event_alert("macular_oedema", "Confirmed macular oedema", CRITICAL, "Stop.", lbl),
             event_alert(
@@ -319,10 +407,12 @@ def _protocol(region: Region) -> Protocol:
             "Headache, cough, diarrhoea, back pain",
             "Severe rebound of MS after stopping",
         ),
+        condition_triggers=_PROLONGED_QTC,
         visit_checks=(
             "Blood pressure at each visit (US-PI §5)",
-            "Repeat first-dose observation after a gap of ≥ 1 day in weeks 1-2, > 7 days in "
-            "weeks 3-4, or > 2 weeks after month 1 (EU-SmPC §4.2)",
+            "Record any gap in treatment (suspend and resume the plan): a gap of ≥ 1 day in "
+            "weeks 1-2, > 7 days in weeks 3-4, or > 2 weeks after month 1 schedules a repeated "
+            "first-dose observation on the day of resuming (EU-SmPC §4.2)",
             "Infection vigilance until 2 months after stopping (EU-SmPC §4.4)",
             "Cervical screening per national programme (EU-SmPC §4.4)",
         ),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..schema import (
-    AlertRule,
+    Applies,
     BaselineCheck,
     Criterion,
     DoseGate,
@@ -25,15 +25,17 @@ from ._build import (
     CELLS,
     CRITICAL,
     EFFECTIVE_FROM,
-    GATE,
     GE,
+    GT,
     LLN,
     LT,
     SIX_MONTHS_DAYS,
     THREE_MONTHS_DAYS,
+    ULN,
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -197,20 +199,25 @@ def _protocol(product: _Fumarate, region: Region) -> Protocol:
                 unit=CELLS,
             ),
         )
-    eu_alerts: tuple[AlertRule, ...] = ()
-    if not us:
-        eu_alerts = (
-            alert(
-                "lymphocytes_lt_lln_baseline",
-                "lymphocytes",
-                LT,
-                1,
-                LLN,
-                GATE,
-                "Before starting: investigate the cause; do not start if < 0.5 ×10⁹/L.",
-                "EU-SmPC §4.4",
-            ),
-        )
+    # §3.4/§3.5: a count below the lab's LLN before starting is investigated; below 0.5 the
+    # drug is not started (the EU dose gate). Graded WARNING, not GATE: the gate blocks the start,
+    # this rule asks for the cause, so one low count raises the question even above 0.5.
+    baseline_lymphocytes = alert(
+        "lymphocytes_lt_lln_baseline",
+        "lymphocytes",
+        LT,
+        1,
+        LLN,
+        WARNING,
+        "Before starting: investigate the cause of the low count"
+        + ("; do not start if < 0.5 ×10⁹/L." if not us else "."),
+        "EU-SmPC §4.4" if not us else "EU-SmPC §4.4; CK",
+        applies=Applies.BEFORE_FIRST_DOSE,
+        verify=""
+        if not us
+        else "The US label asks for a count before starting without this rule; the EU rule is "
+        "applied in both regions (same active metabolite, same lymphopenia risk).",
+    )
     lymph_action = "Interrupt treatment." if not us else "Consider interrupting treatment."
     return Protocol(
         drug_key=product.key,
@@ -269,6 +276,25 @@ def _protocol(product: _Fumarate, region: Region) -> Protocol:
                 persistence_days=SIX_MONTHS_DAYS,
                 also=(Criterion("lymphocytes", GE, 0.5, ABS),),
             ),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "Repeat liver tests with bilirubin within a week; stop if there are signs of "
+                    "liver injury.",
+                    "EU-SmPC §4.4; US-PI §5; CK",
+                    verify=(
+                        "The labels describe drug-induced liver injury (enzymes ≥ 3 × ULN with "
+                        "bilirubin ≥ 2 × ULN) without a threshold of their own for the enzymes "
+                        "alone: > 3 × ULN raises a WARNING (CTCAE-v5 grade 2); with bilirubin it "
+                        "is Hy's law (CRITICAL)."
+                    ),
+                )
+            ),
             event_alert(
                 "liver_injury",
                 "Signs of liver injury or Hy's law pattern",
@@ -284,7 +310,7 @@ def _protocol(product: _Fumarate, region: Region) -> Protocol:
                 "EU-SmPC §4.4",
             ),
             pml_symptoms_alert("US-PI §5"),
-            *eu_alerts,
+            baseline_lymphocytes,
         ),
         side_effects=(
             "Flushing",

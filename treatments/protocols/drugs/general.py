@@ -73,6 +73,8 @@ def _protocol(region: Region) -> Protocol:
                 verify="Yearly counted from the re-baseline scan (months 18, 30, ...).",
             ),
         ),
+        # Hy's law (§0.4, corrected 2026-11): ALT *or* AST > 3 × ULN with total bilirubin
+        # > 2 × ULN, on any drug or none; evaluated by treatments.safety.hys_law.hys_law_spec.
         alert_rules=(
             alert(
                 "hys_law",
@@ -82,7 +84,18 @@ def _protocol(region: Region) -> Protocol:
                 ULN,
                 CRITICAL,
                 "Hy's law pattern: stop the drug unless another cause is found; urgent review.",
-                "CK; DHPC-2020",
+                "FDA DILI guidance 2009; CK; DHPC-2020",
+                also=(Criterion("bilirubin", GT, 2, ULN),),
+            ),
+            alert(
+                "hys_law_ast",
+                "ast",
+                GT,
+                3,
+                ULN,
+                CRITICAL,
+                "Hy's law pattern: stop the drug unless another cause is found; urgent review.",
+                "FDA DILI guidance 2009; CK; DHPC-2020",
                 also=(Criterion("bilirubin", GT, 2, ULN),),
             ),
         ),

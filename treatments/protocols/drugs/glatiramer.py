@@ -11,6 +11,7 @@ from ._build import (
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
 )
@@ -60,19 +61,22 @@ def _protocol(region: Region) -> Protocol:
                 "Review injection technique; consider a switch.",
                 "US-PI §5",
             ),
-            alert(
-                "alt_gt_3_uln",
-                "alt",
-                GT,
-                3,
-                ULN,
-                CRITICAL,
-                "Stop; investigate for hepatic injury (also if jaundice).",
-                "US-PI §5",
-                verify=(
-                    "The US hepatic-injury section is unconfirmed, so this is an alert on results "
-                    "taken for symptoms only; no LFTs are scheduled."
-                ),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    CRITICAL,
+                    "Stop; investigate for hepatic injury (also if jaundice).",
+                    "US-PI §5",
+                    verify=(
+                        "The US hepatic-injury section is unconfirmed, so this is an alert on "
+                        "results taken for symptoms only; no LFTs are scheduled. AST is read like "
+                        "ALT (§0.4)."
+                    ),
+                )
             ),
         ),
         side_effects=(

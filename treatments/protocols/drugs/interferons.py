@@ -24,6 +24,7 @@ from ._build import (
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     label,
@@ -164,7 +165,11 @@ def _protocol(product: _Product, region: Region) -> Protocol:
                 "Reduce the dose or interrupt; resume when normal; stop if jaundice or liver injury.",
                 f"{label(region, '§2/§5')}; EU-SmPC §4.4",
             ),
-            alert("alt_gt_3_uln", "alt", GT, 3, ULN, WARNING, "Repeat in 2-4 weeks; review.", "CK"),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln", "alt", GT, 3, ULN, WARNING, "Repeat in 2-4 weeks; review.", "CK"
+                )
+            ),
             alert(
                 "neutrophils_lt_1",
                 "neutrophils",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..schema import (
     Anchor,
+    Applies,
     Comparator,
     DrugClass,
     EfficacyCategory,
@@ -22,10 +23,14 @@ from ._build import (
     EFFECTIVE_FROM,
     GATE,
     GE,
+    GT,
     LE,
     LT,
+    ULN,
     VERSION,
+    WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -131,16 +136,20 @@ def _protocol(region: Region) -> Protocol:
             pregnancy_gate(GateEvent.EACH_DOSE, _SOURCE),
         ),
         alert_rules=(
+            # Cardiotoxicity findings once the drug has been given, on treatment and in the yearly
+            # checks after stopping (late cardiotoxicity). While a dose can be given the dose
+            # gate also reports a value below 50% as a blocked dose: two findings, two actions.
             alert(
                 "lvef_lt_50",
                 "lvef",
                 LT,
                 50,
                 ABS,
-                GATE,
-                "Do not give further doses.",
+                CRITICAL,
+                "Cardiotoxicity: no further mitoxantrone; cardiology review.",
                 _SOURCE,
                 unit="%",
+                applies=Applies.AFTER_FIRST_DOSE,
             ),
             alert(
                 "lvef_fall_10_points",
@@ -148,10 +157,14 @@ def _protocol(region: Region) -> Protocol:
                 LE,
                 -10,
                 BASE,
-                GATE,
-                "Clinically significant fall (≥ 10 percentage points): do not give further doses.",
+                CRITICAL,
+                "Clinically significant fall (≥ 10 percentage points from the LVEF before the "
+                "first dose): no further mitoxantrone; cardiology review.",
                 _SOURCE,
                 unit="percentage points",
+                applies=Applies.AFTER_FIRST_DOSE,
+                verify="'A clinically significant fall (e.g. ≥ 10 percentage points)': we take "
+                "≥ 10 points below the last LVEF on or before the first dose.",
             ),
             alert(
                 "neutrophils_lt_1_5",
@@ -173,6 +186,23 @@ def _protocol(region: Region) -> Protocol:
                 GATE,
                 "Do not give (MS).",
                 _SOURCE,
+            ),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "Abnormal liver function: do not give the next dose until reviewed (MS).",
+                    "US-PI §5; CK",
+                    verify=(
+                        "The label's gate is 'abnormal liver function' without a number (the "
+                        "liver-test gate blocks the dose); ALT or AST > 3 × ULN also raises a "
+                        "WARNING so that the rise is reviewed between doses."
+                    ),
+                )
             ),
             event_alert(
                 "cumulative_dose",

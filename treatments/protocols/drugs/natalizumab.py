@@ -23,9 +23,11 @@ from ._build import (
     GT,
     LT,
     THREE_MONTHS_DAYS,
+    ULN,
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -238,6 +240,23 @@ def _protocol(region: Region, *, subcutaneous: bool) -> Protocol:
             ),
             event_alert(
                 "liver_injury", "Jaundice or marked liver injury", CRITICAL, "Stop.", "US-PI §5"
+            ),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "Repeat liver tests with bilirubin; stop natalizumab for jaundice or marked "
+                    "liver injury.",
+                    "US-PI §5; CK",
+                    verify=(
+                        "The label asks to stop for significant liver injury without a number: "
+                        "ALT or AST > 3 × ULN raises a WARNING (CTCAE-v5 grade 2)."
+                    ),
+                )
             ),
             event_alert(
                 "hypersensitivity",

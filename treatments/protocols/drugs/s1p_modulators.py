@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..schema import (
     AlertRule,
+    Anchor,
     BaselineCheck,
     Comparator,
     Condition,
@@ -16,6 +17,7 @@ from ..schema import (
     Protocol,
     Region,
     Route,
+    TreatmentGap,
 )
 from ._build import (
     ABS,
@@ -29,6 +31,7 @@ from ._build import (
     VERSION,
     WARNING,
     alert,
+    alt_and_ast,
     check,
     event_alert,
     gate,
@@ -69,6 +72,28 @@ def _fdo_rule(region: Region, hours: int, verify: str = "") -> MonitoringRule:
         before=0,
         after=0,
         when=(Condition.CARDIAC_RISK,),
+        verify=verify,
+    )
+
+
+def _fdo_restart_rule(
+    hours: int, gaps: tuple[TreatmentGap, ...], when_text: str, source: str, verify: str
+) -> MonitoringRule:
+    """The label's re-titration after missed doses, with the first-dose observation again for
+    the people who needed it at the start (cardiac risk)."""
+    return rule(
+        "first_dose_observation_restart",
+        "first_dose_observation",
+        f"Restart titration from day 1 and repeat the {hours}-hour first-dose observation "
+        f"(bradycardia, AV block, MI or heart failure) on resuming after {when_text}",
+        source,
+        anchor=Anchor.RESTART,
+        unit=PeriodUnit.DAYS,
+        offsets=(0,),
+        before=0,
+        after=0,
+        when=(Condition.CARDIAC_RISK,),
+        restart_after=gaps,
         verify=verify,
     )
 
@@ -137,6 +162,19 @@ def siponimod(region: Region) -> Protocol:
         baseline_checks=tuple(baseline),
         monitoring_rules=(
             _fdo_rule(region, 6),
+            _fdo_restart_rule(
+                6,
+                (
+                    TreatmentGap(from_day=1, to_day=5, min_days=1),
+                    TreatmentGap(from_day=6, to_day=None, min_days=4),
+                ),
+                "a missed titration dose or 4 or more missed maintenance doses",
+                "US-PI §2" if us else "EU-SmPC §4.2",
+                "The titration lasts 5 days (*1/*1, *1/*2, *2/*2) or 4 (*1/*3, *2/*3): any gap "
+                "in days 1-5 counts, so a 1 mg patient's short gap on day 5 is treated as "
+                "titration (the safer side). The label re-titrates; the observation is repeated "
+                "for those who needed it at the start (verify).",
+            ),
             rule(
                 "cbc",
                 "cbc",
@@ -223,6 +261,19 @@ def siponimod(region: Region) -> Protocol:
                 verify="Numbers unconfirmed: we use the Hy's law pattern (ALT > 3 × ULN and "
                 "bilirubin > 2 × ULN).",
             ),
+            alert(
+                "liver_injury_ast",
+                "ast",
+                GT,
+                3,
+                ULN,
+                CRITICAL,
+                "Stop siponimod (also for symptoms of liver injury).",
+                "US-PI §5",
+                also=(Criterion("bilirubin", GT, 2, ULN),),
+                verify="As for ALT: the Hy's law pattern, read on AST too (§0.4).",
+            ),
+            *_transaminase_warnings("siponimod", "US-PI §5; Lit (PMC9148218); CK"),
             *_common_alerts(region),
         ),
         side_effects=(
@@ -240,7 +291,8 @@ def siponimod(region: Region) -> Protocol:
         visit_checks=(
             "Blood pressure at each visit (US-PI §5)",
             "Restart titration after a missed titration dose or ≥ 4 consecutive missed "
-            "maintenance doses (US-PI §2; EU-SmPC §4.2)",
+            "maintenance doses (US-PI §2; EU-SmPC §4.2): record the gap by suspending and "
+            "resuming the plan",
             "Spirometry if respiratory symptoms (US-PI §5)",
         ),
         switching_notes=(
@@ -273,6 +325,32 @@ def _periodic_labs(region: Region, sources: tuple[str, ...]) -> tuple[Monitoring
             every=6,
             verify=verify,
         ),
+    )
+
+
+def _transaminase_warnings(
+    drug: str, source: str, *, below: float | None = None
+) -> tuple[AlertRule, ...]:
+    """ALT or AST above 3 × ULN (below the drug's own stop threshold, if it has one): review.
+
+    The S1P labels stop the drug for liver injury without a number for the enzymes alone; a
+    rise above 3 × ULN (CTCAE-v5 grade 2) is a WARNING so that the repeat is booked (§0.4)."""
+    also = (Criterion("alt", Comparator.LE, below, ULN),) if below is not None else ()
+    return alt_and_ast(
+        alert(
+            "alt_gt_3_uln",
+            "alt",
+            GT,
+            3,
+            ULN,
+            WARNING,
+            f"Repeat liver tests with bilirubin within a week; stop {drug} if liver injury.",
+            source,
+            also=also,
+            verify="No label threshold for the enzymes alone: > 3 × ULN raises a WARNING "
+            "(CTCAE-v5 grade 2)"
+            + (f", up to the {below} × ULN stop rule." if below is not None else "."),
+        )
     )
 
 
@@ -320,6 +398,22 @@ def ozanimod(region: Region) -> Protocol:
         ),
         monitoring_rules=(
             _fdo_rule(region, 6),
+            _fdo_restart_rule(
+                6,
+                (TreatmentGap(from_day=1, to_day=14, min_days=1),)
+                if us
+                else (
+                    TreatmentGap(from_day=1, to_day=14, min_days=1),
+                    TreatmentGap(from_day=15, to_day=28, min_days=8),
+                    TreatmentGap(from_day=29, to_day=None, min_days=15),
+                ),
+                "a missed dose in the first 2 weeks"
+                if us
+                else "a gap of ≥ 1 day in days 1-14, > 7 days in days 15-28 or > 14 days later",
+                "US-PI §2" if us else "EU-SmPC §4.2",
+                "EU gap bands are '(verify)' in the reference; the label re-titrates and the "
+                "observation is repeated for those who needed it at the start (verify).",
+            ),
             rule(
                 "cbc",
                 "cbc",
@@ -362,6 +456,19 @@ def ozanimod(region: Region) -> Protocol:
                 persistence="confirmed on repeat",
                 verify="Stop threshold unconfirmed; we use > 5 × ULN confirmed.",
             ),
+            alert(
+                "ast_gt_5_uln",
+                "ast",
+                GT,
+                5,
+                ULN,
+                CRITICAL,
+                "Stop ozanimod (also for liver injury).",
+                "EU-SmPC §4.4; Lit (clinic protocol)",
+                persistence="confirmed on repeat",
+                verify="The reference reads 'ALT/AST > 5 × ULN confirmed' (verify): AST as ALT.",
+            ),
+            *_transaminase_warnings("ozanimod", "EU-SmPC §4.4; CK", below=5),
             *_common_alerts(region),
         ),
         side_effects=(
@@ -425,6 +532,15 @@ def ponesimod(region: Region) -> Protocol:
                 verify="4-hour observation (US-PI §2) unconfirmed; HR nadir is 2-4 h after the "
                 "dose, so 4 h covers it.",
             ),
+            _fdo_restart_rule(
+                4,
+                (TreatmentGap(from_day=1, to_day=None, min_days=4),),
+                "4 or more consecutive missed doses",
+                "US-PI §2" if us else "EU-SmPC §4.2",
+                "Fewer than 4 missed titration doses resume at the first missed dose (no "
+                "restart). The observation is repeated for those who needed it at the start "
+                "(verify).",
+            ),
             *_periodic_labs(region, (lbl, "CK")),
             _eye_rule(region, (lbl, "CK")),
         ),
@@ -450,6 +566,18 @@ def ponesimod(region: Region) -> Protocol:
                 "CK (S1P class)",
                 persistence="confirmed on repeat",
             ),
+            alert(
+                "ast_gt_5_uln",
+                "ast",
+                GT,
+                5,
+                ULN,
+                CRITICAL,
+                "Stop (liver injury, as for other S1P modulators).",
+                "CK (S1P class)",
+                persistence="confirmed on repeat",
+            ),
+            *_transaminase_warnings("ponesimod", "CK (S1P class)", below=5),
             *_common_alerts(region),
         ),
         side_effects=(

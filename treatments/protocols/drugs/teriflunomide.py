@@ -151,6 +151,21 @@ def _protocol(region: Region) -> Protocol:
                 "EU-SmPC §4.4; US-PI §5",
                 persistence="confirmed on repeat",
             ),
+            alert(
+                "ast_gt_3_uln",
+                "ast",
+                GT,
+                3,
+                ULN,
+                WARNING,
+                "Review: repeat ALT, AST and bilirubin within a week; the label's stop rule is "
+                "on ALT.",
+                "CK (§0.4: ALT or AST)",
+                verify=(
+                    "The labels set the teriflunomide thresholds on ALT only; an AST above "
+                    "3 × ULN raises a WARNING for review rather than the ALT rule's CRITICAL."
+                ),
+            ),
             event_alert(
                 "drug_induced_liver_injury",
                 "Suspected drug-induced liver injury (symptoms or Hy's law pattern)",
