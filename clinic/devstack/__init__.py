@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import pwd
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,21 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from clinic.devstack.debian import ensure_chromium, ensure_pdf_libraries
+from clinic.devstack.output import fail, is_root, say
+from clinic.devstack.pgruntime import pg_service_bin, reachable_by_others
 from clinic.supervisor import Program, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("MYELIN_VAR_DIR", ROOT / "var"))
 VENV_BIN = Path(sys.executable).parent
 DB_NAME = "myelin"  # also spelled out in the existence check below
-
-
-def say(message: str) -> None:
-    print(f"[myelin] {message}", flush=True)
-
-
-def fail(message: str) -> None:
-    print(f"[myelin] ERROR: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,24 +79,12 @@ def save_ports(ports: dict[str, int]) -> None:
 # ---------------------------------------------------------------------------------------------
 # Running as an unprivileged user
 # ---------------------------------------------------------------------------------------------
-def is_root() -> bool:
-    return os.geteuid() == 0
 
 
 def as_service_user(cmd: list[str]) -> list[str]:
     if not is_root():
         return cmd
     return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
-
-
-def reachable_by_others(path: Path) -> bool:
-    """True when an unprivileged user can traverse to path, both by the path as written and
-    by where its symbolic links lead (a worktree's .venv may be a link into a private folder)."""
-    for candidate in (path, path.resolve()):
-        for parent in [candidate, *candidate.parents]:
-            if parent.exists() and not os.stat(parent).st_mode & 0o001:
-                return False
-    return True
 
 
 def pg_data_dir() -> Path:
@@ -114,90 +95,6 @@ def pg_data_dir() -> Path:
     # so keep the cluster in the system temp folder, named after this checkout.
     digest = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
     return Path(tempfile.gettempdir()) / f"myelin-{digest}" / "pgdata"
-
-
-# The parts of a PostgreSQL installation the servers and clients need: the programs find their
-# libraries (RUNPATH $ORIGIN/../lib) and share/ (initdb's templates, time zones) relative to
-# their own location, so a copy of these three folders works wherever it is put.
-PG_RUNTIME_PARTS = ("bin", "lib", "share")
-
-
-def pg_runtime_listing(install: Path) -> dict[str, int]:
-    """Every file and link of the runtime parts of an installation, with file sizes."""
-    listing: dict[str, int] = {}
-    for part in PG_RUNTIME_PARTS:
-        for dirpath, _dirs, files in os.walk(install / part):
-            for name in files:
-                path = Path(dirpath, name)
-                size = -1 if path.is_symlink() else path.stat().st_size
-                listing[str(path.relative_to(install))] = size
-    return listing
-
-
-def safe_to_run_from(directory: Path) -> bool:
-    """Ours and writable by no one else: root runs the clients from here, so a copy that
-    someone else could have planted or changed in the shared temp folder is never used."""
-    info = directory.lstat()
-    return (
-        directory.is_dir()
-        and not directory.is_symlink()
-        and info.st_uid == os.geteuid()
-        and not info.st_mode & 0o022
-    )
-
-
-def copy_pg_runtime(install: Path, target: Path) -> None:
-    """Copy bin/, lib/ and share/ of install to target, readable and runnable by everyone."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        for part in PG_RUNTIME_PARTS:
-            shutil.copytree(install / part, staging / part, symlinks=True)
-        for dirpath, dirs, files in os.walk(staging):
-            for name in [*dirs, *files]:
-                path = Path(dirpath, name)
-                if path.is_symlink():
-                    continue
-                runnable = path.is_dir() or path.stat().st_mode & 0o100
-                os.chmod(path, 0o755 if runnable else 0o644)
-        os.chmod(staging, 0o755)  # noqa: S103 - nobody must run the programs inside
-        try:
-            # Atomic: two stacks starting at once each copy, and the first rename wins.
-            os.rename(staging, target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def pg_service_bin(pg_bin: Path) -> Path:
-    """The PostgreSQL programs at a path the service user can run them from.
-
-    As root the servers run as nobody, who cannot enter a checkout inside a private directory
-    (root's home is 0700), so the programs inside .venv are out of its reach. Then use a copy of
-    the installation in the system temp folder, one per PostgreSQL version and re-used while it
-    is complete (a temp-folder cleaner may have removed files from it)."""
-    if not is_root() or reachable_by_others(pg_bin / "initdb"):
-        return pg_bin
-    install = pg_bin.parent
-    target = Path(tempfile.gettempdir()) / f"myelin-{install.name}"
-    wanted = pg_runtime_listing(install)
-    if target.exists() or target.is_symlink():
-        if not safe_to_run_from(target):
-            fail(
-                f"{target} is not owned by root or is writable by others, so it cannot hold "
-                "the PostgreSQL programs. Remove it and start again."
-            )
-        if pg_runtime_listing(target) == wanted:
-            return target / "bin"
-        say(f"The copy of PostgreSQL in {target} is incomplete; copying it again ...")
-        shutil.rmtree(target)
-    else:
-        say(f"The checkout is out of reach of the service user; copying PostgreSQL to {target} ...")
-    copy_pg_runtime(install, target)
-    if not safe_to_run_from(target) or pg_runtime_listing(target) != wanted:
-        fail(f"Could not make a complete copy of PostgreSQL in {target}.")
-    return target / "bin"
 
 
 def chown_to_service_user(path: Path) -> None:
@@ -646,56 +543,6 @@ def cmd_run() -> int:
     return 1 if timed_out or supervisor.essential_lost else 0
 
 
-def ensure_debian_package(command: str, package: str, purpose: str) -> bool:
-    """Install a Debian package for a tool the project needs, if missing and possible."""
-    if shutil.which(command):
-        return True
-    if is_root() and shutil.which("apt-get"):
-        say(f"Installing {package} for {purpose} (Debian package) ...")
-        subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            check=False,
-        )
-    return shutil.which(command) is not None
-
-
-def ensure_pdf_libraries() -> None:
-    """WeasyPrint (the patient summary's PDF) needs the system's Pango and a font."""
-    probe = [sys.executable, "-c", "import weasyprint"]
-    if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
-        return
-    if is_root() and shutil.which("apt-get"):
-        say("Installing Pango and fonts for PDF export (Debian packages) ...")
-        subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(
-            [
-                "apt-get",
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "libpango-1.0-0",
-                "libpangoft2-1.0-0",
-                "fonts-dejavu-core",
-            ],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            check=False,
-        )
-    if subprocess.run(probe, capture_output=True, check=False).returncode != 0:
-        say("PDF export needs Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0).")
-
-
-def ensure_chromium() -> None:
-    if ensure_debian_package("chromium", "chromium", "the browser tests (about a minute)"):
-        return
-    message = "Chromium is not installed; browser tests need it (apt-get install chromium)."
-    if os.environ.get("CI", "").lower() == "true":
-        fail(message)
-    say(message + " Browser tests will be skipped.")
-
-
 def run_step(name: str, cmd: list[str], env: dict[str, str]) -> bool:
     say(f"--- {name}: {' '.join(cmd)}")
     return subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode == 0
@@ -763,76 +610,6 @@ def cmd_stop() -> int:
     return 0
 
 
-BENCH_DB = "myelin_bench"
-# 9,000 patients give about a million monitoring items with the generator's DMT mix; about
-# five minutes of generation on a 2-core machine, well inside make bench's 20 minutes.
-BENCH_PARAMETERS = {
-    "patients": int(os.environ.get("MYELIN_BENCH_PATIENTS", "9000")),
-    "seed": int(os.environ.get("MYELIN_BENCH_SEED", "1")),
-    "clinicians_per_team": "4,3,2",
-    "caseload": 100,
-    "small_caseload": 10,
-}
-
-
-def cmd_bench() -> int:
-    """Build (or reuse) the clinic-sized bench database, then print every figure."""
-    started = time.monotonic()
-    with services() as stack:
-        base, _, _ = stack.database_url.rpartition("/")
-        bench_url = f"{base}/{BENCH_DB}"
-        marker = VAR / "bench-marker.json"
-        wanted = json.dumps(BENCH_PARAMETERS, sort_keys=True)
-        env = {**os.environ, **stack.env(), "DATABASE_URL": bench_url}
-        import psycopg
-
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]
-            ).fetchone()
-            reuse = exists is not None and marker.exists() and marker.read_text() == wanted
-            if not reuse:
-                marker.unlink(missing_ok=True)
-                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-                conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        bench_stack = Stack(bench_url, stack.redis_url)
-        manage(
-            bench_stack, "migrate", "--no-input", quiet=True
-        )  # also brings a reused one up to date
-        if reuse:
-            say(f"Reusing the bench database {BENCH_DB} (same parameters).")
-        else:
-            say(f"Building the bench database {BENCH_DB}: {wanted}")
-            p = BENCH_PARAMETERS
-            manage(
-                bench_stack,
-                "generate_clinic",
-                f"--patients={p['patients']}",
-                f"--seed={p['seed']}",
-                f"--clinicians-per-team={p['clinicians_per_team']}",
-                f"--caseload={p['caseload']}",
-                f"--small-caseload={p['small_caseload']}",
-            )
-            marker.write_text(wanted)
-        manage(bench_stack, "collectstatic", "--no-input", quiet=True)
-        # The inbox load test drives gunicorn with wrk (a C load generator, so the client does
-        # not take the server's CPU); without it the bench falls back to a Python client.
-        ensure_debian_package("wrk", "wrk", "the inbox load test")
-        result = subprocess.run(
-            [sys.executable, "-m", "treatments.bench.run"],
-            env={
-                **env,
-                "DJANGO_DEBUG": "false",
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-                "MYELIN_BENCH_PARAMETERS": wanted,
-            },
-            cwd=ROOT,
-            check=False,
-        )
-    say(f"make bench took {time.monotonic() - started:.0f} s.")
-    return result.returncode
-
-
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
@@ -847,10 +624,8 @@ def main(argv: list[str]) -> int:
     if command == "stop":
         return cmd_stop()
     if command == "bench":
+        from clinic.devstack.bench import cmd_bench
+
         return cmd_bench()
     print(__doc__)
     return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
