@@ -16,28 +16,32 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from clinic.accounts.models import CareTeam, Discipline, Role, User
 from patients.models import (
-    CourseState,
-    EdssAssessment,
-    MriStudy,
     Patient,
     Referral,
-    Relapse,
 )
 from patients.models.referrals import ReferralState, Urgency
+from treatments.bench.clinical import clinical_picture
+from treatments.bench.names import DMT_MIX, FAMILY, GIVEN, STOP_REASONS
+from treatments.bench.shape import (
+    ClinicShape,
+    Counts,
+    GenerationRefused,
+    GenPatient,
+    GenPlan,
+    Staff,
+)
+from treatments.bench.writing import bulk_rows, copy_rows, reserve_ids
 from treatments.models import (
     Alert,
     CarePlan,
@@ -50,176 +54,6 @@ from treatments.models import (
     Result,
 )
 from treatments.protocols import PlanEvents, Protocol, add_months, schedule
-
-BATCH = 20_000
-
-GIVEN = [
-    "Ada",
-    "Ben",
-    "Cleo",
-    "Dev",
-    "Ema",
-    "Finn",
-    "Gita",
-    "Hugo",
-    "Ines",
-    "Jon",
-    "Kira",
-    "Leo",
-    "Mia",
-    "Nils",
-    "Ola",
-    "Pia",
-    "Quin",
-    "Rui",
-    "Sara",
-    "Tom",
-    "Uma",
-    "Vik",
-    "Wen",
-    "Yara",
-    "Zoe",
-]
-FAMILY = [
-    "Archer",
-    "Baker",
-    "Carter",
-    "Dunn",
-    "Ellis",
-    "Foster",
-    "Grant",
-    "Hayes",
-    "Irving",
-    "Jensen",
-    "Keller",
-    "Lowe",
-    "Mason",
-    "Novak",
-    "Owens",
-    "Price",
-    "Quinn",
-    "Reyes",
-    "Shaw",
-    "Turner",
-    "Upton",
-    "Vance",
-    "Walsh",
-    "Young",
-    "Zeller",
-]
-
-# (drug key, weight, administrations: "doses every N months" or "courses at months").
-DMT_MIX: list[tuple[str, int]] = [
-    ("ocrelizumab_iv", 18),
-    ("natalizumab_iv", 12),
-    ("dimethyl_fumarate", 14),
-    ("teriflunomide", 10),
-    ("fingolimod", 8),
-    ("ofatumumab", 12),
-    ("cladribine", 7),
-    ("glatiramer", 6),
-    ("interferon_beta_1a_sc", 6),
-    ("alemtuzumab", 3),
-    ("siponimod", 2),
-    ("ozanimod", 2),
-]
-STOP_REASONS = ["lack_of_efficacy", "adverse_event", "patient_choice", "pregnancy_planning"]
-
-
-@dataclass(frozen=True)
-class ClinicShape:
-    patients: int
-    seed: int = 1
-    neurologists_per_team: int = 4
-    nurses_per_team: int = 3
-    therapists_per_team: int = 2
-    caseload: int = 100  # patients per neurologist on the large teams
-    small_caseload: int = 10  # one small team whose neurologists have this many each
-    today: date = field(default_factory=timezone.localdate)
-
-    def marker(self) -> dict[str, Any]:
-        return {
-            "patients": self.patients,
-            "seed": self.seed,
-            "clinicians_per_team": [
-                self.neurologists_per_team,
-                self.nurses_per_team,
-                self.therapists_per_team,
-            ],
-            "caseload": self.caseload,
-            "small_caseload": self.small_caseload,
-            "today": self.today.isoformat(),
-        }
-
-
-@dataclass
-class Counts:
-    rows: dict[str, int] = field(default_factory=dict)
-
-    def add(self, table: str, n: int) -> None:
-        self.rows[table] = self.rows.get(table, 0) + n
-
-
-class GenerationRefused(Exception):
-    pass
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-
-def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
-    if n == 0:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence(%s, 'id'),"
-            " nextval(pg_get_serial_sequence(%s, 'id')) + %s - 1)",
-            [model._meta.db_table, model._meta.db_table, n],
-        )
-        last = cursor.fetchone()[0]
-    return list(range(last - n + 1, last + 1))
-
-
-def _copy(model: type[models.Model], rows: Sequence[dict[str, Any]], counts: Counts) -> None:
-    """COPY rows (dicts by attname) into the model's table; missing fields take their default."""
-    if not rows:
-        return
-    now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and "id" not in rows[0])]
-    columns = ", ".join(f'"{f.column}"' for f in fields)
-    defaults: dict[str, Any] = {}
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            defaults[f.attname] = now
-        elif f.has_default() or not f.null:
-            default = f.get_default()
-            defaults[f.attname] = default
-        else:
-            defaults[f.attname] = None
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        for start in range(0, len(rows), BATCH):
-            with raw.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
-                for row in rows[start : start + BATCH]:
-                    values = []
-                    for f in fields:
-                        value = row.get(f.attname, defaults[f.attname])
-                        if f.attname in json_fields:
-                            value = Jsonb(value)
-                        values.append(value)
-                    copy.write_row(values)
-    counts.add(model._meta.db_table, len(rows))
-
-
-def _bulk(model: type[models.Model], rows: list[dict[str, Any]], counts: Counts) -> list[int]:
-    """Reserve ids, then COPY; returns the ids in row order."""
-    ids = _reserve_ids(model, len(rows))
-    for row, row_id in zip(rows, ids, strict=True):
-        row["id"] = row_id
-    _copy(model, rows, counts)
-    return ids
-
 
 # --- the clinic -------------------------------------------------------------------------------
 
@@ -253,7 +87,7 @@ def generate(shape: ClinicShape) -> Counts:
         }
         teams, staff = _clinicians(shape, rng, counts)
         patients = _patients(shape, rng, teams, staff, counts)
-        _clinical_picture(shape, rng, patients, counts)
+        clinical_picture(shape, rng, patients, counts)
         plans = _plans(shape, rng, patients, versions, counts)
         _monitoring(shape, rng, patients, plans, versions, review_months, counts)
         _referrals_and_rehab(shape, rng, patients, staff, counts)
@@ -273,24 +107,6 @@ def _skip_row_triggers() -> None:
             cursor.execute("SET LOCAL session_replication_role = replica")
 
 
-@dataclass
-class Staff:
-    neurologists: dict[int, list[int]] = field(default_factory=dict)  # team id -> user ids
-    nurses: dict[int, list[int]] = field(default_factory=dict)
-    therapists: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
-
-
-@dataclass
-class GenPatient:
-    id: int
-    team_id: int
-    neurologist_id: int
-    nurse_id: int
-    female: bool
-    diagnosis_on: date
-    course: str
-
-
 def _clinicians(shape: ClinicShape, rng: random.Random, counts: Counts) -> tuple[list[int], Staff]:
     per_team = shape.neurologists_per_team * shape.caseload
     large_teams = max(
@@ -298,7 +114,7 @@ def _clinicians(shape: ClinicShape, rng: random.Random, counts: Counts) -> tuple
         -(-max(0, shape.patients - shape.neurologists_per_team * shape.small_caseload) // per_team),
     )
     names = [f"Generated team {n + 1:02d}" for n in range(large_teams)] + ["Generated small team"]
-    team_ids = _bulk(
+    team_ids = bulk_rows(
         CareTeam, [{"name": name, "lead_neurologist_id": None} for name in names], counts
     )
     password = make_password(BENCH_PASSWORD)
@@ -331,7 +147,7 @@ def _clinicians(shape: ClinicShape, rng: random.Random, counts: Counts) -> tuple
                         "_team": team_id,
                     }
                 )
-    ids = _bulk(User, users, counts)
+    ids = bulk_rows(User, users, counts)
     through = User.care_teams.through
     for user, user_id in zip(users, ids, strict=True):
         team_id = user["_team"]
@@ -342,7 +158,7 @@ def _clinicians(shape: ClinicShape, rng: random.Random, counts: Counts) -> tuple
             staff.nurses.setdefault(team_id, []).append(user_id)
         else:
             staff.therapists.setdefault(team_id, []).append((user_id, user["discipline"]))
-    _copy(through, [{"user_id": u, "careteam_id": t} for u, t in memberships], counts)
+    copy_rows(through, [{"user_id": u, "careteam_id": t} for u, t in memberships], counts)
     CareTeam.objects.filter(pk__in=team_ids).update(
         lead_neurologist_id=models.Subquery(
             User.objects.filter(care_teams=models.OuterRef("pk"), role=Role.NEUROLOGIST)
@@ -402,124 +218,10 @@ def _patients(
             }
         )
         gen.append(GenPatient(0, team, neuro, nurse, female, diagnosis, course))
-    ids = _bulk(Patient, rows, counts)
+    ids = bulk_rows(Patient, rows, counts)
     for g, pid in zip(gen, ids, strict=True):
         g.id = pid
     return gen
-
-
-def _edss_row(rng: random.Random, step: Decimal) -> dict[str, Any]:
-    s = int(step)
-    return {
-        "visual": min(s, 1),
-        "brainstem": min(s // 2, 2),
-        "pyramidal": min(s, 5),
-        "cerebellar": min(s // 2, 3),
-        "sensory": min(s // 2, 2),
-        "bowel_bladder": min(s // 3, 2),
-        "cerebral": 0,
-        "ambulation": 0 if s < 5 else min(16, s),
-        "step": step,
-        "fs_step": step,
-        "ambulation_step": None,
-        "rule": "Generated for benchmarking",
-        "inconsistencies": [],
-    }
-
-
-def _clinical_picture(
-    shape: ClinicShape, rng: random.Random, patients: list[GenPatient], counts: Counts
-) -> None:
-    courses, edss, relapses, mri = [], [], [], []
-    for p in patients:
-        start = p.diagnosis_on
-        if p.course == "spms":
-            switch = start + (shape.today - start) * 2 // 3
-            courses.append(
-                {
-                    "patient_id": p.id,
-                    "course": "rrms",
-                    "start_on": start,
-                    "end_on": switch - timedelta(days=1),
-                    "note": "",
-                }
-            )
-            courses.append(
-                {
-                    "patient_id": p.id,
-                    "course": "spms",
-                    "start_on": switch,
-                    "end_on": None,
-                    "note": "",
-                }
-            )
-        else:
-            courses.append(
-                {
-                    "patient_id": p.id,
-                    "course": p.course,
-                    "start_on": start,
-                    "end_on": None,
-                    "note": "",
-                }
-            )
-        step = Decimal(rng.choice(["1.0", "1.5", "2.0", "2.5", "3.0"]))
-        day = start
-        while day <= shape.today:
-            edss.append({"patient_id": p.id, "assessed_on": day, **_edss_row(rng, step)})
-            if rng.random() < 0.15 and step < Decimal("8.0"):
-                step += Decimal("0.5") if step >= 1 else Decimal("1.0")
-            day = add_months(day, 6)
-        year = start
-        while year <= shape.today:
-            if p.course in ("rrms", "cis") and rng.random() < 0.25:
-                onset = year + timedelta(days=rng.randint(0, 364))
-                if onset <= shape.today:
-                    relapses.append(
-                        {
-                            "patient_id": p.id,
-                            "onset_on": onset,
-                            "end_on": onset + timedelta(days=30)
-                            if onset < shape.today - timedelta(days=60)
-                            else None,
-                            "symptoms": "Generated relapse",
-                            "functional_systems": ["pyramidal"],
-                            "severity": rng.choice(["mild", "moderate", "severe"]),
-                            "objectively_confirmed": True,
-                            "infection_excluded": True,
-                            "recovery": "partial",
-                            "treatment": "iv_mp",
-                        }
-                    )
-            contrast = rng.random() < 0.5
-            mri.append(
-                {
-                    "patient_id": p.id,
-                    "study_on": year,
-                    "field_strength": "3t",
-                    "contrast_given": contrast,
-                    "new_or_enlarging_t2": rng.choice([0, 0, 0, 1, 2]),
-                    "gad_enhancing": rng.choice([0, 0, 1]) if contrast else None,
-                    "is_baseline": year == start,
-                    "report": "",
-                }
-            )
-            year = add_months(year, 12)
-    _bulk(CourseState, courses, counts)
-    _bulk(EdssAssessment, edss, counts)
-    _bulk(Relapse, relapses, counts)
-    _bulk(MriStudy, mri, counts)
-
-
-@dataclass
-class GenPlan:
-    id: int
-    patient: GenPatient
-    drug_key: str
-    started_on: date
-    stopped_on: date | None
-    conditions: list[str]
-    administrations: list[tuple[str, date]]
 
 
 def _administrations(drug_key: str, started: date, until: date) -> list[tuple[str, date]]:
@@ -590,13 +292,13 @@ def _plans(
             if stop is None:
                 break
             start = stop + timedelta(days=rng.randint(14, 90))
-    ids = _reserve_ids(DmtPlan, len(rows))
+    ids = reserve_ids(DmtPlan, len(rows))
     for row, plan, plan_id in zip(rows, plans, ids, strict=True):
         row["id"], plan.id = plan_id, plan_id
     for row in rows:
         prev = row.pop("_prev")
         row["switched_from_id"] = ids[prev] if prev is not None else None
-    _copy(DmtPlan, rows, counts)
+    copy_rows(DmtPlan, rows, counts)
     for plan in plans:
         for kind, day in plan.administrations:
             admins.append(
@@ -608,7 +310,7 @@ def _plans(
                     "recorded_by_id": plan.patient.nurse_id,
                 }
             )
-    _bulk(DmtAdministration, admins, counts)
+    bulk_rows(DmtAdministration, admins, counts)
     return plans
 
 
@@ -658,7 +360,7 @@ def _monitoring(
                     "tracking_from": p.diagnosis_on,
                 }
             )
-        care_ids = _bulk(CarePlan, care_rows, counts)
+        care_ids = bulk_rows(CarePlan, care_rows, counts)
         for p, care_id, row in zip(patients, care_ids, care_rows, strict=True):
             for due in schedule(
                 general.protocol,
@@ -706,9 +408,9 @@ def _settle(
     today = shape.today
     results: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
-    item_ids = _reserve_ids(MonitoringItem, len(items))
+    item_ids = reserve_ids(MonitoringItem, len(items))
     past = [i for i, row in enumerate(items) if row["window_closes_on"] < today]
-    result_ids = iter(_reserve_ids(Result, len(past)))
+    result_ids = iter(reserve_ids(Result, len(past)))
     for index, row in enumerate(items):
         row["id"] = item_ids[index]
         nurse = row.pop("_nurse")
@@ -787,9 +489,9 @@ def _settle(
                 )
         elif row["due_on"] <= today + timedelta(days=7) and rng.random() < 0.3:
             row["status"], row["booked_on"] = "booked", max(today, row["due_on"])
-    _copy(Result, results, counts)
-    _copy(MonitoringItem, items, counts)
-    _bulk(Alert, alerts, counts)
+    copy_rows(Result, results, counts)
+    copy_rows(MonitoringItem, items, counts)
+    bulk_rows(Alert, alerts, counts)
 
 
 def _referrals_and_rehab(
@@ -848,8 +550,8 @@ def _referrals_and_rehab(
                         "notes": "",
                     }
                 )
-    _bulk(Referral, referrals, counts)
-    _bulk(RehabSession, sessions, counts)
+    bulk_rows(Referral, referrals, counts)
+    bulk_rows(RehabSession, sessions, counts)
 
 
 def _derive_status(shape: ClinicShape) -> None:
