@@ -1,0 +1,558 @@
+"""Importing laboratory messages: receive, match, record, or hold for review.
+
+Every message is first stored as received (its own transaction, so nothing is lost whatever
+happens next), then imported in one transaction: the patient matched by MRN and checked by date
+of birth, each code matched to an analyte, each result recorded through
+`monitoring.services.record_result` (unit conversion, the lab's range, closing the open item,
+evaluation after commit) or, for a later status of the same order, amended through
+`amend_result`. Anything that stops it rolls the whole import back and holds the message in the
+review queue with the reason in plain words. The same control id from the same sender twice
+creates nothing new. Every message, and every decision on it, is in the audit trail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.accounts.models import User
+from clinic.audit import services as audit
+from clinic.audit.models import Action, Category
+from patients.models import MRN_PATTERN, Patient
+from treatments.errors import TreatmentError
+from treatments.labimport import csvfile, hl7v2
+from treatments.labimport.matching import (
+    CORRECTED,
+    PRELIMINARY,
+    VALID_TARGETS,
+    CodeBook,
+    ImportProblem,
+    PlannedResult,
+    plan_results,
+)
+from treatments.labimport.report import LabReport, ParseProblem
+from treatments.models import (
+    SENDER_PROBLEMS,
+    ImportedResult,
+    InboundMessage,
+    LabCodeMapping,
+    MessageFormat,
+    MessageState,
+    Problem,
+    ReviewItem,
+    ReviewStatus,
+)
+from treatments.monitoring import services as monitoring
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+INTERFACE_USERNAME = "lab-interface"
+
+
+@dataclass
+class Outcome:
+    """What became of one message of an upload or a stream."""
+
+    message: InboundMessage
+    duplicate: bool = False
+
+    @property
+    def ack_code(self) -> str:
+        return self.message.ack_code or "AA"
+
+    @property
+    def ack_text(self) -> str:
+        if self.duplicate:
+            return f"Already received ({self.message.get_state_display().lower()})."
+        if self.message.state == MessageState.IMPORTED:
+            return f"Imported {self.message.results_count} result(s)."
+        return f"Held for review: {self.message.reason}"
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    dry_run: bool = False
+
+    def count(self, state: str) -> int:
+        return sum(1 for o in self.outcomes if not o.duplicate and o.message.state == state)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for o in self.outcomes if o.duplicate)
+
+    @property
+    def results(self) -> int:
+        return sum(o.message.results_count for o in self.outcomes if not o.duplicate)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def interface_user() -> User:
+    """The account results from the MLLP listener are recorded by: it cannot sign in and sees
+    no patient (no role); it only names who recorded them."""
+    user, created = User.objects.get_or_create(
+        username=INTERFACE_USERNAME,
+        defaults={"first_name": "Laboratory", "last_name": "interface", "is_active": False},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def code_book(overrides: Mapping[str, str] | None = None) -> CodeBook:
+    return CodeBook(table=LabCodeMapping.objects.lookup(), overrides=dict(overrides or {}))
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+
+def receive(
+    *, text: str, channel: str, by: User | None, lab: str = "", dry_run: bool = False
+) -> Summary:
+    """Import an upload or a file: HL7 v2 messages (MLLP-framed or not) or CSV rows.
+
+    A dry run does all of it, reports what would happen, and keeps nothing (one audit entry
+    says it ran)."""
+    summary = Summary(dry_run=dry_run)
+    codes = code_book()
+    # A real import commits message by message; a dry run is one transaction rolled back.
+    try:
+        with transaction.atomic() if dry_run else contextlib.nullcontext():
+            if csvfile.looks_like_csv(text):
+                for chunk in csvfile.split_csv(text, default_lab=lab):
+                    summary.outcomes.append(
+                        _receive_one(
+                            raw=chunk.raw,
+                            fmt=MessageFormat.CSV,
+                            report=chunk.report,
+                            problem=chunk.problem,
+                            header={
+                                "control_id": chunk.control_id,
+                                "sending_facility": chunk.sending_facility,
+                                "sending_application": "CSV",
+                                "message_type": "CSV",
+                            },
+                            channel=channel,
+                            by=by,
+                            codes=codes,
+                        )
+                    )
+            else:
+                for raw in hl7v2.split_messages(text):
+                    summary.outcomes.append(
+                        receive_hl7(raw=raw, channel=channel, by=by, codes=codes)
+                    )
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        audit.record(
+            user=by,
+            action=Action.VIEW,
+            category=Category.MONITORING,
+            detail=f"lab import dry run: {len(summary.outcomes)} message(s), nothing kept",
+        )
+    return summary
+
+
+def receive_hl7(
+    *, raw: str, channel: str, by: User | None, codes: CodeBook | None = None
+) -> Outcome:
+    """One HL7 v2 message, as the MLLP listener gets it."""
+    report: LabReport | None = None
+    problem: ParseProblem | None = None
+    try:
+        report = hl7v2.parse_oru(raw)
+        header = {
+            "control_id": report.control_id,
+            "sending_application": report.sending_application,
+            "sending_facility": report.sending_facility,
+            "message_type": report.message_type,
+            "version": report.version,
+        }
+    except ParseProblem as error:
+        problem = error
+        header = hl7v2.peek_header(raw)
+    return _receive_one(
+        raw=raw,
+        fmt=MessageFormat.HL7V2,
+        report=report,
+        problem=problem,
+        header=header,
+        channel=channel,
+        by=by,
+        codes=codes or code_book(),
+    )
+
+
+def _receive_one(
+    *,
+    raw: str,
+    fmt: str,
+    report: LabReport | None,
+    problem: ParseProblem | None,
+    header: Mapping[str, str],
+    channel: str,
+    by: User | None,
+    codes: CodeBook,
+) -> Outcome:
+    fields = {
+        name: str(header.get(name, ""))[:limit]
+        for name, limit in (
+            ("control_id", 80),
+            ("sending_application", 120),
+            ("sending_facility", 120),
+            ("message_type", 20),
+            ("version", 10),
+        )
+    }
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.create(
+                format=fmt, channel=channel, raw=raw, received_by=by, **fields
+            )
+    except IntegrityError:
+        existing = InboundMessage.objects.get(
+            sending_facility=fields["sending_facility"], control_id=fields["control_id"]
+        )
+        audit.record(
+            user=by,
+            patient=existing.patient_id,
+            action=Action.VIEW,
+            category=Category.MONITORING,
+            obj=existing,
+            detail="lab message received again: nothing new created",
+        )
+        return Outcome(existing, duplicate=True)
+    audit.record(
+        user=by,
+        action=Action.CREATE,
+        category=Category.MONITORING,
+        obj=message,
+        detail=f"lab message received ({message.get_channel_display().lower()})",
+    )
+    if problem is not None:
+        kind = Problem.UNSUPPORTED if problem.unsupported else Problem.UNPARSEABLE
+        _hold(message, ImportProblem(kind, problem.message), by=by)
+    else:
+        assert report is not None
+        _import(message, report, by=by, codes=codes)
+    return Outcome(message)
+
+
+# --- importing -------------------------------------------------------------------------------
+
+
+def match_patient(report: LabReport) -> Patient:
+    """The patient the report names by MRN, checked against its date of birth."""
+    identifiers = [i for i in report.patient.identifiers if MRN_PATTERN.match(i)]
+    found = list(Patient.objects.filter(mrn__in=identifiers)[:2])
+    if not found:
+        raise ImportProblem(
+            Problem.UNKNOWN_PATIENT, "No patient in Myelin has the MRN this message gives."
+        )
+    if len(found) > 1:
+        raise ImportProblem(
+            Problem.UNKNOWN_PATIENT, "The identifiers in this message name more than one patient."
+        )
+    patient = found[0]
+    if report.patient.date_of_birth is None:
+        raise ImportProblem(
+            Problem.DOB_MISMATCH,
+            "The message gives no date of birth to check the patient against.",
+            patient=patient,
+        )
+    if report.patient.date_of_birth != patient.date_of_birth:
+        raise ImportProblem(
+            Problem.DOB_MISMATCH,
+            "The date of birth in the message is not the one on the patient's record.",
+            patient=patient,
+        )
+    return patient
+
+
+def _import(
+    message: InboundMessage,
+    report: LabReport,
+    *,
+    by: User | None,
+    codes: CodeBook,
+    patient: Patient | None = None,
+    note: str = "",
+) -> None:
+    recorder = by or interface_user()
+    try:
+        with transaction.atomic():
+            patient = patient or match_patient(report)
+            try:
+                planned = plan_results(report, codes)
+            except ImportProblem as problem:
+                problem.patient = patient
+                raise
+            count = _store(planned, report=report, message=message, patient=patient, by=recorder)
+            message.state = MessageState.IMPORTED
+            message.problem = ""
+            message.reason = ""
+            message.ack_code = "AA"
+            message.patient = patient
+            message.results_count = count
+            message.settled_at = timezone.now()
+            message.save()
+            ReviewItem.objects.filter(message=message, status=ReviewStatus.OPEN).update(
+                status=ReviewStatus.IMPORTED,
+                patient=patient,
+                closed_at=timezone.now(),
+                closed_by=recorder,
+                note=note,
+            )
+            audit.record(
+                user=by,
+                patient=patient,
+                action=Action.CREATE,
+                category=Category.MONITORING,
+                obj=message,
+                detail=f"lab message imported: {count} result(s)",
+            )
+    except ImportProblem as problem:
+        _hold(message, problem, by=by)
+
+
+def _store(
+    planned: Sequence[PlannedResult],
+    *,
+    report: LabReport,
+    message: InboundMessage,
+    patient: Patient,
+    by: User,
+) -> int:
+    source = f"From {report.sending_facility or 'the laboratory'}, message {report.control_id}."
+    count = 0
+    for result in planned:
+        order_key = f"{report.sending_facility.upper()}|{result.order_key}"[:200]
+        earlier = (
+            ImportedResult.objects.select_related("result")
+            .filter(
+                patient=patient, order_key=order_key, result__investigation=result.investigation
+            )
+            .order_by("-id")
+            .first()
+            if result.order_key
+            else None
+        )
+        status_note = {
+            PRELIMINARY: "Preliminary result.",
+            CORRECTED: "Corrected by the laboratory.",
+        }.get(result.status, "")
+        try:
+            if earlier is not None:
+                monitoring.amend_result(
+                    result=earlier.result,
+                    values=result.values,
+                    qualitative=result.qualitative,
+                    index_value=result.index_value,
+                    note=" ".join(
+                        p for p in (status_note or "Final result.", result.note, source) if p
+                    ),
+                    by=by,
+                )
+                earlier.status = result.status
+                earlier.message = message
+                earlier.save(update_fields=["status", "message"])
+            else:
+                stored = monitoring.record_result(
+                    patient=patient,
+                    investigation=result.investigation,
+                    taken_on=result.taken_on,
+                    values=result.values,
+                    qualitative=result.qualitative,
+                    index_value=result.index_value,
+                    lab=(report.sending_facility or "Laboratory")[:120],
+                    note="\n".join(p for p in (status_note, result.note, source) if p),
+                    by=by,
+                )
+                if result.order_key:
+                    ImportedResult.objects.create(
+                        result=stored,
+                        message=message,
+                        patient=patient,
+                        order_key=order_key,
+                        status=result.status,
+                    )
+        except TreatmentError as error:
+            raise ImportProblem(Problem.BAD_VALUE, error.message, patient=patient) from None
+        count += len(result.values) + bool(result.qualitative) + (result.index_value is not None)
+    return count
+
+
+def _hold(message: InboundMessage, problem: ImportProblem, *, by: User | None) -> None:
+    patient = problem.patient if isinstance(problem.patient, Patient) else None
+    with transaction.atomic():
+        message.state = MessageState.QUEUED
+        message.problem = problem.problem
+        message.reason = problem.reason
+        message.ack_code = "AE" if problem.problem in SENDER_PROBLEMS else "AA"
+        if problem.problem == Problem.UNSUPPORTED:
+            message.ack_code = "AR"
+        message.patient = patient
+        message.results_count = 0
+        message.save()
+        ReviewItem.objects.update_or_create(
+            message=message,
+            defaults={
+                "problem": problem.problem,
+                "reason": problem.reason,
+                "patient": patient,
+                "status": ReviewStatus.OPEN,
+                "closed_at": None,
+                "closed_by": None,
+            },
+        )
+        audit.record(
+            user=by,
+            patient=patient,
+            action=Action.UPDATE,
+            category=Category.MONITORING,
+            obj=message,
+            detail=f"lab message held for review: {problem.problem}",
+        )
+
+
+# --- the review queue ------------------------------------------------------------------------
+
+
+def parsed_report(message: InboundMessage) -> LabReport:
+    """Read a stored message again (raises ParseProblem if it cannot be read)."""
+    if message.format == MessageFormat.CSV:
+        return csvfile.parse_csv_report(message.raw)
+    return hl7v2.parse_oru(message.raw)
+
+
+def resolve_review(
+    *,
+    item: ReviewItem,
+    by: User,
+    patient: Patient | None = None,
+    code_choices: Mapping[str, str] | None = None,
+    note: str = "",
+) -> InboundMessage:
+    """Import a held message again, matched by hand: to `patient` (whose identity the nurse
+    has checked, so the date of birth is not compared again) and with the codes she chose.
+    If it still cannot be imported, the item stays open with the new reason."""
+    if not item.is_open:
+        raise TreatmentError("This message has already been dealt with.")
+    if code_choices and any(v not in VALID_TARGETS for v in code_choices.values()):
+        raise TreatmentError("Choose a listed test for each code.")
+    try:
+        report = parsed_report(item.message)
+    except ParseProblem as problem:
+        raise TreatmentError(
+            f"This message cannot be read ({problem.message}); reject it with a reason."
+        ) from None
+    message = InboundMessage.objects.get(pk=item.message_id)
+    _import(
+        message,
+        report,
+        by=by,
+        codes=code_book(code_choices),
+        patient=patient,
+        note=note.strip() or "Matched by hand.",
+    )
+    if patient is not None:
+        audit.record(
+            user=by,
+            patient=patient,
+            action=Action.UPDATE,
+            category=Category.MONITORING,
+            obj=item,
+            detail="lab message matched by hand",
+        )
+    return message
+
+
+def reject_review(*, item: ReviewItem, by: User, reason: str) -> ReviewItem:
+    if not item.is_open:
+        raise TreatmentError("This message has already been dealt with.")
+    if not reason.strip():
+        raise TreatmentError("Give a reason for rejecting this message.", field="reason")
+    with transaction.atomic():
+        now = timezone.now()
+        item.status = ReviewStatus.REJECTED
+        item.closed_at = now
+        item.closed_by = by
+        item.note = reason.strip()
+        item.save(update_fields=["status", "closed_at", "closed_by", "note"])
+        InboundMessage.objects.filter(pk=item.message_id).update(
+            state=MessageState.REJECTED, reason=reason.strip(), settled_at=now
+        )
+        audit.record(
+            user=by,
+            patient=item.patient_id,
+            action=Action.UPDATE,
+            category=Category.MONITORING,
+            obj=item,
+            detail="lab message rejected",
+        )
+    return item
+
+
+# --- the code table --------------------------------------------------------------------------
+
+
+def save_mapping(
+    *,
+    by: User,
+    code: str,
+    target: str,
+    sending_facility: str = "",
+    coding_system: str = "",
+    note: str = "",
+    mapping: LabCodeMapping | None = None,
+) -> LabCodeMapping:
+    if target not in VALID_TARGETS:
+        raise TreatmentError("Choose a listed test.", field="target")
+    if not code.strip():
+        raise TreatmentError("Give the laboratory's code.", field="code")
+    row = mapping or LabCodeMapping()
+    row.code = code.strip().upper()
+    row.coding_system = coding_system.strip().upper()
+    row.sending_facility = sending_facility.strip().upper()
+    row.target = target
+    row.note = note.strip()
+    row.updated_by = by
+    try:
+        with transaction.atomic():
+            row.save()
+            audit.record(
+                user=by,
+                action=Action.UPDATE if mapping else Action.CREATE,
+                category=Category.MONITORING,
+                obj=row,
+                detail=f"lab code {row.code} mapped to {target or 'not tracked'}",
+            )
+    except IntegrityError:
+        raise TreatmentError(
+            "This code is already in the table for this laboratory and coding system.",
+            field="code",
+        ) from None
+    return row
+
+
+def delete_mapping(*, mapping: LabCodeMapping, by: User) -> None:
+    with transaction.atomic():
+        audit.record(
+            user=by,
+            action=Action.DELETE,
+            category=Category.MONITORING,
+            obj=mapping,
+            detail=f"lab code {mapping.code} removed",
+        )
+        mapping.delete()
