@@ -16,6 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("Patients", reverse("patients:list")))
     if user.is_nurse or user.is_neurologist:
         items.append(("Monitoring", reverse("treatments:worklist")))
+        items.append(("Lab results", reverse("labimport:queue")))
     if user.is_clinician:
         items.append(("Referrals", reverse("referrals:board")))
         items.append(("Alerts", reverse("alerts:inbox")))
@@ -25,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user.is_clinic_admin:
         items.append(("System status", reverse("clinic:status")))
         items.append(("Audit", reverse("audit:report")))
+        items.append(("Lab import", reverse("labimport:messages")))
     current = request.path
     # The most specific matching entry is the current page (/patients/caseload/ is Caseload,
     # not also Patients).

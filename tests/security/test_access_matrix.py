@@ -84,6 +84,13 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "alerts:acknowledge": (PATIENT, ("alert_id",)),
     "alerts:snooze": (PATIENT, ("alert_id",)),
     "alerts:resolve": (PATIENT, ("alert_id",)),
+    "labimport:queue": (GLOBAL, ()),
+    "labimport:upload": (GLOBAL, ()),
+    "labimport:messages": (GLOBAL, ()),
+    "labimport:codes": (GLOBAL, ()),
+    "labimport:code_delete": (GLOBAL, ("mapping_id",)),
+    "labimport:review": (PATIENT, ("review_id",)),
+    "labimport:reject": (PATIENT, ("review_id",)),
 }
 
 TEAM_A_ROLES = ["neurologist", "nurse", "therapist"]
@@ -92,7 +99,7 @@ SIGNED_IN_ROUTES = sorted(name for name, (kind, _) in ROUTES.items() if kind != 
 B_MARKERS = ("Baker", "BBB00001")
 
 
-GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv"}
+GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "mapping_id": 1}
 
 
 def url_for(name: str, side: Any) -> str:

@@ -10,6 +10,7 @@ words, never a traceback. No Django here.
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import date, datetime, timedelta, timezone
 
 import hl7
@@ -331,7 +332,10 @@ def acknowledgement(raw: str, code: str, text: str = "") -> str:
         source = hl7.parse(segments[0])
     except Exception:
         source = hl7.parse("MSH|^~\\&|||||||ORU^R01||P|2.5.1")
-    ack = source.create_ack(ack_code=code, application="MYELIN")
+    with warnings.catch_warnings():
+        # python-hl7 0.4.5 stamps the ACK with datetime.utcnow(), deprecated in Python 3.12.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ack = source.create_ack(ack_code=code, application="MYELIN")
     if text:
         ack.segment("MSA").assign_field(_ack_text(text), 3)
     return str(ack)

@@ -347,3 +347,13 @@ def _smallest_panel(analytes: set[str]) -> str | None:
     if not panels:
         return None
     return min(panels, key=lambda inv: (len(inv.components), inv.key)).key
+
+
+def unknown_codes(report: LabReport, codes: CodeBook) -> list[Code]:
+    """The observation codes of a report that nothing maps, each once (for the review form)."""
+    found: dict[str, Code] = {}
+    for order in report.orders:
+        for obs in order.observations:
+            if obs.codes and codes.target(obs.codes, report.sending_facility) is None:
+                found.setdefault(obs.codes[0].code, obs.codes[0])
+    return list(found.values())

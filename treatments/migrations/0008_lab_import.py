@@ -6,111 +6,332 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0004_referral_target_defaults'),
-        ('treatments', '0007_monitoring_patient_open_index'),
+        ("patients", "0004_referral_target_defaults"),
+        ("treatments", "0007_monitoring_patient_open_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('format', models.CharField(choices=[('hl7v2', 'HL7 v2'), ('csv', 'CSV')], max_length=8)),
-                ('channel', models.CharField(choices=[('upload', 'File upload'), ('mllp', 'MLLP listener'), ('file', 'Command line')], max_length=8)),
-                ('sending_application', models.CharField(blank=True, max_length=120)),
-                ('sending_facility', models.CharField(blank=True, max_length=120)),
-                ('control_id', models.CharField(blank=True, max_length=80)),
-                ('message_type', models.CharField(blank=True, max_length=20)),
-                ('version', models.CharField(blank=True, max_length=10)),
-                ('raw', models.TextField()),
-                ('state', models.CharField(choices=[('received', 'Received'), ('imported', 'Imported'), ('queued', 'Held for review'), ('rejected', 'Rejected')], default='received', max_length=10)),
-                ('problem', models.CharField(blank=True, choices=[('unparseable', 'Cannot be read'), ('unknown_patient', 'Unknown patient'), ('dob_mismatch', 'Date of birth does not match'), ('unknown_code', 'Unknown test code'), ('bad_value', 'Value cannot be used'), ('unsupported', 'Not a lab result we import')], max_length=20)),
-                ('reason', models.TextField(blank=True, help_text='Why it is held or rejected, in plain words.')),
-                ('ack_code', models.CharField(blank=True, max_length=2)),
-                ('results_count', models.PositiveIntegerField(default=0)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('patient', models.ForeignKey(blank=True, help_text='The patient the message was matched to (or is a candidate for).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
-                ('received_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "format",
+                    models.CharField(choices=[("hl7v2", "HL7 v2"), ("csv", "CSV")], max_length=8),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("upload", "File upload"),
+                            ("mllp", "MLLP listener"),
+                            ("file", "Command line"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("sending_application", models.CharField(blank=True, max_length=120)),
+                ("sending_facility", models.CharField(blank=True, max_length=120)),
+                ("control_id", models.CharField(blank=True, max_length=80)),
+                ("message_type", models.CharField(blank=True, max_length=20)),
+                ("version", models.CharField(blank=True, max_length=10)),
+                ("raw", models.TextField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("imported", "Imported"),
+                            ("queued", "Held for review"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="received",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "problem",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("unparseable", "Cannot be read"),
+                            ("unknown_patient", "Unknown patient"),
+                            ("dob_mismatch", "Date of birth does not match"),
+                            ("unknown_code", "Unknown test code"),
+                            ("bad_value", "Value cannot be used"),
+                            ("unsupported", "Not a lab result we import"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.TextField(
+                        blank=True, help_text="Why it is held or rejected, in plain words."
+                    ),
+                ),
+                ("ack_code", models.CharField(blank=True, max_length=2)),
+                ("results_count", models.PositiveIntegerField(default=0)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The patient the message was matched to (or is a candidate for).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "received_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ImportedResult',
+            name="ImportedResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_key', models.CharField(max_length=200)),
-                ('status', models.CharField(help_text='The latest result status (P, F or C).', max_length=1)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
-                ('result', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='import_record', to='treatments.result')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='treatments.inboundmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order_key", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        help_text="The latest result status (P, F or C).", max_length=1
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "result",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="import_record",
+                        to="treatments.result",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="treatments.inboundmessage",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LabCodeMapping',
+            name="LabCodeMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sending_facility', models.CharField(blank=True, help_text='MSH-4 of the laboratory; blank for any laboratory.', max_length=120)),
-                ('coding_system', models.CharField(blank=True, help_text='e.g. L (local) or LN (LOINC); blank for any.', max_length=20)),
-                ('code', models.CharField(max_length=40)),
-                ('target', models.CharField(blank=True, help_text='The analyte or test it means; blank when Myelin does not track it.', max_length=40)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "sending_facility",
+                    models.CharField(
+                        blank=True,
+                        help_text="MSH-4 of the laboratory; blank for any laboratory.",
+                        max_length=120,
+                    ),
+                ),
+                (
+                    "coding_system",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. L (local) or LN (LOINC); blank for any.",
+                        max_length=20,
+                    ),
+                ),
+                ("code", models.CharField(max_length=40)),
+                (
+                    "target",
+                    models.CharField(
+                        blank=True,
+                        help_text="The analyte or test it means; blank when Myelin does not track it.",
+                        max_length=40,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sending_facility', 'code'],
+                "ordering": ["sending_facility", "code"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewItem',
+            name="ReviewItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('problem', models.CharField(choices=[('unparseable', 'Cannot be read'), ('unknown_patient', 'Unknown patient'), ('dob_mismatch', 'Date of birth does not match'), ('unknown_code', 'Unknown test code'), ('bad_value', 'Value cannot be used'), ('unsupported', 'Not a lab result we import')], max_length=20)),
-                ('reason', models.TextField()),
-                ('status', models.CharField(choices=[('open', 'Open'), ('imported', 'Imported after review'), ('rejected', 'Rejected')], default='open', max_length=10)),
-                ('opened_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('note', models.TextField(blank=True, help_text='How it was resolved, or why it was rejected.')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='review', to='treatments.inboundmessage')),
-                ('patient', models.ForeignKey(blank=True, help_text='The patient the message names, when it names a known one.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "problem",
+                    models.CharField(
+                        choices=[
+                            ("unparseable", "Cannot be read"),
+                            ("unknown_patient", "Unknown patient"),
+                            ("dob_mismatch", "Date of birth does not match"),
+                            ("unknown_code", "Unknown test code"),
+                            ("bad_value", "Value cannot be used"),
+                            ("unsupported", "Not a lab result we import"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("imported", "Imported after review"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "note",
+                    models.TextField(
+                        blank=True, help_text="How it was resolved, or why it was rejected."
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="review",
+                        to="treatments.inboundmessage",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The patient the message names, when it names a known one.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['opened_at', 'id'],
+                "ordering": ["opened_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='inboundmessage',
-            index=models.Index(fields=['state', 'received_at'], name='inbound_message_state'),
+            model_name="inboundmessage",
+            index=models.Index(fields=["state", "received_at"], name="inbound_message_state"),
         ),
         migrations.AddConstraint(
-            model_name='inboundmessage',
-            constraint=models.UniqueConstraint(condition=models.Q(('control_id', ''), _negated=True), fields=('sending_facility', 'control_id'), name='inbound_message_once_per_sender'),
+            model_name="inboundmessage",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("control_id", ""), _negated=True),
+                fields=("sending_facility", "control_id"),
+                name="inbound_message_once_per_sender",
+            ),
         ),
         migrations.AddIndex(
-            model_name='importedresult',
-            index=models.Index(fields=['patient', 'order_key'], name='imported_result_order'),
+            model_name="importedresult",
+            index=models.Index(fields=["patient", "order_key"], name="imported_result_order"),
         ),
         migrations.AddConstraint(
-            model_name='labcodemapping',
-            constraint=models.UniqueConstraint(fields=('sending_facility', 'coding_system', 'code'), name='lab_code_once'),
+            model_name="labcodemapping",
+            constraint=models.UniqueConstraint(
+                fields=("sending_facility", "coding_system", "code"), name="lab_code_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='reviewitem',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['opened_at'], name='review_item_open'),
+            model_name="reviewitem",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["opened_at"],
+                name="review_item_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reviewitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', True), ('status', 'open')), models.Q(models.Q(('status', 'open'), _negated=True), ('closed_at__isnull', False), ('closed_by__isnull', False)), _connector='OR'), name='review_item_closed_completely'),
+            model_name="reviewitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("closed_at__isnull", True), ("status", "open")),
+                    models.Q(
+                        models.Q(("status", "open"), _negated=True),
+                        ("closed_at__isnull", False),
+                        ("closed_by__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="review_item_closed_completely",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reviewitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'rejected'), _negated=True), models.Q(('note', ''), _negated=True), _connector='OR'), name='review_item_rejection_has_reason'),
+            model_name="reviewitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "rejected"), _negated=True),
+                    models.Q(("note", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="review_item_rejection_has_reason",
+            ),
         ),
     ]
