@@ -271,6 +271,9 @@ def _timed_sweep_step(run: str) -> float:
 
 
 LAB_RESULTS = int(os.environ.get("MYELIN_BENCH_LAB_RESULTS", "10000"))
+# Evaluation by Celery workers beside the import, as `make run` and production run it (0: in
+# the importing process).
+LAB_WORKERS = int(os.environ.get("MYELIN_BENCH_LAB_WORKERS", "2"))
 
 
 def lab_import() -> None:
@@ -278,9 +281,16 @@ def lab_import() -> None:
     on a scratch copy: the import writes."""
     from treatments.bench.lab_import import measure
 
-    rate = _on_scratch_copy(functools.partial(measure, LAB_RESULTS))
+    rate = _on_scratch_copy(functools.partial(measure, LAB_RESULTS, workers=LAB_WORKERS))
+    evaluated_by = f"{LAB_WORKERS} Celery workers" if LAB_WORKERS else "inline"
     figure(f"HL7 import ({rate.results:,} results, {rate.messages:,} messages)", rate.seconds, "s")
-    figure("HL7 import rate", rate.per_second, "results/s", ">= 300/s", rate.per_second >= 300)
+    figure(
+        f"HL7 import rate (evaluation {evaluated_by})",
+        rate.per_second,
+        "results/s",
+        ">= 300/s",
+        rate.per_second >= 300,
+    )
     if rate.held:
         figure("HL7 messages held for review", float(rate.held), "messages", "0", False)
 

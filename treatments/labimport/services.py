@@ -113,6 +113,100 @@ def code_book(overrides: Mapping[str, str] | None = None) -> CodeBook:
     return CodeBook(table=LabCodeMapping.objects.lookup(), overrides=dict(overrides or {}))
 
 
+@dataclass
+class _Arrival:
+    """One message as read off the wire or out of a file, before it is stored."""
+
+    raw: str
+    fmt: str
+    report: LabReport | None
+    problem: ParseProblem | None
+    header: dict[str, str]
+
+    def fields(self) -> dict[str, str]:
+        return {
+            name: str(self.header.get(name, ""))[:limit]
+            for name, limit in (
+                ("control_id", 80),
+                ("sending_application", 120),
+                ("sending_facility", 120),
+                ("message_type", 20),
+                ("version", 10),
+            )
+        }
+
+
+def _hl7_arrival(raw: str) -> _Arrival:
+    try:
+        report = hl7v2.parse_oru(raw)
+    except ParseProblem as problem:
+        return _Arrival(raw, MessageFormat.HL7V2, None, problem, hl7v2.peek_header(raw))
+    header = {
+        "control_id": report.control_id,
+        "sending_application": report.sending_application,
+        "sending_facility": report.sending_facility,
+        "message_type": report.message_type,
+        "version": report.version,
+    }
+    return _Arrival(raw, MessageFormat.HL7V2, report, None, header)
+
+
+def _csv_arrivals(text: str, lab: str) -> list[_Arrival]:
+    return [
+        _Arrival(
+            chunk.raw,
+            MessageFormat.CSV,
+            chunk.report,
+            chunk.problem,
+            {
+                "control_id": chunk.control_id,
+                "sending_facility": chunk.sending_facility,
+                "sending_application": "CSV",
+                "message_type": "CSV",
+            },
+        )
+        for chunk in csvfile.split_csv(text, default_lab=lab)
+    ]
+
+
+@dataclass
+class _Run:
+    """What one import looks up once, rather than once a message: the code table, who records,
+    the patients the messages name, and the results of the orders they continue."""
+
+    codes: CodeBook
+    recorder: User
+    patients: dict[str, Patient] = field(default_factory=dict)
+    earlier: dict[tuple[int, str, str], ImportedResult] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, reports: Sequence[LabReport], *, by: User | None, codes: CodeBook) -> _Run:
+        run = cls(codes=codes, recorder=by or interface_user())
+        mrns = {i for r in reports for i in r.patient.identifiers if MRN_PATTERN.match(i)}
+        for start in range(0, len(mrns), 5000):
+            chunk = sorted(mrns)[start : start + 5000]
+            run.patients.update((p.mrn, p) for p in Patient.objects.filter(mrn__in=chunk))
+        keys = {
+            _order_key(r.sending_facility, o.order_key)
+            for r in reports
+            for o in r.orders
+            if o.order_key
+        }
+        if keys and run.patients:
+            for row in ImportedResult.objects.filter(
+                order_key__in=keys, patient__in=[p.pk for p in run.patients.values()]
+            ).select_related("result"):
+                run.remember(row)
+        return run
+
+    def remember(self, row: ImportedResult) -> None:
+        self.earlier[(row.patient_id, row.order_key, row.result.investigation)] = row
+
+
+def _order_key(facility: str, order_key: str) -> str:
+    return f"{facility.upper()}|{order_key}"[:200]
+
+
 # --- receiving -------------------------------------------------------------------------------
 
 
@@ -121,37 +215,17 @@ def receive(
 ) -> Summary:
     """Import an upload or a file: HL7 v2 messages (MLLP-framed or not) or CSV rows.
 
-    A dry run does all of it, reports what would happen, and keeps nothing (one audit entry
-    says it ran)."""
+    Every message is stored as received first (one transaction for the whole upload), then each
+    is imported in a transaction of its own. A dry run does all of it, reports what would
+    happen, and keeps nothing (one audit entry says it ran)."""
+    if csvfile.looks_like_csv(text):
+        arrivals = _csv_arrivals(text, lab)
+    else:
+        arrivals = [_hl7_arrival(raw) for raw in hl7v2.split_messages(text)]
     summary = Summary(dry_run=dry_run)
-    codes = code_book()
-    # A real import commits message by message; a dry run is one transaction rolled back.
     try:
         with transaction.atomic() if dry_run else contextlib.nullcontext():
-            if csvfile.looks_like_csv(text):
-                for chunk in csvfile.split_csv(text, default_lab=lab):
-                    summary.outcomes.append(
-                        _receive_one(
-                            raw=chunk.raw,
-                            fmt=MessageFormat.CSV,
-                            report=chunk.report,
-                            problem=chunk.problem,
-                            header={
-                                "control_id": chunk.control_id,
-                                "sending_facility": chunk.sending_facility,
-                                "sending_application": "CSV",
-                                "message_type": "CSV",
-                            },
-                            channel=channel,
-                            by=by,
-                            codes=codes,
-                        )
-                    )
-            else:
-                for raw in hl7v2.split_messages(text):
-                    summary.outcomes.append(
-                        receive_hl7(raw=raw, channel=channel, by=by, codes=codes)
-                    )
+            summary.outcomes = _receive(arrivals, channel=channel, by=by)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -164,98 +238,122 @@ def receive(
     return summary
 
 
-def receive_hl7(
-    *, raw: str, channel: str, by: User | None, codes: CodeBook | None = None
-) -> Outcome:
+def receive_hl7(*, raw: str, channel: str, by: User | None) -> Outcome:
     """One HL7 v2 message, as the MLLP listener gets it."""
-    report: LabReport | None = None
-    problem: ParseProblem | None = None
-    try:
-        report = hl7v2.parse_oru(raw)
-        header = {
-            "control_id": report.control_id,
-            "sending_application": report.sending_application,
-            "sending_facility": report.sending_facility,
-            "message_type": report.message_type,
-            "version": report.version,
-        }
-    except ParseProblem as error:
-        problem = error
-        header = hl7v2.peek_header(raw)
-    return _receive_one(
-        raw=raw,
-        fmt=MessageFormat.HL7V2,
-        report=report,
-        problem=problem,
-        header=header,
-        channel=channel,
+    [outcome] = _receive([_hl7_arrival(raw)], channel=channel, by=by)
+    return outcome
+
+
+def _receive(arrivals: Sequence[_Arrival], *, channel: str, by: User | None) -> list[Outcome]:
+    stored = _store_arrivals(arrivals, channel=channel, by=by)
+    run = _Run.prepare(
+        [
+            a.report
+            for a, (_, duplicate) in zip(arrivals, stored, strict=True)
+            if a.report and not duplicate
+        ],
         by=by,
-        codes=codes or code_book(),
+        codes=code_book(),
     )
+    outcomes = []
+    for arrival, (message, duplicate) in zip(arrivals, stored, strict=True):
+        if not duplicate:
+            if arrival.problem is not None:
+                kind = Problem.UNSUPPORTED if arrival.problem.unsupported else Problem.UNPARSEABLE
+                _hold(message, ImportProblem(kind, arrival.problem.message), by=by)
+            else:
+                assert arrival.report is not None
+                _import(message, arrival.report, by=by, run=run)
+        outcomes.append(Outcome(message, duplicate=duplicate))
+    return outcomes
 
 
-def _receive_one(
-    *,
-    raw: str,
-    fmt: str,
-    report: LabReport | None,
-    problem: ParseProblem | None,
-    header: Mapping[str, str],
-    channel: str,
-    by: User | None,
-    codes: CodeBook,
-) -> Outcome:
-    fields = {
-        name: str(header.get(name, ""))[:limit]
-        for name, limit in (
-            ("control_id", 80),
-            ("sending_application", 120),
-            ("sending_facility", 120),
-            ("message_type", 20),
-            ("version", 10),
+def _store_arrivals(
+    arrivals: Sequence[_Arrival], *, channel: str, by: User | None
+) -> list[tuple[InboundMessage, bool]]:
+    """Store every arrival as received, in one transaction; a message whose sender and control
+    id are already stored (or earlier in this batch) is a duplicate and stores nothing."""
+    fields = [a.fields() for a in arrivals]
+    wanted = {f["control_id"] for f in fields if f["control_id"]}
+    known: dict[tuple[str, str], InboundMessage] = {}
+    for start in range(0, len(wanted), 5000):
+        for row in InboundMessage.objects.filter(
+            control_id__in=sorted(wanted)[start : start + 5000]
+        ):
+            known[(row.sending_facility, row.control_id)] = row
+    placed: list[tuple[InboundMessage, bool]] = []
+    new: list[InboundMessage] = []
+    for arrival, f in zip(arrivals, fields, strict=True):
+        key = (f["sending_facility"], f["control_id"])
+        if f["control_id"] and key in known:
+            placed.append((known[key], True))
+            continue
+        message = InboundMessage(
+            format=arrival.fmt, channel=channel, raw=arrival.raw, received_by=by, **f
         )
-    }
+        if f["control_id"]:
+            known[key] = message
+        new.append(message)
+        placed.append((message, False))
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.bulk_create(new, batch_size=500)
+            _audit_arrivals(placed, by=by)
+    except IntegrityError:
+        # The same message arrived by another way at the same moment: store one at a time.
+        return [
+            _store_one(a, f, channel=channel, by=by) for a, f in zip(arrivals, fields, strict=True)
+        ]
+    return placed
+
+
+def _store_one(
+    arrival: _Arrival, fields: dict[str, str], *, channel: str, by: User | None
+) -> tuple[InboundMessage, bool]:
     try:
         with transaction.atomic():
             message = InboundMessage.objects.create(
-                format=fmt, channel=channel, raw=raw, received_by=by, **fields
+                format=arrival.fmt, channel=channel, raw=arrival.raw, received_by=by, **fields
             )
+            _audit_arrivals([(message, False)], by=by)
     except IntegrityError:
         existing = InboundMessage.objects.get(
             sending_facility=fields["sending_facility"], control_id=fields["control_id"]
         )
-        audit.record(
-            user=by,
-            patient=existing.patient_id,
-            action=Action.VIEW,
-            category=Category.MONITORING,
-            obj=existing,
-            detail="lab message received again: nothing new created",
-        )
-        return Outcome(existing, duplicate=True)
-    audit.record(
+        _audit_arrivals([(existing, True)], by=by)
+        return existing, True
+    return message, False
+
+
+def _audit_arrivals(placed: Sequence[tuple[InboundMessage, bool]], *, by: User | None) -> None:
+    audit.record_many(
         user=by,
-        action=Action.CREATE,
-        category=Category.MONITORING,
-        obj=message,
-        detail=f"lab message received ({message.get_channel_display().lower()})",
+        entries=[
+            audit.Entry(
+                message.patient_id if duplicate else None,
+                Action.VIEW if duplicate else Action.CREATE,
+                Category.MONITORING,
+                "treatments.inboundmessage",
+                str(message.pk),
+                "lab message received again: nothing new created"
+                if duplicate
+                else f"lab message received ({message.get_channel_display().lower()})",
+            )
+            for message, duplicate in placed
+        ],
     )
-    if problem is not None:
-        kind = Problem.UNSUPPORTED if problem.unsupported else Problem.UNPARSEABLE
-        _hold(message, ImportProblem(kind, problem.message), by=by)
-    else:
-        assert report is not None
-        _import(message, report, by=by, codes=codes)
-    return Outcome(message)
 
 
 # --- importing -------------------------------------------------------------------------------
 
 
-def match_patient(report: LabReport) -> Patient:
+def match_patient(report: LabReport, known: Mapping[str, Patient] | None = None) -> Patient:
     """The patient the report names by MRN, checked against its date of birth."""
     identifiers = [i for i in report.patient.identifiers if MRN_PATTERN.match(i)]
-    found = list(Patient.objects.filter(mrn__in=identifiers)[:2])
+    if known is not None:
+        found = list({known[i].pk: known[i] for i in identifiers if i in known}.values())
+    else:
+        found = list(Patient.objects.filter(mrn__in=identifiers)[:2])
     if not found:
         raise ImportProblem(
             Problem.UNKNOWN_PATIENT, "No patient in Myelin has the MRN this message gives."
@@ -285,20 +383,21 @@ def _import(
     report: LabReport,
     *,
     by: User | None,
-    codes: CodeBook,
+    run: _Run,
     patient: Patient | None = None,
     note: str = "",
 ) -> None:
-    recorder = by or interface_user()
+    # What this run remembers of earlier orders must not outlive a rolled-back import.
+    remembered = dict(run.earlier)
     try:
         with transaction.atomic():
-            patient = patient or match_patient(report)
+            patient = patient or match_patient(report, run.patients)
             try:
-                planned = plan_results(report, codes)
+                planned = plan_results(report, run.codes)
             except ImportProblem as problem:
                 problem.patient = patient
                 raise
-            count = _store(planned, report=report, message=message, patient=patient, by=recorder)
+            count = _store(planned, report=report, message=message, patient=patient, run=run)
             message.state = MessageState.IMPORTED
             message.problem = ""
             message.reason = ""
@@ -306,14 +405,15 @@ def _import(
             message.patient = patient
             message.results_count = count
             message.settled_at = timezone.now()
-            message.save()
-            ReviewItem.objects.filter(message=message, status=ReviewStatus.OPEN).update(
-                status=ReviewStatus.IMPORTED,
-                patient=patient,
-                closed_at=timezone.now(),
-                closed_by=recorder,
-                note=note,
-            )
+            message.save(update_fields=_OUTCOME_FIELDS)
+            if note:  # a reviewer's import closes the message's review item
+                ReviewItem.objects.filter(message=message, status=ReviewStatus.OPEN).update(
+                    status=ReviewStatus.IMPORTED,
+                    patient=patient,
+                    closed_at=timezone.now(),
+                    closed_by=run.recorder,
+                    note=note,
+                )
             audit.record(
                 user=by,
                 patient=patient,
@@ -323,6 +423,7 @@ def _import(
                 detail=f"lab message imported: {count} result(s)",
             )
     except ImportProblem as problem:
+        run.earlier = remembered
         _hold(message, problem, by=by)
 
 
@@ -332,19 +433,14 @@ def _store(
     report: LabReport,
     message: InboundMessage,
     patient: Patient,
-    by: User,
+    run: _Run,
 ) -> int:
     source = f"From {report.sending_facility or 'the laboratory'}, message {report.control_id}."
     count = 0
     for result in planned:
-        order_key = f"{report.sending_facility.upper()}|{result.order_key}"[:200]
+        order_key = _order_key(report.sending_facility, result.order_key)
         earlier = (
-            ImportedResult.objects.select_related("result")
-            .filter(
-                patient=patient, order_key=order_key, result__investigation=result.investigation
-            )
-            .order_by("-id")
-            .first()
+            run.earlier.get((patient.pk, order_key, result.investigation))
             if result.order_key
             else None
         )
@@ -362,7 +458,7 @@ def _store(
                     note=" ".join(
                         p for p in (status_note or "Final result.", result.note, source) if p
                     ),
-                    by=by,
+                    by=run.recorder,
                 )
                 earlier.status = result.status
                 earlier.message = message
@@ -377,20 +473,34 @@ def _store(
                     index_value=result.index_value,
                     lab=(report.sending_facility or "Laboratory")[:120],
                     note="\n".join(p for p in (status_note, result.note, source) if p),
-                    by=by,
+                    by=run.recorder,
                 )
                 if result.order_key:
-                    ImportedResult.objects.create(
-                        result=stored,
-                        message=message,
-                        patient=patient,
-                        order_key=order_key,
-                        status=result.status,
+                    run.remember(
+                        ImportedResult.objects.create(
+                            result=stored,
+                            message=message,
+                            patient=patient,
+                            order_key=order_key,
+                            status=result.status,
+                        )
                     )
         except TreatmentError as error:
             raise ImportProblem(Problem.BAD_VALUE, error.message, patient=patient) from None
         count += len(result.values) + bool(result.qualitative) + (result.index_value is not None)
     return count
+
+
+# What working a message changes (never the raw text, which stays as it was received).
+_OUTCOME_FIELDS = [
+    "state",
+    "problem",
+    "reason",
+    "ack_code",
+    "patient",
+    "results_count",
+    "settled_at",
+]
 
 
 def _hold(message: InboundMessage, problem: ImportProblem, *, by: User | None) -> None:
@@ -404,7 +514,7 @@ def _hold(message: InboundMessage, problem: ImportProblem, *, by: User | None) -
             message.ack_code = "AR"
         message.patient = patient
         message.results_count = 0
-        message.save()
+        message.save(update_fields=_OUTCOME_FIELDS)
         ReviewItem.objects.update_or_create(
             message=message,
             defaults={
@@ -458,13 +568,9 @@ def resolve_review(
             f"This message cannot be read ({problem.message}); reject it with a reason."
         ) from None
     message = InboundMessage.objects.get(pk=item.message_id)
+    run = _Run.prepare([report], by=by, codes=code_book(code_choices))
     _import(
-        message,
-        report,
-        by=by,
-        codes=code_book(code_choices),
-        patient=patient,
-        note=note.strip() or "Matched by hand.",
+        message, report, by=by, run=run, patient=patient, note=note.strip() or "Matched by hand."
     )
     if patient is not None:
         audit.record(
