@@ -28,11 +28,13 @@ def mllp_port() -> Iterator[int]:
     ready = threading.Event()
     port: list[int] = []
 
+    def listening(bound: int) -> None:
+        port.append(bound)
+        ready.set()
+
     def run() -> None:
         asyncio.set_event_loop(loop)
-        task = loop.create_task(
-            listener.serve("127.0.0.1", 0, ready=lambda p: (port.append(p), ready.set()))
-        )
+        task = loop.create_task(listener.serve("127.0.0.1", 0, ready=listening))
         with contextlib.suppress(asyncio.CancelledError):
             loop.run_until_complete(task)
 

@@ -167,7 +167,7 @@ def test_the_admin_uploads_a_file_and_sees_only_the_summary(
         "results.hl7", oru(*lft_panel(), born=patient_a.date_of_birth).encode()
     )
 
-    response = client.post(reverse("labimport:upload"), {"files": [upload]})
+    response = client.post(reverse("labimport:upload"), {"upload": [upload]})
 
     assert response.status_code == 200
     body = response.content.decode()

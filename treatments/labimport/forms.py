@@ -39,7 +39,7 @@ def decode(raw: bytes) -> str:
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(
+    upload = MultipleFileField(
         label="Files",
         required=False,
         help_text="HL7 v2 ORU^R01 messages (one or many, MLLP-framed or not) or a CSV file.",
@@ -56,11 +56,11 @@ class UploadForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        files: list[UploadedFile] = data.get("files") or []
+        files: list[UploadedFile] = data.get("upload") or []
         texts = []
         for upload in files:
             if upload.size and upload.size > MAX_UPLOAD_BYTES:
-                self.add_error("files", f"{upload.name} is larger than 10 MB; split it.")
+                self.add_error("upload", f"{upload.name} is larger than 10 MB; split it.")
                 continue
             texts.append(decode(upload.read()))
         if data.get("text", "").strip():

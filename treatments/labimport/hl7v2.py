@@ -217,7 +217,11 @@ def parse_oru(text: str) -> LabReport:
     if len(pids) > 1:
         raise ParseProblem("The message is about more than one patient (several PID segments).")
     return LabReport(
-        **header,
+        control_id=control_id,
+        sending_application=header["sending_application"],
+        sending_facility=header["sending_facility"],
+        message_type=message_type,
+        version=version,
         sent_at=parse_timestamp(_get(msh, 7), what="The message time (MSH-7)"),
         patient=_patient(pids[0]),
         orders=_orders(message),
