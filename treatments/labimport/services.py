@@ -29,7 +29,6 @@ from treatments.labimport import csvfile, hl7v2
 from treatments.labimport.matching import (
     CORRECTED,
     PRELIMINARY,
-    VALID_TARGETS,
     CodeBook,
     ImportProblem,
     PlannedResult,
@@ -170,7 +169,7 @@ def _csv_arrivals(text: str, lab: str) -> list[_Arrival]:
 
 
 @dataclass
-class _Run:
+class ImportRun:
     """What one import looks up once, rather than once a message: the code table, who records,
     the patients the messages name, and the results of the orders they continue."""
 
@@ -180,7 +179,9 @@ class _Run:
     earlier: dict[tuple[int, str, str], ImportedResult] = field(default_factory=dict)
 
     @classmethod
-    def prepare(cls, reports: Sequence[LabReport], *, by: User | None, codes: CodeBook) -> _Run:
+    def prepare(
+        cls, reports: Sequence[LabReport], *, by: User | None, codes: CodeBook
+    ) -> ImportRun:
         run = cls(codes=codes, recorder=by or interface_user())
         mrns = {i for r in reports for i in r.patient.identifiers if MRN_PATTERN.match(i)}
         for start in range(0, len(mrns), 5000):
@@ -246,7 +247,7 @@ def receive_hl7(*, raw: str, channel: str, by: User | None) -> Outcome:
 
 def _receive(arrivals: Sequence[_Arrival], *, channel: str, by: User | None) -> list[Outcome]:
     stored = _store_arrivals(arrivals, channel=channel, by=by)
-    run = _Run.prepare(
+    run = ImportRun.prepare(
         [
             a.report
             for a, (_, duplicate) in zip(arrivals, stored, strict=True)
@@ -263,7 +264,7 @@ def _receive(arrivals: Sequence[_Arrival], *, channel: str, by: User | None) -> 
                 _hold(message, ImportProblem(kind, arrival.problem.message), by=by)
             else:
                 assert arrival.report is not None
-                _import(message, arrival.report, by=by, run=run)
+                import_message(message, arrival.report, by=by, run=run)
         outcomes.append(Outcome(message, duplicate=duplicate))
     return outcomes
 
@@ -378,12 +379,12 @@ def match_patient(report: LabReport, known: Mapping[str, Patient] | None = None)
     return patient
 
 
-def _import(
+def import_message(
     message: InboundMessage,
     report: LabReport,
     *,
     by: User | None,
-    run: _Run,
+    run: ImportRun,
     patient: Patient | None = None,
     note: str = "",
 ) -> None:
@@ -433,7 +434,7 @@ def _store(
     report: LabReport,
     message: InboundMessage,
     patient: Patient,
-    run: _Run,
+    run: ImportRun,
 ) -> int:
     source = f"From {report.sending_facility or 'the laboratory'}, message {report.control_id}."
     count = 0
@@ -534,131 +535,3 @@ def _hold(message: InboundMessage, problem: ImportProblem, *, by: User | None) -
             obj=message,
             detail=f"lab message held for review: {problem.problem}",
         )
-
-
-# --- the review queue ------------------------------------------------------------------------
-
-
-def parsed_report(message: InboundMessage) -> LabReport:
-    """Read a stored message again (raises ParseProblem if it cannot be read)."""
-    if message.format == MessageFormat.CSV:
-        return csvfile.parse_csv_report(message.raw)
-    return hl7v2.parse_oru(message.raw)
-
-
-def resolve_review(
-    *,
-    item: ReviewItem,
-    by: User,
-    patient: Patient | None = None,
-    code_choices: Mapping[str, str] | None = None,
-    note: str = "",
-) -> InboundMessage:
-    """Import a held message again, matched by hand: to `patient` (whose identity the nurse
-    has checked, so the date of birth is not compared again) and with the codes she chose.
-    If it still cannot be imported, the item stays open with the new reason."""
-    if not item.is_open:
-        raise TreatmentError("This message has already been dealt with.")
-    if code_choices and any(v not in VALID_TARGETS for v in code_choices.values()):
-        raise TreatmentError("Choose a listed test for each code.")
-    try:
-        report = parsed_report(item.message)
-    except ParseProblem as problem:
-        raise TreatmentError(
-            f"This message cannot be read ({problem.message}); reject it with a reason."
-        ) from None
-    message = InboundMessage.objects.get(pk=item.message_id)
-    run = _Run.prepare([report], by=by, codes=code_book(code_choices))
-    _import(
-        message, report, by=by, run=run, patient=patient, note=note.strip() or "Matched by hand."
-    )
-    if patient is not None:
-        audit.record(
-            user=by,
-            patient=patient,
-            action=Action.UPDATE,
-            category=Category.MONITORING,
-            obj=item,
-            detail="lab message matched by hand",
-        )
-    return message
-
-
-def reject_review(*, item: ReviewItem, by: User, reason: str) -> ReviewItem:
-    if not item.is_open:
-        raise TreatmentError("This message has already been dealt with.")
-    if not reason.strip():
-        raise TreatmentError("Give a reason for rejecting this message.", field="reason")
-    with transaction.atomic():
-        now = timezone.now()
-        item.status = ReviewStatus.REJECTED
-        item.closed_at = now
-        item.closed_by = by
-        item.note = reason.strip()
-        item.save(update_fields=["status", "closed_at", "closed_by", "note"])
-        InboundMessage.objects.filter(pk=item.message_id).update(
-            state=MessageState.REJECTED, reason=reason.strip(), settled_at=now
-        )
-        audit.record(
-            user=by,
-            patient=item.patient_id,
-            action=Action.UPDATE,
-            category=Category.MONITORING,
-            obj=item,
-            detail="lab message rejected",
-        )
-    return item
-
-
-# --- the code table --------------------------------------------------------------------------
-
-
-def save_mapping(
-    *,
-    by: User,
-    code: str,
-    target: str,
-    sending_facility: str = "",
-    coding_system: str = "",
-    note: str = "",
-    mapping: LabCodeMapping | None = None,
-) -> LabCodeMapping:
-    if target not in VALID_TARGETS:
-        raise TreatmentError("Choose a listed test.", field="target")
-    if not code.strip():
-        raise TreatmentError("Give the laboratory's code.", field="code")
-    row = mapping or LabCodeMapping()
-    row.code = code.strip().upper()
-    row.coding_system = coding_system.strip().upper()
-    row.sending_facility = sending_facility.strip().upper()
-    row.target = target
-    row.note = note.strip()
-    row.updated_by = by
-    try:
-        with transaction.atomic():
-            row.save()
-            audit.record(
-                user=by,
-                action=Action.UPDATE if mapping else Action.CREATE,
-                category=Category.MONITORING,
-                obj=row,
-                detail=f"lab code {row.code} mapped to {target or 'not tracked'}",
-            )
-    except IntegrityError:
-        raise TreatmentError(
-            "This code is already in the table for this laboratory and coding system.",
-            field="code",
-        ) from None
-    return row
-
-
-def delete_mapping(*, mapping: LabCodeMapping, by: User) -> None:
-    with transaction.atomic():
-        audit.record(
-            user=by,
-            action=Action.DELETE,
-            category=Category.MONITORING,
-            obj=mapping,
-            detail=f"lab code {mapping.code} removed",
-        )
-        mapping.delete()

@@ -18,7 +18,9 @@ from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
 from patients.models import Patient
 from treatments.errors import TreatmentError
+from treatments.labimport import codes as code_table
 from treatments.labimport import forms, services
+from treatments.labimport import review as review_queue
 from treatments.labimport.matching import target_choices, unknown_codes
 from treatments.labimport.report import LabReport, ParseProblem
 from treatments.models import (
@@ -69,7 +71,7 @@ def _review_item(request: ClinicRequest, review_id: int, action: str) -> ReviewI
 
 def _report(item: ReviewItem) -> tuple[LabReport | None, str]:
     try:
-        return services.parsed_report(item.message), ""
+        return review_queue.parsed_report(item.message), ""
     except ParseProblem as problem:
         return None, problem.message
 
@@ -113,7 +115,7 @@ def _resolve(request: ClinicRequest, item: ReviewItem, form: forms.ResolveForm) 
             form.add_error("mrn", "None of your care teams' patients has this MRN.")
             return 422
     try:
-        message = services.resolve_review(
+        message = review_queue.resolve_review(
             item=item,
             by=request.user,
             patient=patient,
@@ -139,7 +141,9 @@ def reject(request: ClinicRequest, review_id: int) -> HttpResponse:
     form = forms.RejectForm(request.POST)
     if form.is_valid():
         try:
-            services.reject_review(item=item, by=request.user, reason=form.cleaned_data["reason"])
+            review_queue.reject_review(
+                item=item, by=request.user, reason=form.cleaned_data["reason"]
+            )
         except TreatmentError as error:
             form.add_service_error(error)
         else:
@@ -238,7 +242,7 @@ def codes(request: ClinicRequest) -> HttpResponse:
         status = 422
         if form.is_valid():
             try:
-                services.save_mapping(by=request.user, **form.cleaned_data)
+                code_table.save_mapping(by=request.user, **form.cleaned_data)
             except TreatmentError as error:
                 form.add_service_error(error)
             else:
@@ -256,6 +260,6 @@ def codes(request: ClinicRequest) -> HttpResponse:
 @role_required("admin")
 def code_delete(request: ClinicRequest, mapping_id: int) -> HttpResponse:
     mapping = get_object_or_404(LabCodeMapping, pk=mapping_id)
-    services.delete_mapping(mapping=mapping, by=request.user)
+    code_table.delete_mapping(mapping=mapping, by=request.user)
     messages.success(request, f"Code {mapping.code} removed.")
     return redirect("labimport:codes")

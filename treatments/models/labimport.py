@@ -252,7 +252,7 @@ class LabCodeMapping(models.Model):
 
     objects = LabCodeMappingQuerySet.as_manager()
 
-    # Stored in capitals (treatments.labimport.services.save_mapping), as codes are compared.
+    # Stored in capitals (treatments.labimport.codes.save_mapping), as codes are compared.
 
     class Meta:
         ordering = ["sending_facility", "code"]
