@@ -287,3 +287,54 @@ def test_a_dry_run_reports_and_keeps_nothing(
     assert not InboundMessage.objects.exists()
     assert not Result.objects.exists()
     assert not Alert.objects.filter(kind=AlertKind.ABNORMAL_RESULT).exists()
+
+
+def test_a_jcv_antibody_result_with_its_index_is_one_qualitative_result(
+    on_teriflunomide: Any, patient_a: Patient, import_text: Import
+) -> None:
+    text = oru(
+        obr(1, "F6001", "70173-0^JC virus Ab^LN"),
+        obx(1, "70173-0^JC virus Ab [Presence]^LN", "Positive", "", value_type="ST"),
+        obx(2, "100977-8^JC virus Ab index^LN", "0.62", "{index}"),
+        born=patient_a.date_of_birth,
+    )
+
+    message = import_text(text).outcomes[0].message
+
+    assert message.state == MessageState.IMPORTED, message.reason
+    result = Result.objects.get(patient=patient_a)
+    assert (result.investigation, result.qualitative) == ("jcv_antibody", "positive")
+    assert result.index_value == Decimal("0.62")
+    assert result.is_abnormal
+
+
+def test_a_qualitative_word_myelin_does_not_know_is_held(
+    on_teriflunomide: Any, patient_a: Patient, import_text: Import
+) -> None:
+    text = oru(
+        obr(1, "F6002", "19162-7^VZV IgG^LN"),
+        obx(1, "19162-7^VZV IgG^LN", "see report", "", value_type="ST"),
+        born=patient_a.date_of_birth,
+    )
+
+    message = import_text(text).outcomes[0].message
+
+    assert message.problem == Problem.BAD_VALUE
+    assert "reads 'see report'; Myelin takes positive, negative or indeterminate" in message.reason
+
+
+def test_a_result_not_obtained_is_noted_and_the_rest_imported(
+    on_teriflunomide: Any, patient_a: Patient, import_text: Import
+) -> None:
+    text = oru(
+        obr(1, "F6003", LFT),
+        obx(1, "1742-6^ALT^LN", "30", "U/L", "7-56"),
+        obx(2, "1920-8^AST^LN", "", "U/L", "10-40", status="X"),
+        born=patient_a.date_of_birth,
+    )
+
+    import_text(text)
+
+    result = Result.objects.get(patient=patient_a)
+    assert [v.analyte for v in result.values.all()] == ["alt"]
+    assert "AST could not be obtained (status X)." in result.note
