@@ -142,12 +142,12 @@ def _celery_workers(concurrency: int) -> Iterator[None]:
             str(Path(sys.executable).parent / "celery"),
             "-A",
             "clinic",
+            "--quiet",
             "worker",
             "--concurrency",
             str(concurrency),
             "--loglevel",
             "WARNING",
-            "--quiet",
             "--hostname",
             f"bench-labs-{os.getpid()}@%h",
         ],
@@ -161,7 +161,8 @@ def _celery_workers(concurrency: int) -> Iterator[None]:
                 raise RuntimeError("the Celery worker for the lab import figure did not start")
         yield
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=60)
 
 
