@@ -18,6 +18,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("Patients", reverse("patients:list")))
     if may(user, Perm.WORKLIST_VIEW):
         items.append(("Monitoring", reverse("treatments:worklist")))
+    if may(user, Perm.LAB_REVIEW):
+        items.append(("Lab results", reverse("labimport:queue")))
     if may(user, Perm.PATIENT_VIEW):
         items.append(("Referrals", reverse("referrals:board")))
         items.append(("Alerts", reverse("alerts:inbox")))
@@ -31,6 +33,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("System status", reverse("clinic:status")))
     if may(user, Perm.AUDIT_VIEW):
         items.append(("Audit", reverse("audit:report")))
+    if may(user, Perm.LAB_UPLOAD) and not may(user, Perm.LAB_REVIEW):
+        items.append(("Lab import", reverse("labimport:messages")))
     current = request.path
     # The most specific matching entry is the current page (/patients/caseload/ is Caseload,
     # not also Patients).

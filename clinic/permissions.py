@@ -64,6 +64,8 @@ class Perm(StrEnum):
     PML_INPUTS_EDIT = "pml_inputs_edit"
     SYMPTOMATIC_RECORD = "symptomatic_record"
     SYMPTOMATIC_STOP = "symptomatic_stop"
+    LAB_REVIEW = "lab_review"
+    LAB_UPLOAD = "lab_upload"
     # Alerts, by family (treatments.alerts.families says which kind is in which family)
     ALERT_SAFETY_ACKNOWLEDGE = "alert_safety_acknowledge"
     ALERT_SAFETY_SNOOZE = "alert_safety_snooze"
@@ -186,6 +188,19 @@ TABLE: tuple[Section, ...] = (
             _rule(Perm.PML_INPUTS_EDIT, "change the PML risk inputs", _N, _U),
             _rule(Perm.SYMPTOMATIC_RECORD, "record a symptomatic or relapse treatment", _N, _U),
             _rule(Perm.SYMPTOMATIC_STOP, "stop a symptomatic or relapse treatment", _N, _U),
+            _rule(
+                Perm.LAB_REVIEW,
+                "work the lab review queue (match a held result to its patient, or reject it)",
+                _N,
+                _U,
+            ),
+            _rule(
+                Perm.LAB_UPLOAD,
+                "upload laboratory result files and read the lab message log",
+                _N,
+                _U,
+                _A,
+            ),
         ),
     ),
     Section(
@@ -239,7 +254,8 @@ TABLE: tuple[Section, ...] = (
         (
             _rule(
                 Perm.CATALOGUE_SETTINGS,
-                "change the catalogue settings (label region, review interval)",
+                "change the catalogue settings (label region, review interval, default reference "
+                "ranges, local laboratory codes)",
                 _A,
             ),
             _rule(Perm.REFERRAL_TARGETS, "set the referral response targets", _A),

@@ -487,6 +487,11 @@ BREAK_GLASS_PER_DAY = env_int("MYELIN_BREAK_GLASS_PER_DAY", 3, minimum=1, maximu
 # Clinic-wide choices that change behaviour.
 LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])
 
+# Lab results over HL7 v2 MLLP (manage.py mllp_listener; make run starts it when enabled).
+MLLP_ENABLED = env_bool("MYELIN_MLLP_ENABLED", default=False)
+MLLP_HOST = env_str("MYELIN_MLLP_HOST", "127.0.0.1")
+MLLP_PORT = env_port("MYELIN_MLLP_PORT", 2575)
+
 
 # ---------------------------------------------------------------------------------------------
 # The patient page (patients.records.timeline): what each part of Myelin shows on it, in order.

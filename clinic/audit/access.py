@@ -61,11 +61,11 @@ def get_scoped_or_404(
         # A malformed id is as unknown as a missing one: never a 500, never a hint.
         raise Http404("Not found.") from None
     refuse_read_only(request, queryset, obj)
-    # A patient-owned row names its patient by patient_id; the patient is its own subject.
-    patient_id = getattr(obj, "patient_id", None)
+    # A patient-owned row names its patient by patient_id (which may be empty, as for a lab
+    # message not yet matched to anyone); the patient is its own subject.
     user: Any = request.user  # signed in: the login middleware ran first
-    if patient_id is None:
-        audit.record(user=user, patient=obj, action=action, category=category)
+    if hasattr(obj, "patient_id"):
+        audit.record(user=user, patient=obj.patient_id, action=action, category=category, obj=obj)
     else:
-        audit.record(user=user, patient=patient_id, action=action, category=category, obj=obj)
+        audit.record(user=user, patient=obj, action=action, category=category)
     return obj

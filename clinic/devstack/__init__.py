@@ -421,7 +421,17 @@ def services() -> Iterator[Stack]:
 
 
 def dev_programs(web_port: int) -> list[Program]:
-    """What `make run` keeps running beside PostgreSQL and Redis."""
+    """What `make run` keeps running beside PostgreSQL and Redis (and the MLLP listener for
+    lab results when MYELIN_MLLP_ENABLED is on)."""
+    from clinic.env import env_bool
+
+    lab_listener = [
+        Program(
+            "mllp",
+            [sys.executable, str(ROOT / "manage.py"), "mllp_listener"],
+            purpose="lab results over HL7 MLLP",
+        )
+    ]
     return [
         Program(
             "web",
@@ -457,6 +467,7 @@ def dev_programs(web_port: int) -> list[Program]:
             ],
             purpose="the periodic schedule (no sweeps are queued)",
         ),
+        *(lab_listener if env_bool("MYELIN_MLLP_ENABLED", default=False) else []),
     ]
 
 

@@ -81,3 +81,16 @@ def test_the_copy_of_postgresql_is_reused_and_repaired(scratch: Path) -> None:
     removed.unlink()
     assert devstack.pg_service_bin(private_bin) == first
     assert removed.exists()
+
+
+def test_make_run_starts_the_mllp_listener_only_when_it_is_enabled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MYELIN_MLLP_ENABLED", raising=False)
+    assert "mllp" not in [p.name for p in devstack.dev_programs(8000)]
+
+    monkeypatch.setenv("MYELIN_MLLP_ENABLED", "true")
+    listener = {p.name: p for p in devstack.dev_programs(8000)}["mllp"]
+
+    assert listener.argv[-1] == "mllp_listener"
+    assert not listener.essential, "the web server stays up if the listener keeps dying"

@@ -42,6 +42,8 @@ EXPECTED: dict[str, str] = {
     "pml_inputs_edit": "N U",
     "symptomatic_record": "N U",
     "symptomatic_stop": "N U",
+    "lab_review": "N U",
+    "lab_upload": "N U A",
     # Alerts
     "alert_safety_acknowledge": "N U",
     "alert_safety_snooze": "N U",

@@ -103,6 +103,13 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "staff:teams": (GLOBAL, ()),
     "staff:team_new": (GLOBAL, ()),
     "staff:team_edit": (GLOBAL, ("team_id",)),
+    "labimport:queue": (GLOBAL, ()),
+    "labimport:upload": (GLOBAL, ()),
+    "labimport:messages": (GLOBAL, ()),
+    "labimport:codes": (GLOBAL, ()),
+    "labimport:code_delete": (GLOBAL, ("mapping_id",)),
+    "labimport:review": (PATIENT, ("review_id",)),
+    "labimport:reject": (PATIENT, ("review_id",)),
 }
 
 # Pages only a clinic admin opens (200); every clinician is refused (403), before anything is
@@ -202,6 +209,13 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     "staff:teams": "user_manage",
     "staff:team_new": "user_manage",
     "staff:team_edit": "user_manage",
+    "labimport:queue": "lab_review",
+    "labimport:review": "lab_review",
+    "labimport:reject": "lab_review",
+    "labimport:upload": "lab_upload",
+    "labimport:messages": "lab_upload",
+    "labimport:codes": "catalogue_settings",
+    "labimport:code_delete": "catalogue_settings",
 }
 # The alert routes check the alert's family after the role: the matrix walks them once per family.
 ALERT_STEPS = {
@@ -225,7 +239,7 @@ SIGNED_IN_ROUTES = sorted(name for name, (kind, _) in ROUTES.items() if kind != 
 B_MARKERS = ("Baker", "BBB00001")
 
 
-GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv"}
+GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "mapping_id": 1}
 
 
 def url_for(name: str, side: Any, world: dict[str, Any] | None = None) -> str:

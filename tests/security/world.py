@@ -10,8 +10,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from patients.referrals import services as referral_services
+from tests.labimport.messages import lft_panel, oru
 from treatments.alerts import services as alerts
-from treatments.models import Alert, AlertGrade, AlertKind
+from treatments.labimport.services import receive
+from treatments.models import Alert, AlertGrade, AlertKind, Channel
 from treatments.models.monitoring import ItemStatus, MonitoringItem
 from treatments.models.results import Result
 from treatments.plans.services import plan_dmt
@@ -27,6 +29,7 @@ class Side:
     treatment: Any
     referral: Any
     alert: Any
+    review: Any
 
     def kwargs(self) -> dict[str, Any]:
         return {
@@ -37,6 +40,7 @@ class Side:
             "treatment_id": self.treatment.pk,
             "referral_id": self.referral.external_id,
             "alert_id": self.alert.pk,
+            "review_id": self.review.pk,
             "action": "triage",
             "key": "safety-panel",
             "drug_key": "ocrelizumab_iv",
@@ -99,7 +103,15 @@ def build_side(patient: Any, clinician: Any, tag: str) -> Side:
         ]
     )
     alert = Alert.objects.get(condition_key=f"security:{tag}")
-    return Side(patient, plan, item, result, treatment, referral, alert)
+    # A lab message for this patient whose date of birth does not match: held for review,
+    # with the patient as the candidate.
+    held = receive(
+        text=oru(*lft_panel(), mrn=patient.mrn, born="19000101", control_id=f"SEC-{tag}"),
+        channel=Channel.UPLOAD,
+        by=clinician,
+    )
+    review = held.outcomes[0].message.review
+    return Side(patient, plan, item, result, treatment, referral, alert, review)
 
 
 def all_routes() -> list[tuple[str, URLPattern]]:

@@ -223,7 +223,7 @@ _RAW_SQL = (
 SWEEP_TIMEOUT_S = int(os.environ.get("MYELIN_BENCH_SWEEP_TIMEOUT", "600"))
 
 
-def _on_scratch_copy(step: Callable[[], float]) -> float:
+def _on_scratch_copy[T](step: Callable[[], T]) -> T:
     """Run `step` against a fresh copy of the bench database, then drop the copy."""
     import psycopg
     from django.db import connection, connections
@@ -268,6 +268,31 @@ def _timed_sweep_step(run: str) -> float:
     else:
         sweep_overdue(at=timezone.now())
     return time.perf_counter() - started
+
+
+LAB_RESULTS = int(os.environ.get("MYELIN_BENCH_LAB_RESULTS", "10000"))
+# Evaluation by Celery workers beside the import, as `make run` and production run it (0: in
+# the importing process).
+LAB_WORKERS = int(os.environ.get("MYELIN_BENCH_LAB_WORKERS", "2"))
+
+
+def lab_import() -> None:
+    """HL7 v2 results imported into the clinic, evaluation included (treatments.bench.lab_import),
+    on a scratch copy: the import writes."""
+    from treatments.bench.lab_import import measure
+
+    rate = _on_scratch_copy(functools.partial(measure, LAB_RESULTS, workers=LAB_WORKERS))
+    evaluated_by = f"{LAB_WORKERS} Celery workers" if LAB_WORKERS else "inline"
+    figure(f"HL7 import ({rate.results:,} results, {rate.messages:,} messages)", rate.seconds, "s")
+    figure(
+        f"HL7 import rate (evaluation {evaluated_by})",
+        rate.per_second,
+        "results/s",
+        ">= 300/s",
+        rate.per_second >= 300,
+    )
+    if rate.held:
+        figure("HL7 messages held for review", float(rate.held), "messages", "0", False)
 
 
 def _rss_peak(pid: int) -> float:
@@ -512,7 +537,14 @@ def main() -> int:
     parameters.update(repeat=REPEAT, load_requests=LOAD_REQUESTS, concurrency=LOAD_CONCURRENCY)
     # Latency figures first, on a settled database; the sweep steps copy and drop the whole
     # database, whose I/O would otherwise run under the load test.
-    steps: list[Callable[[], None]] = [settle, pages, load, sweep, sweep_worker_memory]
+    steps: list[Callable[[], None]] = [
+        settle,
+        pages,
+        load,
+        sweep,
+        sweep_worker_memory,
+        lab_import,
+    ]
     for step in steps:
         started = time.monotonic()
         step()

@@ -168,6 +168,16 @@ def _value_row(entered: EnteredValue, *, patient: Patient, taken_on: date) -> Re
 _ABNORMAL_QUALITATIVE = {QualitativeValue.POSITIVE, QualitativeValue.ABNORMAL}
 
 
+def _is_abnormal(
+    rows: Sequence[ResultValue], qualitative: str, macular_oedema: bool | None
+) -> bool:
+    return (
+        any(r.flag in (Flag.LOW, Flag.HIGH) for r in rows)
+        or qualitative in _ABNORMAL_QUALITATIVE
+        or macular_oedema is True
+    )
+
+
 def record_result(
     *,
     patient: Patient,
@@ -210,11 +220,7 @@ def record_result(
         raise TreatmentError("Enter at least one value or finding.")
     if qualitative and qualitative not in QualitativeValue.values:
         raise TreatmentError("Choose a listed finding.", field="qualitative")
-    abnormal = (
-        any(r.flag in (Flag.LOW, Flag.HIGH) for r in rows)
-        or qualitative in _ABNORMAL_QUALITATIVE
-        or macular_oedema is True
-    )
+    abnormal = _is_abnormal(rows, qualitative, macular_oedema)
     with transaction.atomic():
         result = Result.objects.create(
             patient=patient,
@@ -271,6 +277,76 @@ def _resync_plans_triggered_by(patient: Patient, analytes: set[str], taken_on: d
         triggers = plan.protocol_version.protocol.condition_triggers
         if any(trigger.analyte in analytes for trigger in triggers):
             resync_plan(plan=plan, on=timezone.localdate())
+
+
+def amend_result(
+    *,
+    result: Result,
+    by: User,
+    values: Sequence[EnteredValue] = (),
+    qualitative: str = "",
+    index_value: Decimal | None = None,
+    note: str = "",
+) -> Result:
+    """The laboratory corrected a result (or finalised a preliminary one): the values it names
+    replace the stored ones, converted, ranged and graded as when recorded; the others stay.
+
+    The result keeps its place (the item it closed, its date), goes back to "to review", and is
+    evaluated again: its alerts that the new values no longer justify are resolved.
+    """
+    rows = [_value_row(v) for v in values]
+    if qualitative and qualitative not in QualitativeValue.values:
+        raise TreatmentError("Choose a listed finding.", field="qualitative")
+    with transaction.atomic():
+        result = Result.objects.select_for_update().get(pk=result.pk)
+        previous = {row.analyte: row for row in result.values.all()}
+        was = [
+            f"{previous[row.analyte].display}"
+            for row in rows
+            if row.analyte in previous and previous[row.analyte].value != row.value
+        ]
+        ResultValue.objects.filter(
+            result=result, analyte__in=[row.analyte for row in rows]
+        ).delete()
+        for row in rows:
+            row.result = result
+        ResultValue.objects.bulk_create(rows)
+        if qualitative:
+            result.qualitative = qualitative
+        if index_value is not None:
+            result.index_value = index_value
+        kept = [
+            row for analyte, row in previous.items() if analyte not in {r.analyte for r in rows}
+        ]
+        result.is_abnormal = _is_abnormal([*kept, *rows], result.qualitative, result.macular_oedema)
+        amendment = " ".join(
+            part for part in (note.strip(), f"Previously: {'; '.join(was)}." if was else "") if part
+        )
+        result.note = "\n".join(part for part in (result.note, amendment) if part)
+        result.reviewed_at = None
+        result.reviewed_by = None
+        result.review_note = ""
+        result.save(
+            update_fields=[
+                "qualitative",
+                "index_value",
+                "is_abnormal",
+                "note",
+                "reviewed_at",
+                "reviewed_by",
+                "review_note",
+            ]
+        )
+        audit.record(
+            user=by,
+            patient=result.patient_id,
+            action=Action.UPDATE,
+            category=Category.MONITORING,
+            obj=result,
+            detail=f"result {result.investigation} amended",
+        )
+        enqueue_on_commit("treatments.reevaluate_result", result.pk)
+    return result
 
 
 def _matching_open_item(

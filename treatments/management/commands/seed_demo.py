@@ -32,6 +32,11 @@ class Command(BaseCommand):
             from treatments import demo as treatments_demo
 
             treatments_demo.seed(users)
+            from django.utils.timezone import localdate
+
+            from treatments.labimport import demo as lab_demo
+
+            lab_demo.seed(today=localdate())  # the sample lab messages (labimport/samples)
         # What beat and the result hooks would do over the next minutes, done now so the demo
         # opens with its alerts in place (each step is idempotent).
         # Older results were reviewed at the time; the recent ones wait for the clinic's review.
