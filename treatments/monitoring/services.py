@@ -294,7 +294,7 @@ def amend_result(
     The result keeps its place (the item it closed, its date), goes back to "to review", and is
     evaluated again: its alerts that the new values no longer justify are resolved.
     """
-    rows = [_value_row(v) for v in values]
+    rows = [_value_row(v, patient=result.patient, taken_on=result.taken_on) for v in values]
     if qualitative and qualitative not in QualitativeValue.values:
         raise TreatmentError("Choose a listed finding.", field="qualitative")
     with transaction.atomic():
