@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.accounts.models import User
+from clinic.accounts.models import Role, User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from patients.models import MRN_PATTERN, Patient
@@ -98,9 +98,16 @@ class _DryRun(Exception):
 def interface_user() -> User:
     """The account results from the MLLP listener are recorded by: it cannot sign in and sees
     no patient (no role); it only names who recorded them."""
+    # The admin role is the one that sees no patient and holds no clinical right (every account
+    # must have a known role); inactive, with no usable password, it can never sign in.
     user, created = User.objects.get_or_create(
         username=INTERFACE_USERNAME,
-        defaults={"first_name": "Laboratory", "last_name": "interface", "is_active": False},
+        defaults={
+            "first_name": "Laboratory",
+            "last_name": "interface",
+            "is_active": False,
+            "role": Role.ADMIN,
+        },
     )
     if created:
         user.set_unusable_password()
@@ -475,6 +482,7 @@ def _store(
                     lab=(report.sending_facility or "Laboratory")[:120],
                     note="\n".join(p for p in (status_note, result.note, source) if p),
                     by=run.recorder,
+                    from_laboratory=True,
                 )
                 if result.order_key:
                     run.remember(

@@ -139,6 +139,13 @@ class ReviewItemQuerySet(PatientOwnedQuerySet["ReviewItem"]):
             Q(patient__in=Patient.objects.visible_ids(user)) | Q(patient__isnull=True)
         )
 
+    def editable_by(self, user: User) -> ReviewItemQuerySet:  # type: ignore[override]
+        """Items of the user's own teams' patients (never one seen through an emergency grant),
+        and items matched to no patient yet, which any reviewer may match or reject."""
+        return self.filter(
+            Q(pk__in=super().editable_by(user).values("pk")) | Q(patient__isnull=True)
+        ).filter(pk__in=self.visible_to(user).values("pk"))
+
     def open(self) -> ReviewItemQuerySet:
         return self.filter(status=ReviewStatus.OPEN)
 

@@ -192,16 +192,22 @@ def record_result(
     mri_study_ref: str = "",
     lab: str = "",
     note: str = "",
+    from_laboratory: bool = False,
 ) -> Result:
     """Store a result in canonical units with the lab's range (else the clinic default, and
     which one was used) and close the item it answers.
+
+    A typed result needs the `result_record` capability. A result the laboratory sent
+    (`from_laboratory`, the HL7 and CSV import) is recorded on the import's authority: who may
+    upload or match lab messages is the import's own check (`lab_upload`, `lab_review`).
 
     Without an item, the result closes the earliest open item of the same investigation (or of
     a component it contains) whose window holds the date: an outside lab's ALT still counts.
     A JCV result is judged by the PML risk engine when the result is evaluated (after commit);
     the category it sets switches the natalizumab plan's surveillance MRI on.
     """
-    ensure(by, Perm.RESULT_RECORD)
+    if not from_laboratory:
+        ensure(by, Perm.RESULT_RECORD)
     if taken_on > timezone.localdate():
         raise TreatmentError("The result date cannot be in the future.", field="taken_on")
     if item is not None:
