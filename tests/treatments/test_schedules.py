@@ -134,7 +134,14 @@ def test_recording_a_dose_or_course_resynchronises_the_schedule(
     second_on = STARTED_ON + timedelta(days=120)
     kind = "course" if protocol.has_courses else "dose"
 
-    plan_services.record_administration(plan=plan, kind=kind, given_on=second_on, by=neurologist)
+    # The pre-dose checks are not the subject here: the neurologist overrides any unmet gate.
+    plan_services.record_administration(
+        plan=plan,
+        kind=kind,
+        given_on=second_on,
+        by=neurologist,
+        override_reason="Pre-dose checks done elsewhere (scheduling test)",
+    )
 
     first = _first_events(protocol)
     events = PlanEvents(

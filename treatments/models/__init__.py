@@ -17,6 +17,12 @@ from treatments.models.catalogue import (
     ProtocolVersionQuerySet,
     Region,
 )
+from treatments.models.gates import (
+    MIN_OVERRIDE_REASON_LENGTH,
+    GateAction,
+    GateOverride,
+    GateOverrideQuerySet,
+)
 from treatments.models.monitoring import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -64,6 +70,7 @@ __all__ = [
     "DONE_STATUSES",
     "GENERAL_DRUG_KEY",
     "GRADE_RANK",
+    "MIN_OVERRIDE_REASON_LENGTH",
     "OPEN_STATUSES",
     "PLAN_CONDITION_CHOICES",
     "SETTLED_STATUSES",
@@ -83,6 +90,9 @@ __all__ = [
     "DmtPlanQuerySet",
     "Flag",
     "Frequency",
+    "GateAction",
+    "GateOverride",
+    "GateOverrideQuerySet",
     "Indication",
     "Intervention",
     "ItemStatus",

@@ -43,20 +43,42 @@ class PlanForm(ServiceErrorMixin, forms.Form):
         self.fields["drug_key"].choices = drug_choices()  # type: ignore[attr-defined]
 
 
-class StartForm(ServiceErrorMixin, forms.Form):
-    started_on = forms.DateField(label="First dose given on", widget=DateInput)
+OVERRIDE_HELP = (
+    "Only when gates of the catalogue are not met: your reason to give it anyway. Each "
+    "overridden gate is recorded, audited and shown on the timeline and the plan's history."
+)
+
+
+class GateActionForm(ServiceErrorMixin, forms.Form):
+    """A start or a dose: the gates are checked by the service; only someone who may override
+    them (a neurologist) is offered the override reason."""
+
     override_reason = forms.CharField(
-        label="Reason to start with baseline checks outstanding",
+        label="Reason to override the unmet gates",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only needed if the checklist is incomplete; recorded and shown on the plan.",
+        help_text=OVERRIDE_HELP,
     )
 
+    def __init__(self, *args: Any, can_override: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not can_override:
+            del self.fields["override_reason"]
 
-class AdministrationForm(ServiceErrorMixin, forms.Form):
+    def reason_given(self) -> str:
+        return str(self.cleaned_data.get("override_reason") or "")
+
+
+class StartForm(GateActionForm):
+    started_on = forms.DateField(label="First dose given on", widget=DateInput)
+    field_order = ["started_on", "override_reason"]
+
+
+class AdministrationForm(GateActionForm):
     kind = forms.ChoiceField(choices=AdministrationKind.choices)
     given_on = forms.DateField(label="Given on", widget=DateInput)
     note = forms.CharField(required=False, max_length=200)
+    field_order = ["kind", "given_on", "note", "override_reason"]
 
 
 class ReasonDateForm(ServiceErrorMixin, forms.Form):

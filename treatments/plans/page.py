@@ -59,6 +59,27 @@ def dmt_timeline(patient: Patient) -> Iterable[TimelineEvent]:
         yield TimelineEvent(course.given_on, "dmt", f"{course.plan.drug_name} course")
 
 
+def gate_override_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    """Each gate a neurologist overrode, on the day of the dose it let through (one query)."""
+    from treatments.models import GateAction, GateOverride
+
+    rows = GateOverride.objects.filter(patient=patient).select_related(
+        "plan", "administration", "overridden_by"
+    )
+    for row in rows:
+        url = reverse(
+            "treatments:plan", kwargs={"external_id": patient.external_id, "plan_id": row.plan_id}
+        )
+        yield TimelineEvent(
+            row.administration.given_on,
+            "gate-override",
+            f"{row.plan.drug_name}: gate overridden ({GateAction(row.action).label.lower()})",
+            # The reason first: the timeline shortens long details.
+            f"{row.overridden_by.display_name}: {row.reason} — {row.rule}; found {row.value_seen}",
+            url,
+        )
+
+
 def results_timeline(patient: Patient) -> Iterable[TimelineEvent]:
     from treatments.models import Result
 

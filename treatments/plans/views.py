@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,12 +29,13 @@ from treatments.errors import TreatmentError
 from treatments.models import (
     AdministrationKind,
     DmtPlan,
+    GateOverride,
     MonitoringItem,
     Result,
     ResultValue,
     SymptomaticTreatment,
 )
-from treatments.plans import forms
+from treatments.plans import forms, gates
 from treatments.plans import services as plan_services
 from treatments.protocols import investigation_name
 from treatments.symptomatic.interactions import interaction_notes
@@ -190,6 +192,13 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
     protocol = plan.protocol_version.protocol
     baseline = plan_services.baseline_status(plan=plan, on=today) if plan.is_planned else []
     guidance = plan_services.washout_for(plan)
+    can_override = gates.may_override(request.user)
+    next_kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
+    next_gates = (
+        gates.unmet_gates(plan=plan, kind=next_kind, given_on=today)
+        if plan.is_planned or plan.is_current
+        else []
+    )
     return {
         "patient": patient,
         "plan": plan,
@@ -197,7 +206,20 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         "today": today,
         "baseline": baseline,
         "baseline_complete": all(row.is_satisfied for row in baseline),
-        "administrations": list(plan.administrations.all()),
+        "next_gates": next_gates,
+        "next_gates_for": "a start today"
+        if plan.is_planned
+        else f"the next {AdministrationKind(next_kind).label.lower()} today",
+        "can_override": can_override,
+        "to_chase": gates.overrides_to_chase(plan) if plan.started_on else [],
+        "administrations": list(
+            plan.administrations.select_related("recorded_by").prefetch_related(
+                Prefetch(
+                    "gate_overrides",
+                    queryset=GateOverride.objects.select_related("overridden_by"),
+                )
+            )
+        ),
         "guidance": guidance,
         "washout_warning": plan_services.washout_warning(plan=plan, starts_on=today)
         if plan.is_planned
@@ -212,14 +234,9 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         ),
         "can_monitor": _can_monitor(request),
         "can_prescribe": _can_prescribe(request),
-        "start_form": forms.StartForm(initial={"started_on": today}),
+        "start_form": forms.StartForm(initial={"started_on": today}, can_override=can_override),
         "dose_form": forms.AdministrationForm(
-            initial={
-                "given_on": today,
-                "kind": AdministrationKind.COURSE
-                if protocol.has_courses
-                else AdministrationKind.DOSE,
-            }
+            initial={"given_on": today, "kind": next_kind}, can_override=can_override
         ),
         "suspend_form": forms.ReasonDateForm(initial={"on": today}, prefix="suspend"),
         "resume_form": forms.ReasonDateForm(initial={"on": today}, prefix="resume"),
@@ -248,12 +265,14 @@ def _plan_action(
     prefix: str | None,
     act: Any,
     success: str,
+    form_kwargs: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """POST handler shared by the plan's actions: validate, call the service, redirect; on bad
-    input re-render the plan page with the bound form and its messages (422)."""
+    input re-render the plan page with the bound form and its messages (422). Nothing is saved
+    when a service refuses: each runs in one transaction after its checks."""
     patient = _patient(request, external_id, action=Action.UPDATE)
     plan = _plan(patient, plan_id)
-    form = form_class(request.POST, prefix=prefix)
+    form = form_class(request.POST, prefix=prefix, **(form_kwargs or {}))
     if form.is_valid():
         try:
             outcome = act(plan, form.cleaned_data)
@@ -280,7 +299,7 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
         plan_services.start_dmt_plan(
             plan=plan,
             started_on=data["started_on"],
-            override_reason=data["override_reason"],
+            override_reason=data.get("override_reason") or "",
             by=request.user,
         )
         return warning
@@ -294,6 +313,7 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
         prefix=None,
         act=act,
         success="DMT started; its monitoring schedule is in place.",
+        form_kwargs={"can_override": gates.may_override(request.user)},
     )
 
 
@@ -307,6 +327,7 @@ def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> H
             kind=data["kind"],
             given_on=data["given_on"],
             note=data["note"],
+            override_reason=data.get("override_reason") or "",
             by=request.user,
         )
 
@@ -319,6 +340,7 @@ def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> H
         prefix=None,
         act=act,
         success="Recorded; monitoring updated.",
+        form_kwargs={"can_override": gates.may_override(request.user)},
     )
 
 

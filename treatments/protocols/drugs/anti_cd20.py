@@ -293,17 +293,31 @@ def _alerts(product: _Product, region: Region) -> tuple[AlertRule, ...]:
     return tuple(alerts)
 
 
-def _min_interval(product: _Product, region: Region) -> tuple[int | None, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Interval:
+    days: int | None = None
+    source: str = ""
+    verify: str = ""
+
+
+def _min_interval(product: _Product, region: Region) -> _Interval:
+    """The shortest gap between two doses (the split first dose excepted), refused if shorter."""
     if product in (_OCRELIZUMAB_IV, _OCRELIZUMAB_SC):
         if region == Region.US:
-            return 140, (
+            return _Interval(
+                140,
+                "US-PI §2",
                 "Minimum interval between doses: 20 weeks (newer US text; older text said 5 "
-                "months) — verify against the current label.",
+                "months) — we take 20 weeks (140 days); verify against the current label.",
             )
-        return 150, ("Minimum interval between doses: 5 months (about 150 days) — verify.",)
+        return _Interval(
+            150,
+            "EU-SmPC §4.2",
+            "Minimum interval between doses: 5 months — we take 150 days; verify.",
+        )
     if product is _UBLITUXIMAB:
-        return 150, ("Doses at least 5 months apart (US-PI §2).",)
-    return None, ()
+        return _Interval(150, "US-PI §2", "'At least 5 months apart' (US-PI §2): we take 150 days.")
+    return _Interval()
 
 
 _CONTRACEPTION = {
@@ -358,8 +372,8 @@ def _visit_checks(product: _Product) -> tuple[str, ...]:
 
 def _protocol(product: _Product, region: Region) -> Protocol:
     family = product.key.split("_")[0]
-    min_interval, interval_notes = _min_interval(product, region)
-    notes = interval_notes
+    interval = _min_interval(product, region)
+    notes: tuple[str, ...] = ()
     if product.off_label:
         notes += (
             "Off-label in MS: regimen per local protocol. Optional CD19 B-cell counts before each "
@@ -403,7 +417,9 @@ def _protocol(product: _Product, region: Region) -> Protocol:
         pregnancy_notes=_CONTRACEPTION[(family, region)],
         notes=notes,
         has_doses=product.interval is not None,
-        min_dose_interval_days=min_interval,
+        min_dose_interval_days=interval.days,
+        min_dose_interval_source=interval.source,
+        min_dose_interval_verify_note=interval.verify,
     )
 
 
