@@ -114,3 +114,27 @@ def test_evaluating_a_failed_gate_twice_raises_one_alert(
     evaluation.evaluate_result(result_id=result.pk)
 
     assert Alert.objects.filter(patient=patient_a, kind=AlertKind.DOSE_GATE).count() == 1
+
+
+def test_after_the_second_cladribine_course_no_gate_alert_names_a_third(
+    cladribine_after_course_1: Any, patient_a: Patient, record: Record, neurologist: User
+) -> None:
+    plan_services.record_administration(
+        plan=cladribine_after_course_1,
+        kind="course",
+        given_on=date(2026, 6, 10),
+        by=neurologist,
+        override_reason="Pre-course checks on paper (test)",
+    )
+
+    record(patient_a, "cbc", DAY, ("lymphocytes", "0.4", "1.0", "4.0"))
+
+    # Two courses are all there is: no course gate is left to fail, so no alert speaks of
+    # "course 3" (the low count itself is graded by the alert rules).
+    assert not [c for c in gate_status(cladribine_after_course_1) if c.gate.before == "each_course"]
+    titles = list(
+        Alert.objects.filter(patient=patient_a, kind=AlertKind.DOSE_GATE).values_list(
+            "title", flat=True
+        )
+    )
+    assert not [t for t in titles if "course 3" in t]

@@ -83,3 +83,36 @@ def due_dates(plan: DmtPlan, rule_key: str, **filters: Any) -> list[date]:
         .order_by("due_on")
         .values_list("due_on", flat=True)
     )
+
+
+def record_values(
+    patient: Patient,
+    investigation: str,
+    taken_on: date,
+    by: User,
+    *values: tuple[str, str, str | None, str | None],
+    **extra: Any,
+) -> Any:
+    """Record a result through the service: (analyte, value, LLN, ULN) in the canonical unit."""
+    from decimal import Decimal
+
+    from treatments import labs
+    from treatments.monitoring import services as monitoring_services
+
+    return monitoring_services.record_result(
+        patient=patient,
+        investigation=investigation,
+        taken_on=taken_on,
+        by=by,
+        values=[
+            monitoring_services.EnteredValue(
+                analyte,
+                Decimal(value),
+                labs.get_analyte(analyte).canonical_unit,
+                Decimal(low) if low is not None else None,
+                Decimal(high) if high is not None else None,
+            )
+            for analyte, value, low, high in values
+        ],
+        **extra,
+    )

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
-from treatments.models import DmtPlan
+from treatments.models import AdministrationKind, DmtAdministration, DmtPlan, ResultValue
+from treatments.protocols import CourseDelayLimit, CourseLimit, add_months, investigation_name
 
 
 @dataclass(frozen=True)
@@ -43,4 +45,78 @@ def label_gates_unmet(
 ) -> list[UnmetGate]:
     """The label rules the proposed action does not meet. `earlier` holds the plan's
     administrations (kind, date) before `given_on`."""
-    return []
+    protocol = plan.protocol_version.protocol
+    unmet: list[UnmetGate | None] = []
+    if kind == AdministrationKind.COURSE and (protocol.course_limit or protocol.course_delay):
+        courses = _courses_of_drug(plan)
+        if protocol.course_limit is not None:
+            unmet.append(_course_limit(protocol.course_limit, courses))
+        if protocol.course_delay is not None:
+            before = [day for day in courses if day < given_on]
+            unmet.append(_course_delay(protocol.course_delay, plan, before, given_on))
+    return [gate for gate in unmet if gate is not None]
+
+
+# --- courses ------------------------------------------------------------------------------------
+
+
+def _courses_of_drug(plan: DmtPlan) -> list[date]:
+    """Every course of this drug the patient has had, on any of their plans (a new plan does
+    not start the count again)."""
+    return sorted(
+        DmtAdministration.objects.filter(
+            plan__patient_id=plan.patient_id,
+            plan__drug_key=plan.drug_key,
+            kind=AdministrationKind.COURSE,
+        ).values_list("given_on", flat=True)
+    )
+
+
+def _course_limit(limit: CourseLimit, courses: list[date]) -> UnmetGate | None:
+    if len(courses) < limit.max_courses:
+        return None
+    given = ", ".join(f"{day:%d %b %Y}" for day in courses)
+    return UnmetGate(
+        key="course_limit",
+        rule=limit.text,
+        found=f"{len(courses)} courses already given ({given})",
+        needed=f"at most {limit.max_courses} courses in all",
+        source=limit.source,
+        verify_note=limit.verify_note,
+    )
+
+
+def _course_delay(
+    delay: CourseDelayLimit, plan: DmtPlan, courses_before: list[date], given_on: date
+) -> UnmetGate | None:
+    """Course `delay.course` given later than its planned date plus the allowed delay, when
+    the count had not recovered within that delay: no further course."""
+    if len(courses_before) != delay.course - 1:
+        return None
+    planned = add_months(courses_before[-1], delay.interval_months)
+    last_day = add_months(planned, delay.max_delay_months)
+    if given_on <= last_day:
+        return None
+    counts_from = planned - timedelta(days=delay.window_days_before)
+    recovered = ResultValue.objects.filter(
+        result__patient_id=plan.patient_id,
+        analyte=delay.analyte,
+        result__taken_on__gte=counts_from,
+        result__taken_on__lte=last_day,
+        value__gte=Decimal(str(delay.threshold)),
+    ).exists()
+    if recovered:
+        return None  # recovered in time; a later course was delayed for another reason
+    name = investigation_name(delay.analyte)
+    return UnmetGate(
+        key="course_delay",
+        rule=delay.text,
+        found=(
+            f"course {delay.course} planned for {planned:%d %b %Y}; no {name.lower()} count "
+            f"≥ {delay.threshold:g} between {counts_from:%d %b %Y} and {last_day:%d %b %Y}"
+        ),
+        needed=f"recovery by {last_day:%d %b %Y} ({delay.max_delay_months} months after the "
+        "planned date)",
+        source=delay.source,
+        verify_note=delay.verify_note,
+    )

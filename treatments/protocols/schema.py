@@ -297,6 +297,9 @@ class CourseDelayLimit:
     unit: str
     text: str
     source: str
+    window_days_before: int = 0
+    """A count taken up to this many days before the planned date shows recovery in time (the
+    course gate's own window)."""
     verify_note: str = ""
 
 

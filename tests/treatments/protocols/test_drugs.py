@@ -498,6 +498,24 @@ def test_cladribine_course_gates() -> None:
     assert course_1.relative_to == "lln"
 
 
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_cladribine_two_courses_only_with_course_2_delayed_at_most_6_months(region: str) -> None:
+    protocol = get_protocol("cladribine", region, on=START)
+    assert protocol.course_limit is not None
+    assert protocol.course_limit.max_courses == 2
+    assert protocol.course_limit.source == ("US-PI §2" if region == "US" else "EU-SmPC §4.2")
+    assert "third course" in protocol.course_limit.verify_note
+    delay = protocol.course_delay
+    assert delay is not None
+    assert (delay.course, delay.interval_months, delay.max_delay_months) == (2, 12, 6)
+    assert (delay.analyte, delay.threshold, delay.window_days_before) == ("lymphocytes", 0.8, 30)
+    assert delay.source == "EU-SmPC §4.2"
+    assert "Recovery in time" in delay.verify_note
+    # The course-2 gate speaks of course 2 only: no gate for a course the limit refuses.
+    course_2 = next(g for g in protocol.dose_gates if "0.8" in g.text)
+    assert (course_2.from_occurrence, course_2.to_occurrence) == (2, 2)
+
+
 def test_cladribine_post_course_counts_survive_a_stop() -> None:
     items = run("cladribine", "US", PlanEvents(START, courses=(START,), stopped_on=months(1)))
     assert due(items, "lymphocytes_2_6m") == [months(2), months(6)]
