@@ -138,3 +138,35 @@ def test_after_the_second_cladribine_course_no_gate_alert_names_a_third(
         )
     )
     assert not [t for t in titles if "course 3" in t]
+
+
+@pytest.fixture
+def mitoxantrone_active(
+    eu_clinic: Any, patient_a: Patient, start_plan: StartPlan, record: Record, today: date
+) -> Any:
+    record(patient_a, "echo_lvef", date(2026, 3, 2), ("lvef", "62", None, None))
+    return start_plan(patient_a, "mitoxantrone", date(2026, 3, 2))
+
+
+def test_mitoxantrone_lvef_45_on_an_active_plan_raises_a_critical_gate_alert(
+    mitoxantrone_active: Any, patient_a: Patient, record: Record
+) -> None:
+    record(patient_a, "echo_lvef", DAY, ("lvef", "45", None, None))
+
+    alerts = {a.title: a.grade for a in Alert.objects.filter(patient=patient_a, kind="dose_gate")}
+    # Below 50 %, and 17 points below the baseline of 62 %: both gates fail, each critical.
+    assert alerts == {
+        "Mitoxantrone before dose 2: LVEF ≥ 50% before every dose": AlertGrade.CRITICAL,
+        "Mitoxantrone before dose 2: No fall in LVEF of 10 percentage points or more from "
+        "baseline before every dose": AlertGrade.CRITICAL,
+    }
+
+
+def test_mitoxantrone_lvef_fall_of_10_points_raises_a_critical_gate_alert(
+    mitoxantrone_active: Any, patient_a: Patient, record: Record
+) -> None:
+    record(patient_a, "echo_lvef", DAY, ("lvef", "52", None, None))
+
+    [alert] = Alert.objects.filter(patient=patient_a, kind=AlertKind.DOSE_GATE)
+    assert alert.grade == AlertGrade.CRITICAL
+    assert "No fall in LVEF of 10 percentage points" in alert.title

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import time_machine
 
 from clinic.accounts.models import User
 from patients.models import Patient
+from treatments.dosing import DoseEntry
 from treatments.models import ClinicSettings, DmtPlan
 from treatments.plans import services as plan_services
 
@@ -43,6 +45,14 @@ def us_clinic(db: None) -> ClinicSettings:
 
 StartPlan = Callable[..., DmtPlan]
 
+# The label's mitoxantrone dose for an adult of 1.8 m².
+STANDARD_BSA_DOSE = DoseEntry(mg_m2=Decimal("12"), bsa_m2=Decimal("1.80"))
+
+
+def dose_for(plan: DmtPlan) -> DoseEntry | None:
+    """A dose for a drug dosed by body-surface area; none for the others."""
+    return STANDARD_BSA_DOSE if plan.protocol_version.protocol.bsa_dosing else None
+
 
 @pytest.fixture
 def start_plan(today: date, neurologist: User) -> StartPlan:
@@ -67,6 +77,7 @@ def start_plan(today: date, neurologist: User) -> StartPlan:
             plan=plan,
             started_on=started_on,
             override_reason="Baseline done at the referring hospital (test).",
+            dose=dose_for(plan),
             by=by or neurologist,
         )
 
@@ -94,8 +105,6 @@ def record_values(
     **extra: Any,
 ) -> Any:
     """Record a result through the service: (analyte, value, LLN, ULN) in the canonical unit."""
-    from decimal import Decimal
-
     from treatments import labs
     from treatments.monitoring import services as monitoring_services
 

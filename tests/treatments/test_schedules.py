@@ -13,7 +13,7 @@ import pytest
 
 from clinic.accounts.models import User
 from patients.models import Patient
-from tests.treatments.conftest import TODAY, StartPlan
+from tests.treatments.conftest import TODAY, StartPlan, dose_for
 from treatments import errors
 from treatments.models import ClinicSettings, DmtPlan, ItemStatus
 from treatments.plans import services as plan_services
@@ -141,6 +141,7 @@ def test_recording_a_dose_or_course_resynchronises_the_schedule(
         given_on=second_on,
         by=neurologist,
         override_reason="Pre-dose checks done elsewhere (scheduling test)",
+        dose=dose_for(plan),
     )
 
     first = _first_events(protocol)

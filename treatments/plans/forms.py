@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from clinic.forms import DateInput
+from treatments.dosing import DoseEntry
 from treatments.errors import ServiceErrorMixin
 from treatments.models import (
     PLAN_CONDITION_CHOICES,
@@ -15,6 +16,7 @@ from treatments.models import (
     ProtocolVersion,
     StopReason,
 )
+from treatments.protocols import BsaDosing
 
 
 def drug_choices(region: str | None = None) -> list[tuple[str, str]]:
@@ -60,13 +62,53 @@ class GateActionForm(ServiceErrorMixin, forms.Form):
         help_text=OVERRIDE_HELP,
     )
 
-    def __init__(self, *args: Any, can_override: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        can_override: bool = True,
+        by_bsa: BsaDosing | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not can_override:
             del self.fields["override_reason"]
+        if by_bsa is not None:
+            # Ranges are checked by treatments.dosing (the service), with its own messages.
+            self.fields["dose_mg_m2"] = forms.DecimalField(
+                label="Dose (mg/m²)",
+                required=False,
+                max_digits=5,
+                decimal_places=2,
+                help_text=f"Usual dose {by_bsa.usual_mg_m2:g} mg/m² ({by_bsa.source}); "
+                f"lifetime maximum {by_bsa.max_cumulative_mg_m2:g} mg/m².",
+            )
+            self.fields["height_cm"] = forms.DecimalField(
+                label="Height (cm)", required=False, max_digits=4, decimal_places=1
+            )
+            self.fields["weight_kg"] = forms.DecimalField(
+                label="Weight (kg)", required=False, max_digits=4, decimal_places=1
+            )
+            self.fields["bsa_m2"] = forms.DecimalField(
+                label="BSA (m²)",
+                required=False,
+                max_digits=4,
+                decimal_places=2,
+                help_text="Give height and weight (BSA by Mosteller), or the BSA alone.",
+            )
+            if "override_reason" in self.fields:
+                self.fields["override_reason"] = self.fields.pop("override_reason")
 
-    def reason_given(self) -> str:
-        return str(self.cleaned_data.get("override_reason") or "")
+
+def dose_entry(data: dict[str, Any]) -> DoseEntry | None:
+    """The dose typed into a form that asks for one (a drug dosed by body-surface area)."""
+    if "dose_mg_m2" not in data:
+        return None
+    return DoseEntry(
+        mg_m2=data.get("dose_mg_m2"),
+        height_cm=data.get("height_cm"),
+        weight_kg=data.get("weight_kg"),
+        bsa_m2=data.get("bsa_m2"),
+    )
 
 
 class StartForm(GateActionForm):

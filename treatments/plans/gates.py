@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from patients.models import Sex
+from treatments.dosing import BsaDose
 from treatments.errors import TreatmentError
 from treatments.models import (
     MIN_OVERRIDE_REASON_LENGTH,
@@ -255,6 +256,7 @@ def unmet_gates(
     plan: DmtPlan,
     kind: str,
     given_on: date,
+    dose: BsaDose | None = None,
     contraception_confirmed: bool = False,
 ) -> list[UnmetGate]:
     """Every gate of the catalogue that the proposed start, dose, course or infusion does not
@@ -272,6 +274,7 @@ def unmet_gates(
         kind=kind,
         given_on=given_on,
         earlier=before,
+        dose=dose,
         contraception_confirmed=contraception_confirmed,
     )
     for check in gate_status(plan, on=given_on, history=history, given=before):

@@ -14,8 +14,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from treatments.dosing import BsaDose
 from treatments.models import AdministrationKind, DmtAdministration, DmtPlan, ResultValue
-from treatments.protocols import CourseDelayLimit, CourseLimit, add_months, investigation_name
+from treatments.protocols import (
+    BsaDosing,
+    CourseDelayLimit,
+    CourseLimit,
+    add_months,
+    investigation_name,
+)
 
 
 @dataclass(frozen=True)
@@ -41,12 +48,16 @@ def label_gates_unmet(
     kind: str,
     given_on: date,
     earlier: Sequence[tuple[str, date]],
+    dose: BsaDose | None = None,
     contraception_confirmed: bool = False,
 ) -> list[UnmetGate]:
     """The label rules the proposed action does not meet. `earlier` holds the plan's
-    administrations (kind, date) before `given_on`."""
+    administrations (kind, date) before `given_on`; `dose` the dose being given (checked by
+    `treatments.dosing` already)."""
     protocol = plan.protocol_version.protocol
     unmet: list[UnmetGate | None] = []
+    if protocol.bsa_dosing is not None and dose is not None:
+        unmet.append(_cumulative_dose(protocol.bsa_dosing, plan, dose))
     if kind == AdministrationKind.COURSE and (protocol.course_limit or protocol.course_delay):
         courses = _courses_of_drug(plan)
         if protocol.course_limit is not None:
@@ -119,4 +130,71 @@ def _course_delay(
         "planned date)",
         source=delay.source,
         verify_note=delay.verify_note,
+    )
+
+
+# --- lifetime cumulative dose -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CumulativeDose:
+    given_mg_m2: Decimal
+    doses: int
+    without_dose: int
+    """Earlier doses recorded without mg/m²: the total is then unknown."""
+    cap_mg_m2: Decimal
+
+    @property
+    def remaining_mg_m2(self) -> Decimal:
+        return max(self.cap_mg_m2 - self.given_mg_m2, Decimal(0))
+
+
+def cumulative_dose(plan: DmtPlan) -> CumulativeDose | None:
+    """What the patient has had of this drug in mg/m², over all their plans of it."""
+    dosing = plan.protocol_version.protocol.bsa_dosing
+    if dosing is None:
+        return None
+    doses = list(
+        DmtAdministration.objects.filter(
+            plan__patient_id=plan.patient_id, plan__drug_key=plan.drug_key
+        ).values_list("dose_mg_m2", flat=True)
+    )
+    return CumulativeDose(
+        given_mg_m2=sum((d for d in doses if d is not None), Decimal(0)),
+        doses=len(doses),
+        without_dose=sum(1 for d in doses if d is None),
+        cap_mg_m2=Decimal(str(dosing.max_cumulative_mg_m2)),
+    )
+
+
+def _plain(number: Decimal) -> str:
+    return f"{number.normalize():f}"
+
+
+def _cumulative_dose(dosing: BsaDosing, plan: DmtPlan, dose: BsaDose) -> UnmetGate | None:
+    so_far = cumulative_dose(plan)
+    assert so_far is not None
+    cap = so_far.cap_mg_m2
+    needed = f"a lifetime total of at most {_plain(cap)} mg/m²"
+    if so_far.without_dose:
+        return UnmetGate(
+            key="cumulative_dose",
+            rule=dosing.text,
+            found=f"{so_far.without_dose} earlier dose(s) recorded without mg/m²: the lifetime "
+            "total is unknown",
+            needed=needed,
+            source=dosing.source,
+            verify_note=dosing.verify_note,
+        )
+    total = so_far.given_mg_m2 + dose.mg_m2
+    if total <= cap:
+        return None
+    return UnmetGate(
+        key="cumulative_dose",
+        rule=dosing.text,
+        found=f"{_plain(so_far.given_mg_m2)} mg/m² already given + {_plain(dose.mg_m2)} mg/m² "
+        f"now = {_plain(total)} mg/m²",
+        needed=needed,
+        source=dosing.source,
+        verify_note=dosing.verify_note,
     )

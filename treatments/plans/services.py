@@ -17,6 +17,7 @@ from django.utils import timezone
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from patients.models import Patient
+from treatments import dosing
 from treatments.catalogue.services import protocol_version_for
 from treatments.errors import TreatmentError
 from treatments.models import (
@@ -165,6 +166,30 @@ def _last_given_on(plan: DmtPlan) -> date | None:
     return plan.stopped_on or events.last_dose_on
 
 
+def _checked_dose(plan: DmtPlan, dose: dosing.DoseEntry | None) -> dosing.BsaDose | None:
+    """The dose, for a drug dosed by body-surface area: required, and checked at its field."""
+    if plan.protocol_version.protocol.bsa_dosing is None:
+        return None
+    try:
+        return (dose or dosing.DoseEntry(mg_m2=None)).checked()
+    except dosing.DoseError as error:
+        raise TreatmentError(
+            f"{plan.drug_name} doses are recorded in mg/m² with the BSA. {error}",
+            field=error.field,
+        ) from None
+
+
+def _dose_fields(dose: dosing.BsaDose | None) -> dict[str, object]:
+    if dose is None:
+        return {}
+    return {
+        "dose_mg_m2": dose.mg_m2,
+        "bsa_m2": dose.bsa_m2,
+        "height_cm": dose.height_cm,
+        "weight_kg": dose.weight_kg,
+    }
+
+
 def start_dmt_plan(
     *,
     plan: DmtPlan,
@@ -172,6 +197,7 @@ def start_dmt_plan(
     by: User,
     override_reason: str = "",
     contraception_confirmed: bool = False,
+    dose: dosing.DoseEntry | None = None,
 ) -> DmtPlan:
     """Record the first dose: the plan becomes active and its monitoring is materialised.
 
@@ -194,10 +220,12 @@ def start_dmt_plan(
         raise _one_current_plan()
     protocol = plan.protocol_version.protocol
     kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
+    checked = _checked_dose(plan, dose)
     unmet = gates.unmet_gates(
         plan=plan,
         kind=kind,
         given_on=started_on,
+        dose=checked,
         contraception_confirmed=contraception_confirmed,
     )
     reason = gates.authorise_override(unmet, reason=override_reason, by=by, action="start")
@@ -212,7 +240,12 @@ def start_dmt_plan(
                 plan.baseline_override_by = by
             plan.save()
             first = DmtAdministration.objects.create(
-                plan=plan, kind=kind, given_on=started_on, note="First dose", recorded_by=by
+                plan=plan,
+                kind=kind,
+                given_on=started_on,
+                note="First dose",
+                recorded_by=by,
+                **_dose_fields(checked),
             )
             audit.record(
                 user=by,
@@ -248,6 +281,7 @@ def record_administration(
     by: User,
     note: str = "",
     override_reason: str = "",
+    dose: dosing.DoseEntry | None = None,
 ) -> DmtAdministration:
     """A dose, infusion or course start; re-synchronises the plan's monitoring.
 
@@ -263,14 +297,20 @@ def record_administration(
         raise TreatmentError("A dose cannot be recorded in the future.", field="given_on")
     if plan.started_on and given_on < plan.started_on:
         raise TreatmentError("A dose cannot be before the first dose.", field="given_on")
-    unmet = gates.unmet_gates(plan=plan, kind=kind, given_on=given_on)
+    checked = _checked_dose(plan, dose)
+    unmet = gates.unmet_gates(plan=plan, kind=kind, given_on=given_on, dose=checked)
     reason = gates.authorise_override(
         unmet, reason=override_reason, by=by, action=AdministrationKind(kind).label.lower()
     )
     try:
         with transaction.atomic():
             given = DmtAdministration.objects.create(
-                plan=plan, kind=kind, given_on=given_on, note=note, recorded_by=by
+                plan=plan,
+                kind=kind,
+                given_on=given_on,
+                note=note,
+                recorded_by=by,
+                **_dose_fields(checked),
             )
             audit.record(
                 user=by,

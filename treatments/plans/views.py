@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -35,7 +36,7 @@ from treatments.models import (
     ResultValue,
     SymptomaticTreatment,
 )
-from treatments.plans import forms, gates
+from treatments.plans import forms, gates, label_gates
 from treatments.plans import services as plan_services
 from treatments.protocols import investigation_name
 from treatments.symptomatic.interactions import interaction_notes
@@ -163,6 +164,15 @@ def _can_prescribe(request: ClinicRequest) -> bool:
 # --- plans -----------------------------------------------------------------------------------
 
 
+def _gate_form_kwargs(request: ClinicRequest, plan: DmtPlan) -> dict[str, Any]:
+    """What a start or dose form asks: the override reason only of someone who may override,
+    the dose in mg/m² only for a drug dosed by body-surface area."""
+    return {
+        "can_override": gates.may_override(request.user),
+        "by_bsa": plan.protocol_version.protocol.bsa_dosing,
+    }
+
+
 @role_required(*PRESCRIBER_ROLES)
 @patient_page
 def plan_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -192,7 +202,8 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
     protocol = plan.protocol_version.protocol
     baseline = plan_services.baseline_status(plan=plan, on=today) if plan.is_planned else []
     guidance = plan_services.washout_for(plan)
-    can_override = gates.may_override(request.user)
+    gate_form = _gate_form_kwargs(request, plan)
+    can_override = gate_form["can_override"]
     next_kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
     next_gates = (
         gates.unmet_gates(plan=plan, kind=next_kind, given_on=today)
@@ -211,6 +222,7 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         if plan.is_planned
         else f"the next {AdministrationKind(next_kind).label.lower()} today",
         "can_override": can_override,
+        "cumulative": label_gates.cumulative_dose(plan),
         "to_chase": gates.overrides_to_chase(plan) if plan.started_on else [],
         "administrations": list(
             plan.administrations.select_related("recorded_by").prefetch_related(
@@ -234,9 +246,9 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         ),
         "can_monitor": _can_monitor(request),
         "can_prescribe": _can_prescribe(request),
-        "start_form": forms.StartForm(initial={"started_on": today}, can_override=can_override),
+        "start_form": forms.StartForm(initial={"started_on": today}, **gate_form),
         "dose_form": forms.AdministrationForm(
-            initial={"given_on": today, "kind": next_kind}, can_override=can_override
+            initial={"given_on": today, "kind": next_kind}, **gate_form
         ),
         "suspend_form": forms.ReasonDateForm(initial={"on": today}, prefix="suspend"),
         "resume_form": forms.ReasonDateForm(initial={"on": today}, prefix="resume"),
@@ -265,14 +277,14 @@ def _plan_action(
     prefix: str | None,
     act: Any,
     success: str,
-    form_kwargs: dict[str, Any] | None = None,
+    form_kwargs: Callable[[DmtPlan], dict[str, Any]] | None = None,
 ) -> HttpResponse:
     """POST handler shared by the plan's actions: validate, call the service, redirect; on bad
     input re-render the plan page with the bound form and its messages (422). Nothing is saved
     when a service refuses: each runs in one transaction after its checks."""
     patient = _patient(request, external_id, action=Action.UPDATE)
     plan = _plan(patient, plan_id)
-    form = form_class(request.POST, prefix=prefix, **(form_kwargs or {}))
+    form = form_class(request.POST, prefix=prefix, **(form_kwargs(plan) if form_kwargs else {}))
     if form.is_valid():
         try:
             outcome = act(plan, form.cleaned_data)
@@ -300,6 +312,7 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
             plan=plan,
             started_on=data["started_on"],
             override_reason=data.get("override_reason") or "",
+            dose=forms.dose_entry(data),
             by=request.user,
         )
         return warning
@@ -313,7 +326,7 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
         prefix=None,
         act=act,
         success="DMT started; its monitoring schedule is in place.",
-        form_kwargs={"can_override": gates.may_override(request.user)},
+        form_kwargs=lambda plan: _gate_form_kwargs(request, plan),
     )
 
 
@@ -328,6 +341,7 @@ def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> H
             given_on=data["given_on"],
             note=data["note"],
             override_reason=data.get("override_reason") or "",
+            dose=forms.dose_entry(data),
             by=request.user,
         )
 
@@ -340,7 +354,7 @@ def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> H
         prefix=None,
         act=act,
         success="Recorded; monitoring updated.",
-        form_kwargs={"can_override": gates.may_override(request.user)},
+        form_kwargs=lambda plan: _gate_form_kwargs(request, plan),
     )
 
 

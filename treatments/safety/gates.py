@@ -3,6 +3,7 @@ the plan's pinned protocol and the patient's latest qualifying results."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from treatments.protocols import (
     DoseGate,
     GateEvent,
     Protocol,
+    analytes_of,
     investigation_name,
 )
 from treatments.safety.rules import (
@@ -153,7 +155,15 @@ def _gate_result(gate: DoseGate, reading: Reading, history: History, plan: DmtPl
 
 
 def gate_history_analytes(protocol: Protocol) -> set[str]:
-    return {_gate_analyte(g) for g in protocol.dose_gates}
+    """What the gates read: each gate's analyte, and the values of a panel judged as a whole
+    ("normal liver tests" is normal when every value is within its lab's range)."""
+    wanted = set()
+    for gate in protocol.dose_gates:
+        wanted.add(_gate_analyte(gate))
+        if gate.analyte is None:
+            with contextlib.suppress(LookupError):
+                wanted.update(analytes_of(gate.investigation))
+    return wanted
 
 
 def gate_status(

@@ -551,10 +551,37 @@ def test_mitoxantrone_stop_starts_yearly_lvef_and_5_years_of_blood_counts() -> N
 
 def test_mitoxantrone_gates_lvef_and_neutrophils_before_each_dose() -> None:
     gates = {
-        g.analyte: g for g in get_protocol("mitoxantrone", "US", on=START).dose_gates if g.analyte
+        g.analyte: g
+        for g in get_protocol("mitoxantrone", "US", on=START).dose_gates
+        if g.analyte and g.relative_to == "absolute"
     }
     assert (gates["lvef"].threshold, gates["lvef"].before) == (50, GateEvent.EACH_DOSE)
     assert gates["neutrophils"].threshold == 1.5
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_mitoxantrone_doses_in_mg_m2_with_a_lifetime_cap_of_140(region: str) -> None:
+    protocol = get_protocol("mitoxantrone", region, on=START)
+    assert protocol.bsa_dosing is not None
+    assert (protocol.bsa_dosing.usual_mg_m2, protocol.bsa_dosing.max_cumulative_mg_m2) == (12, 140)
+    assert protocol.bsa_dosing.source == "US-PI §2/§5"
+    assert "all the patient's mitoxantrone plans" in protocol.bsa_dosing.verify_note
+
+
+def test_mitoxantrone_refuses_a_fall_in_lvef_of_10_points_from_the_second_dose() -> None:
+    fall = next(
+        g
+        for g in get_protocol("mitoxantrone", "US", on=START).dose_gates
+        if g.relative_to == "baseline"
+    )
+    assert (fall.analyte, fall.comparator, fall.threshold, fall.unit) == (
+        "lvef",
+        Comparator.GT,
+        -10,
+        "percentage points",
+    )
+    assert (fall.before, fall.from_occurrence, fall.source) == (GateEvent.EACH_DOSE, 2, "US-PI §5")
+    assert fall.verify_note
 
 
 # --- general -------------------------------------------------------------------------------------
