@@ -14,9 +14,11 @@ from patients.models import Patient
 from tests.treatments.conftest import TODAY, StartPlan, record_values
 from treatments import errors
 from treatments.dosing import DoseEntry
-from treatments.models import DmtPlan, GateOverride
+from treatments.models import DmtPlan, GateOverride, Result
+from treatments.monitoring import services as monitoring_services
 from treatments.plans import gates, label_gates
 from treatments.plans import services as plan_services
+from treatments.protocols import CYP2C9_GENOTYPES
 
 pytestmark = pytest.mark.django_db
 
@@ -394,3 +396,153 @@ def test_an_lvef_outside_5_to_90_percent_is_refused_at_its_field(
     assert 'id="id_lvef_value_error">LVEF' in body
     assert "outside the plausible range 5-90 %" in body
     assert not patient_a.results.exists()
+
+
+# --- siponimod: the CYP2C9 genotype decides the start and the dose ------------------------------
+
+
+def _genotype(patient: Patient, by: User, genotype: str) -> Any:
+    return monitoring_services.record_result(
+        patient=patient,
+        investigation="cyp2c9",
+        taken_on=TODAY - timedelta(days=30),
+        by=by,
+        genotype=genotype,
+    )
+
+
+@pytest.fixture
+def siponimod_planned(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date
+) -> DmtPlan:
+    return plan_services.plan_dmt(patient=patient_a, drug_key="siponimod", by=neurologist)
+
+
+def _cyp2c9_gate(refused: Any) -> Any:
+    return next(g for g in refused.value.unmet if g.key == "gate:first_dose:cyp2c9:ne:absolute")
+
+
+def test_siponimod_cyp2c9_3_3_refuses_the_start(
+    siponimod_planned: DmtPlan, patient_a: Patient, nurse: User, neurologist: User, today: date
+) -> None:
+    _genotype(patient_a, nurse, "*3/*3")
+
+    with pytest.raises(gates.GateRefused) as refused:
+        plan_services.start_dmt_plan(plan=siponimod_planned, started_on=TODAY, by=neurologist)
+
+    gate = _cyp2c9_gate(refused)
+    assert gate.found == "CYP2C9 genotype *3/*3 on 16 May 2026"
+    assert gate.needed == "CYP2C9 genotype ≠ *3/*3"
+    assert gate.source == "EU-SmPC §4.2"
+
+
+def test_siponimod_without_a_genotype_is_refused_for_want_of_it(
+    siponimod_planned: DmtPlan, neurologist: User, today: date
+) -> None:
+    with pytest.raises(gates.GateRefused) as refused:
+        plan_services.start_dmt_plan(plan=siponimod_planned, started_on=TODAY, by=neurologist)
+
+    assert _cyp2c9_gate(refused).found == "no result"
+
+
+def test_siponimod_an_old_finding_without_a_genotype_does_not_pass_the_gate(
+    siponimod_planned: DmtPlan, patient_a: Patient, nurse: User, neurologist: User, today: date
+) -> None:
+    # Recorded before genotypes were structured: "abnormal" says nothing about *3/*3.
+    Result.objects.create(
+        patient=patient_a,
+        investigation="cyp2c9",
+        taken_on=TODAY - timedelta(days=30),
+        qualitative="abnormal",
+        recorded_by=nurse,
+    )
+
+    with pytest.raises(gates.GateRefused) as refused:
+        plan_services.start_dmt_plan(plan=siponimod_planned, started_on=TODAY, by=neurologist)
+
+    assert "cannot be judged" in _cyp2c9_gate(refused).found
+
+
+@pytest.mark.parametrize("genotype", ["*1/*1", "*1/*2", "*2/*2", "*1/*3", "*2/*3"])
+def test_siponimod_genotypes_other_than_3_3_meet_the_gate(
+    siponimod_planned: DmtPlan, patient_a: Patient, nurse: User, today: date, genotype: str
+) -> None:
+    _genotype(patient_a, nurse, genotype)
+
+    unmet = gates.unmet_gates(plan=siponimod_planned, kind="dose", given_on=TODAY)
+
+    assert "gate:first_dose:cyp2c9:ne:absolute" not in {g.key for g in unmet}
+
+
+@pytest.mark.parametrize(
+    ("genotype", "maintenance", "titration"),
+    [
+        ("*1/*1", "2 mg daily from day 6", "1.25 mg on day 5"),
+        ("*2/*2", "2 mg daily from day 6", "1.25 mg on day 5"),
+        ("*1/*3", "1 mg daily from day 5", "0.75 mg on day 4"),
+        ("*2/*3", "1 mg daily from day 5", "0.75 mg on day 4"),
+    ],
+)
+def test_siponimod_plan_shows_the_titration_and_maintenance_dose_of_the_genotype(
+    siponimod_planned: DmtPlan,
+    patient_a: Patient,
+    nurse: User,
+    signed_in: Any,
+    genotype: str,
+    maintenance: str,
+    titration: str,
+) -> None:
+    _genotype(patient_a, nurse, genotype)
+
+    page = signed_in(nurse).get(siponimod_planned.get_absolute_url()).content.decode()
+
+    assert f"CYP2C9 <strong>{genotype}</strong>" in page
+    assert f"maintenance <strong>{maintenance}</strong>" in page
+    assert titration in page
+    if genotype.endswith("*3"):
+        assert "1.25 mg" not in page  # the shorter titration stops at 0.75 mg
+
+
+@pytest.mark.parametrize("genotype", ["*4/*4", "*1/*1 ", "normal", "3/3"])
+def test_a_genotype_that_is_not_one_of_the_listed_alleles_is_refused(
+    eu_clinic: Any, patient_a: Patient, nurse: User, genotype: str
+) -> None:
+    with pytest.raises(errors.TreatmentError, match="not a listed genotype") as refused:
+        _genotype(patient_a, nurse, genotype)
+
+    assert refused.value.field == "genotype"
+    assert not patient_a.results.exists()
+
+
+def test_a_cyp2c9_result_needs_its_genotype(
+    eu_clinic: Any, patient_a: Patient, nurse: User
+) -> None:
+    with pytest.raises(errors.TreatmentError, match="Choose the genotype") as refused:
+        monitoring_services.record_result(
+            patient=patient_a,
+            investigation="cyp2c9",
+            taken_on=TODAY,
+            by=nurse,
+            qualitative="abnormal",
+        )
+
+    assert refused.value.field == "genotype"
+
+
+def test_the_result_form_offers_the_listed_genotypes_and_refuses_others_at_the_field(
+    eu_clinic: Any, patient_a: Patient, nurse: User, signed_in: Any, today: date
+) -> None:
+    client = signed_in(nurse)
+    url = f"/treatments/patients/{patient_a.external_id}/results/new/?investigation=cyp2c9"
+    form = client.get(url).content.decode()
+    assert all(f'value="{g}"' in form for g in CYP2C9_GENOTYPES)
+
+    response = client.post(url, {"taken_on": TODAY.isoformat(), "genotype": "*4/*4"})
+
+    assert response.status_code == 422
+    assert 'id="id_genotype_error">*4/*4 is not a listed genotype' in response.content.decode()
+    assert not patient_a.results.exists()
+
+    saved = client.post(url, {"taken_on": TODAY.isoformat(), "genotype": "*1/*3"})
+    assert saved.status_code == 302
+    assert patient_a.results.get().genotype == "*1/*3"

@@ -15,11 +15,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from treatments.dosing import BsaDose
-from treatments.models import AdministrationKind, DmtAdministration, DmtPlan, ResultValue
+from treatments.models import AdministrationKind, DmtAdministration, DmtPlan, Result, ResultValue
 from treatments.protocols import (
     BsaDosing,
     CourseDelayLimit,
     CourseLimit,
+    GenotypeDosing,
     add_months,
     investigation_name,
 )
@@ -198,3 +199,33 @@ def _cumulative_dose(dosing: BsaDosing, plan: DmtPlan, dose: BsaDose) -> UnmetGa
         source=dosing.source,
         verify_note=dosing.verify_note,
     )
+
+
+# --- dose by genotype ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenotypeDose:
+    """The patient's latest genotype and what the catalogue says it means for the dose (the
+    start itself is refused for a contraindicated genotype by the protocol's dose gate)."""
+
+    result: Result | None
+    dosing: GenotypeDosing | None
+
+
+def genotype_dose(plan: DmtPlan) -> GenotypeDose | None:
+    protocol = plan.protocol_version.protocol
+    if not protocol.genotype_dosing:
+        return None
+    result = (
+        Result.objects.filter(
+            patient_id=plan.patient_id, investigation=protocol.genotype_investigation
+        )
+        .exclude(genotype="")
+        .order_by("-taken_on", "-id")
+        .first()
+    )
+    if result is None:
+        return GenotypeDose(None, None)
+    dosing = next(d for d in protocol.genotype_dosing if result.genotype in d.genotypes)
+    return GenotypeDose(result, dosing)

@@ -223,6 +223,7 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         else f"the next {AdministrationKind(next_kind).label.lower()} today",
         "can_override": can_override,
         "cumulative": label_gates.cumulative_dose(plan),
+        "genotype": label_gates.genotype_dose(plan),
         "to_chase": gates.overrides_to_chase(plan) if plan.started_on else [],
         "administrations": list(
             plan.administrations.select_related("recorded_by").prefetch_related(

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from treatments.protocols import (
+    CYP2C9_GENOTYPES,
     Comparator,
     GateEvent,
     Grade,
@@ -217,6 +218,23 @@ def test_siponimod_cyp2c9_3_3_blocks_the_first_dose() -> None:
         "*3/*3",
         GateEvent.FIRST_DOSE,
     )
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_siponimod_dose_follows_the_cyp2c9_genotype(region: str) -> None:
+    protocol = get_protocol("siponimod", region, on=START)
+    assert protocol.genotype_investigation == "cyp2c9"
+    by_genotype = {g: d for d in protocol.genotype_dosing for g in d.genotypes}
+    assert sorted(by_genotype) == sorted(CYP2C9_GENOTYPES)
+    for genotype in ("*1/*1", "*1/*2", "*2/*2"):
+        assert by_genotype[genotype].maintenance == "2 mg daily from day 6"
+    for genotype in ("*1/*3", "*2/*3"):
+        assert by_genotype[genotype].maintenance == "1 mg daily from day 5"
+        assert "1.25 mg" not in by_genotype[genotype].titration
+    assert by_genotype["*3/*3"].contraindicated
+    assert {d.source for d in protocol.genotype_dosing} == {
+        "US-PI §2" if region == "US" else "EU-SmPC §4.2"
+    }
 
 
 @pytest.mark.parametrize("region", ["US", "EU"])

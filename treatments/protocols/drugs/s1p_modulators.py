@@ -11,6 +11,7 @@ from ..schema import (
     DrugClass,
     EfficacyCategory,
     GateEvent,
+    GenotypeDosing,
     MonitoringRule,
     PeriodUnit,
     Protocol,
@@ -249,6 +250,33 @@ def siponimod(region: Region) -> Protocol:
         ),
         pregnancy_notes="Contraception until 10 days after the last dose; stop ≥ 10 days before conception.",
         interaction_notes="CYP2C9/CYP3A4 inhibitors and inducers; bradycardic drugs.",
+        genotype_investigation="cyp2c9",
+        genotype_dosing=_siponimod_genotype_dosing("US-PI §2" if us else "EU-SmPC §4.2"),
+    )
+
+
+def _siponimod_genotype_dosing(source: str) -> tuple[GenotypeDosing, ...]:
+    """The titration and maintenance dose by CYP2C9 genotype (§3.7)."""
+    return (
+        GenotypeDosing(
+            genotypes=("*1/*1", "*1/*2", "*2/*2"),
+            titration="0.25 mg on days 1-2, 0.5 mg on day 3, 0.75 mg on day 4, 1.25 mg on day 5",
+            maintenance="2 mg daily from day 6",
+            source=source,
+        ),
+        GenotypeDosing(
+            genotypes=("*1/*3", "*2/*3"),
+            titration="0.25 mg on days 1-2, 0.5 mg on day 3, 0.75 mg on day 4",
+            maintenance="1 mg daily from day 5",
+            source=source,
+        ),
+        GenotypeDosing(
+            genotypes=("*3/*3",),
+            titration="",
+            maintenance="Contraindicated: do not start",
+            source=source,
+            contraindicated=True,
+        ),
     )
 
 
