@@ -170,3 +170,20 @@ def test_mitoxantrone_lvef_fall_of_10_points_raises_a_critical_gate_alert(
     [alert] = Alert.objects.filter(patient=patient_a, kind=AlertKind.DOSE_GATE)
     assert alert.grade == AlertGrade.CRITICAL
     assert "No fall in LVEF of 10 percentage points" in alert.title
+
+
+def test_fingolimod_baseline_qtc_of_510_ms_raises_one_gate_alert_not_overnight_monitoring(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, record: Record, today: date
+) -> None:
+    plan_services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
+
+    record(patient_a, "ecg", DAY, ("qtc", "510", None, None))
+
+    [alert] = Alert.objects.filter(patient=patient_a)
+    assert alert.kind == AlertKind.DOSE_GATE
+    assert alert.title == (
+        "Fingolimod before the first dose: Baseline QTc below 500 ms (QTc ≥ 500 ms "
+        "contraindicates fingolimod)"
+    )
+    assert "overnight" not in f"{alert.title} {alert.detail} {alert.action}".lower()
+    assert alert.source == "US-PI §4; EU-SmPC §4.3"

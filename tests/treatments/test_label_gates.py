@@ -546,3 +546,58 @@ def test_the_result_form_offers_the_listed_genotypes_and_refuses_others_at_the_f
     saved = client.post(url, {"taken_on": TODAY.isoformat(), "genotype": "*1/*3"})
     assert saved.status_code == 302
     assert patient_a.results.get().genotype == "*1/*3"
+
+
+# --- fingolimod: a baseline QTc of 500 ms or more refuses the start -------------------------------
+
+
+@pytest.fixture
+def fingolimod_planned(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date
+) -> DmtPlan:
+    return plan_services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
+
+
+def _ecg(patient: Patient, by: User, *values: tuple[str, str, str | None, str | None]) -> None:
+    record_values(patient, "ecg", TODAY - timedelta(days=7), by, *values)
+
+
+QTC_GATE = "gate:first_dose:qtc:lt:absolute"
+
+
+def test_fingolimod_baseline_qtc_of_510_ms_refuses_the_start(
+    fingolimod_planned: DmtPlan, patient_a: Patient, nurse: User, neurologist: User
+) -> None:
+    _ecg(patient_a, nurse, ("heart_rate", "68", None, None), ("qtc", "510", None, None))
+
+    with pytest.raises(gates.GateRefused) as refused:
+        plan_services.start_dmt_plan(plan=fingolimod_planned, started_on=TODAY, by=neurologist)
+
+    qtc = next(g for g in refused.value.unmet if g.key == QTC_GATE)
+    assert qtc.found == "QTc interval 510 ms on 08 Jun 2026"
+    assert qtc.needed == "QTc interval < 500 ms"
+    assert qtc.source == "US-PI §4; EU-SmPC §4.3"
+
+
+@pytest.mark.parametrize(("qtc", "refused"), [("500", True), ("499", False), ("470", False)])
+def test_fingolimod_qtc_gate_is_at_500_ms(
+    fingolimod_planned: DmtPlan, patient_a: Patient, nurse: User, qtc: str, refused: bool
+) -> None:
+    _ecg(patient_a, nurse, ("qtc", qtc, None, None))
+
+    unmet = {g.key for g in gates.unmet_gates(plan=fingolimod_planned, kind="dose", given_on=TODAY)}
+
+    assert (QTC_GATE in unmet) is refused
+
+
+def test_fingolimod_ecg_without_a_qtc_does_not_open_the_gate(
+    fingolimod_planned: DmtPlan, patient_a: Patient, nurse: User
+) -> None:
+    _ecg(patient_a, nurse, ("heart_rate", "68", None, None))
+
+    unmet = {
+        g.key: g for g in gates.unmet_gates(plan=fingolimod_planned, kind="dose", given_on=TODAY)
+    }
+
+    assert unmet[QTC_GATE].found == "no result"
+    assert "gate:first_dose:ecg:done:absolute" not in unmet  # the ECG itself is on file

@@ -184,11 +184,30 @@ def test_fingolimod_stop_keeps_liver_tests_for_2_months_and_a_rebound_review() -
     assert all(i.survives_stop for i in items if i.due_on > stopped)
 
 
-def test_fingolimod_qtc_alert_records_the_eu_choice() -> None:
-    protocol = get_protocol("fingolimod", "EU", on=START)
-    qtc = next(a for a in protocol.alert_rules if a.key == "qtc_ge_500")
-    assert qtc.threshold == 500
-    assert "sex-specific" in qtc.verify_note
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_fingolimod_baseline_qtc_of_500_ms_or_more_refuses_the_start(region: str) -> None:
+    protocol = get_protocol("fingolimod", region, on=START)
+    qtc = next(g for g in protocol.dose_gates if g.analyte == "qtc")
+    assert (qtc.investigation, qtc.comparator, qtc.threshold, qtc.unit, qtc.before) == (
+        "ecg",
+        Comparator.LT,
+        500,
+        "ms",
+        GateEvent.FIRST_DOSE,
+    )
+    assert qtc.source == "US-PI §4; EU-SmPC §4.3"
+    # The alert says the same thing: a contraindication, not an overnight-monitoring threshold.
+    alert = next(a for a in protocol.alert_rules if a.key == "qtc_ge_500")
+    assert (alert.threshold, alert.grade) == (500, Grade.GATE)
+    assert alert.action == "Contraindicated: do not start fingolimod."
+    assert "Corrected 2026-11" in alert.verify_note
+
+
+@pytest.mark.parametrize("drug", ["siponimod", "ozanimod", "ponesimod"])
+def test_other_s1p_modulators_document_why_qtc_does_not_refuse_them(drug: str) -> None:
+    protocol = get_protocol(drug, "EU", on=START)
+    assert not [g for g in protocol.dose_gates if g.analyte == "qtc"]
+    assert any("QTc ≥ 500 ms" in note and "verify" in note for note in protocol.notes)
 
 
 # --- siponimod, ozanimod, ponesimod --------------------------------------------------------------

@@ -20,6 +20,7 @@ from ._build import (
     CELLS,
     CRITICAL,
     EFFECTIVE_FROM,
+    GATE,
     GE,
     GT,
     LT,
@@ -35,6 +36,9 @@ from ._build import (
     pregnancy_gate,
     rule,
 )
+
+# Baseline QTc ≥ 500 ms is a contraindication in both labels (§3.6, corrected 2026-11).
+_QTC_SOURCE = "US-PI §4; EU-SmPC §4.3"
 
 
 def _protocol(region: Region) -> Protocol:
@@ -192,6 +196,16 @@ def _protocol(region: Region) -> Protocol:
         dose_gates=(
             gate("ecg", Comparator.DONE, GateEvent.FIRST_DOSE, "Baseline 12-lead ECG", lbl),
             gate(
+                "ecg",
+                LT,
+                GateEvent.FIRST_DOSE,
+                "Baseline QTc below 500 ms (QTc ≥ 500 ms contraindicates fingolimod)",
+                _QTC_SOURCE,
+                analyte="qtc",
+                threshold=500,
+                unit="ms",
+            ),
+            gate(
                 "vzv_igg",
                 Comparator.POSITIVE,
                 GateEvent.FIRST_DOSE,
@@ -219,13 +233,14 @@ def _protocol(region: Region) -> Protocol:
                 GE,
                 500,
                 ABS,
-                CRITICAL,
-                "Overnight ECG monitoring from the first dose.",
-                "US-PI §5",
+                GATE,
+                "Contraindicated: do not start fingolimod.",
+                _QTC_SOURCE,
                 unit="ms",
                 verify=(
-                    "EU uses sex-specific baseline QTc limits (unconfirmed); we use the US 500 ms "
-                    "limit in both regions: EU clinics should check their SmPC."
+                    "Corrected 2026-11: a baseline QTc ≥ 500 ms contraindicates the start in both "
+                    "regions; it is not an overnight-monitoring threshold. The start's dose gate "
+                    "refuses it and raises this alert."
                 ),
             ),
             event_alert(

@@ -41,6 +41,14 @@ from ._build import (
 _SHORTER = "'Every 6-12 months': we take the shorter interval, 6 months."
 
 
+def _qtc_note(drug: str) -> str:
+    return (
+        f"Baseline QTc ≥ 500 ms: the reference (§3.6-§3.9) lists it as a contraindication for "
+        f"fingolimod only, so {drug} is not refused on it here (verify against the {drug} label "
+        "§4 / §4.3); the baseline ECG is still required before the first dose."
+    )
+
+
 def _lbl(region: Region) -> str:
     return "US-PI §5" if region == Region.US else "EU-SmPC §4.4"
 
@@ -250,6 +258,7 @@ def siponimod(region: Region) -> Protocol:
         ),
         pregnancy_notes="Contraception until 10 days after the last dose; stop ≥ 10 days before conception.",
         interaction_notes="CYP2C9/CYP3A4 inhibitors and inducers; bradycardic drugs.",
+        notes=(_qtc_note("siponimod"),),
         genotype_investigation="cyp2c9",
         genotype_dosing=_siponimod_genotype_dosing("US-PI §2" if us else "EU-SmPC §4.2"),
     )
@@ -414,6 +423,7 @@ def ozanimod(region: Region) -> Protocol:
             "MAO inhibitors contraindicated (US); strong CYP2C8 inhibitors/inducers; BCRP "
             "inhibitors; avoid large amounts of tyramine."
         ),
+        notes=(_qtc_note("ozanimod"),),
     )
 
 
@@ -495,6 +505,7 @@ def ponesimod(region: Region) -> Protocol:
         ),
         switching_notes="Lymphocytes recover within about 1 week (90%).",
         pregnancy_notes="Contraception for 1 week after the last dose.",
+        notes=(_qtc_note("ponesimod"),),
     )
 
 
