@@ -59,6 +59,8 @@ def label_gates_unmet(
     unmet: list[UnmetGate | None] = []
     if protocol.bsa_dosing is not None and dose is not None:
         unmet.append(_cumulative_dose(protocol.bsa_dosing, plan, dose))
+    if kind == AdministrationKind.DOSE and protocol.min_dose_interval_days is not None:
+        unmet.append(_min_interval(plan, earlier, given_on))
     if kind == AdministrationKind.COURSE and (protocol.course_limit or protocol.course_delay):
         courses = _courses_of_drug(plan)
         if protocol.course_limit is not None:
@@ -67,6 +69,33 @@ def label_gates_unmet(
             before = [day for day in courses if day < given_on]
             unmet.append(_course_delay(protocol.course_delay, plan, before, given_on))
     return [gate for gate in unmet if gate is not None]
+
+
+# --- the shortest interval between doses ---------------------------------------------------------
+
+
+def _min_interval(
+    plan: DmtPlan, earlier: Sequence[tuple[str, date]], given_on: date
+) -> UnmetGate | None:
+    protocol = plan.protocol_version.protocol
+    minimum = protocol.min_dose_interval_days
+    doses = sorted(day for _, day in earlier)
+    if minimum is None or not doses:
+        return None
+    last = doses[-1]
+    gap = (given_on - last).days
+    if gap >= minimum:
+        return None
+    if len(doses) == 1 and gap <= protocol.split_first_dose_days:
+        return None  # the second infusion of a split first dose (day 1 and day 15)
+    return UnmetGate(
+        key="min_dose_interval",
+        rule=f"{plan.drug_name}: doses at least {minimum} days apart",
+        found=f"{gap} days since the dose of {last:%d %b %Y}",
+        needed=f"at least {minimum} days (not before {last + timedelta(days=minimum):%d %b %Y})",
+        source=protocol.min_dose_interval_source,
+        verify_note=protocol.min_dose_interval_verify_note,
+    )
 
 
 # --- courses ------------------------------------------------------------------------------------

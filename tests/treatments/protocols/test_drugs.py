@@ -381,6 +381,29 @@ def test_ocrelizumab_stop_keeps_immunoglobulins_until_b_cell_repletion() -> None
     assert due(items, "immunoglobulins") == []
 
 
+@pytest.mark.parametrize(
+    ("drug", "region", "days", "split"),
+    [
+        ("natalizumab_iv", "US", 21, 0),
+        ("natalizumab_iv", "EU", 21, 0),
+        ("natalizumab_sc", "EU", 21, 0),
+        ("ocrelizumab_iv", "US", 140, 21),
+        ("ocrelizumab_iv", "EU", 150, 21),
+        ("ocrelizumab_sc", "US", 140, 0),
+        ("ublituximab", "US", 150, 21),
+        ("ublituximab", "EU", 150, 21),
+    ],
+)
+def test_infusions_declare_a_minimum_interval_with_its_source(
+    drug: str, region: str, days: int, split: int
+) -> None:
+    protocol = get_protocol(drug, region, on=START)
+    assert protocol.min_dose_interval_days == days
+    assert protocol.split_first_dose_days == split
+    assert protocol.min_dose_interval_source
+    assert protocol.min_dose_interval_verify_note
+
+
 def test_ocrelizumab_minimum_dose_interval_differs_by_region() -> None:
     assert get_protocol("ocrelizumab_iv", "US", on=START).min_dose_interval_days == 140
     assert get_protocol("ocrelizumab_iv", "EU", on=START).min_dose_interval_days == 150

@@ -300,6 +300,11 @@ class _Interval:
     verify: str = ""
 
 
+def _splits(product: _Product) -> bool:
+    """The first dose is given as two infusions two weeks apart."""
+    return product in (_OCRELIZUMAB_IV, _UBLITUXIMAB, _RITUXIMAB)
+
+
 def _min_interval(product: _Product, region: Region) -> _Interval:
     """The shortest gap between two doses (the split first dose excepted), refused if shorter."""
     if product in (_OCRELIZUMAB_IV, _OCRELIZUMAB_SC):
@@ -418,6 +423,8 @@ def _protocol(product: _Product, region: Region) -> Protocol:
         notes=notes,
         has_doses=product.interval is not None,
         min_dose_interval_days=interval.days,
+        # Day 1 and day 15 of a split first dose are one administration (anchor_merge_days).
+        split_first_dose_days=_SPLIT_DOSE_MERGE_DAYS if interval.days and _splits(product) else 0,
         min_dose_interval_source=interval.source,
         min_dose_interval_verify_note=interval.verify,
     )

@@ -289,6 +289,15 @@ def _protocol(region: Region, *, subcutaneous: bool) -> Protocol:
             "the general protocol's yearly MRI covers JCV-negative patients.",
         ),
         has_doses=True,
+        min_dose_interval_days=21,
+        min_dose_interval_source=(
+            "US-PI §2 (every 4 weeks); CK" if us else "EU-SmPC §4.2 (every 4 weeks); CK"
+        ),
+        min_dose_interval_verify_note=(
+            "The label doses every 4 weeks and gives no minimum gap (verify). We refuse a dose "
+            "earlier than 21 days after the previous one (4 weeks less a week's leeway); "
+            "extended-interval dosing is longer, never shorter."
+        ),
     )
 
 
