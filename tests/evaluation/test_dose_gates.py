@@ -187,3 +187,18 @@ def test_fingolimod_baseline_qtc_of_510_ms_raises_one_gate_alert_not_overnight_m
     )
     assert "overnight" not in f"{alert.title} {alert.detail} {alert.action}".lower()
     assert alert.source == "US-PI §4; EU-SmPC §4.3"
+
+
+def test_teriflunomide_baseline_alt_above_2_uln_raises_the_start_gate_alert(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, record: Record, today: date
+) -> None:
+    plan_services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
+
+    record(patient_a, "lft", DAY, ("alt", "90", "0", "40"))
+
+    gate_alert = Alert.objects.get(patient=patient_a, kind=AlertKind.DOSE_GATE)
+    assert gate_alert.title == (
+        "Teriflunomide before the first dose: Baseline ALT at most 2 × ULN (not normally "
+        "started above it)"
+    )
+    assert gate_alert.source == "US-PI §5.1"

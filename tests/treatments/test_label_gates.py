@@ -685,3 +685,62 @@ def test_ocrelizumab_iv_a_third_infusion_is_measured_from_the_day_15_infusion(
     unmet = {g.key: g for g in gates.unmet_gates(plan=plan, kind="dose", given_on=date(2026, 4, 6))}
 
     assert unmet["min_dose_interval"].found == "140 days since the dose of 17 Nov 2025"
+
+
+# --- teriflunomide: not started with a baseline ALT above 2 × ULN --------------------------------
+
+ALT_GATE = "gate:first_dose:alt:le:uln"
+
+
+@pytest.fixture
+def teriflunomide_planned(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date
+) -> DmtPlan:
+    return plan_services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
+
+
+def test_teriflunomide_baseline_alt_above_2_uln_refuses_the_start(
+    teriflunomide_planned: DmtPlan, patient_a: Patient, nurse: User, neurologist: User
+) -> None:
+    record_values(patient_a, "lft", TODAY - timedelta(days=20), nurse, ("alt", "90", "0", "40"))
+
+    with pytest.raises(gates.GateRefused) as refused:
+        plan_services.start_dmt_plan(plan=teriflunomide_planned, started_on=TODAY, by=neurologist)
+
+    alt = next(g for g in refused.value.unmet if g.key == ALT_GATE)
+    assert alt.found == "ALT 90 U/L (2.2×ULN) on 26 May 2026"
+    assert alt.needed == "ALT ≤ 2×ULN, taken in the 183 days before the dose"
+    assert alt.source == "US-PI §5.1"
+
+    plan_services.start_dmt_plan(
+        plan=teriflunomide_planned, started_on=TODAY, by=neurologist, override_reason=OVERRIDE
+    )
+    assert GateOverride.objects.filter(plan=teriflunomide_planned, gate_key=ALT_GATE).exists()
+
+
+@pytest.mark.parametrize(("alt", "high", "refused"), [("80", "40", False), ("81", "40", True)])
+def test_teriflunomide_alt_gate_is_at_2_uln(
+    teriflunomide_planned: DmtPlan,
+    patient_a: Patient,
+    nurse: User,
+    alt: str,
+    high: str,
+    refused: bool,
+) -> None:
+    record_values(patient_a, "lft", TODAY - timedelta(days=20), nurse, ("alt", alt, "0", high))
+
+    unmet = gates.unmet_gates(plan=teriflunomide_planned, kind="dose", given_on=TODAY)
+
+    assert (ALT_GATE in {g.key for g in unmet}) is refused
+
+
+def test_teriflunomide_alt_without_the_labs_upper_limit_cannot_open_the_gate(
+    teriflunomide_planned: DmtPlan, patient_a: Patient, nurse: User
+) -> None:
+    record_values(patient_a, "lft", TODAY - timedelta(days=20), nurse, ("alt", "30", None, None))
+
+    unmet = {
+        g.key: g for g in gates.unmet_gates(plan=teriflunomide_planned, kind="dose", given_on=TODAY)
+    }
+
+    assert "cannot be judged" in unmet[ALT_GATE].found

@@ -82,6 +82,21 @@ def test_teriflunomide_eu_alt_every_2_weeks_then_every_8_weeks() -> None:
     assert due(items, "alt_8_weekly") == [weeks(34), weeks(42), weeks(50)]
 
 
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_teriflunomide_is_not_started_with_baseline_alt_above_2_uln(region: str) -> None:
+    protocol = get_protocol("teriflunomide", region, on=START)
+    alt = next(g for g in protocol.dose_gates if g.analyte == "alt")
+    assert (alt.comparator, alt.threshold, alt.relative_to, alt.before) == (
+        Comparator.LE,
+        2,
+        "uln",
+        GateEvent.FIRST_DOSE,
+    )
+    assert alt.source == "US-PI §5.1"
+    assert alt.within_days == 183
+    assert bool(alt.verify_note) is (region == "EU")  # the EU protocol borrows the US rule
+
+
 def test_teriflunomide_stop_drops_remaining_alt_checks() -> None:
     items = run("teriflunomide", "US", PlanEvents(START, stopped_on=months(2) + timedelta(days=3)))
     assert due(items, "alt_monthly_6m") == [months(1), months(2)]

@@ -126,6 +126,22 @@ def _protocol(region: Region) -> Protocol:
                 lbl,
                 within_days=SIX_MONTHS_DAYS,
             ),
+            gate(
+                "lft",
+                Comparator.LE,
+                GateEvent.FIRST_DOSE,
+                "Baseline ALT at most 2 × ULN (not normally started above it)",
+                "US-PI §5.1",
+                analyte="alt",
+                threshold=2,
+                relative_to=ULN,
+                within_days=SIX_MONTHS_DAYS,
+                verify=""
+                if us
+                else "The reference gives this rule from the US label (§5.1); we apply it in the "
+                "EU protocol too (verify EU-SmPC §4.4). A neurologist may override it with a "
+                "reason, as the label allows a documented exception.",
+            ),
             pregnancy_gate(GateEvent.FIRST_DOSE, "US-PI boxed warning" if us else "EU-SmPC §4.6"),
         ),
         alert_rules=(
