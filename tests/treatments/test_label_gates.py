@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from clinic.accounts.models import User
-from patients.models import Patient
+from patients.models import Patient, PregnancyStatus, Sex
 from tests.treatments.conftest import TODAY, StartPlan, record_values
 from treatments import errors
 from treatments.dosing import DoseEntry
@@ -309,7 +309,9 @@ def mitoxantrone_from_lvef_62(
     )
     _before_a_dose(patient_a, started, nurse, lvef="62")
     record_values(patient_a, "ecg", started, nurse, ("heart_rate", "72", None, None))
-    return plan_services.start_dmt_plan(plan=plan, started_on=started, by=nurse, dose=_dose("12"))
+    return plan_services.start_dmt_plan(
+        plan=plan, started_on=started, by=nurse, dose=_dose("12"), contraception_confirmed=True
+    )
 
 
 def test_mitoxantrone_lvef_fall_of_10_points_from_baseline_refuses_the_dose(
@@ -744,3 +746,159 @@ def test_teriflunomide_alt_without_the_labs_upper_limit_cannot_open_the_gate(
     }
 
     assert "cannot be judged" in unmet[ALT_GATE].found
+
+
+# --- pregnancy and contraception -----------------------------------------------------------------
+
+
+def _pregnant(patient: Patient) -> None:
+    patient.pregnancy_status = PregnancyStatus.PREGNANT
+    patient.save(update_fields=["pregnancy_status"])
+
+
+def _male(patient: Patient) -> None:
+    patient.sex = Sex.MALE
+    patient.save(update_fields=["sex"])
+
+
+def _start_gates(patient: Patient, drug: str, by: User) -> dict[str, Any]:
+    plan = plan_services.plan_dmt(patient=patient, drug_key=drug, by=by)
+    return {g.key: g for g in gates.unmet_gates(plan=plan, kind="dose", given_on=TODAY)}
+
+
+@pytest.mark.parametrize(
+    ("drug", "words"),
+    [
+        ("fingolimod", "Fingolimod is contraindicated in pregnancy"),
+        ("teriflunomide", "Teriflunomide is contraindicated in pregnancy"),
+        ("cladribine", "Cladribine tablets is contraindicated in pregnancy"),
+        ("ocrelizumab_iv", "Ocrelizumab (intravenous) is to be avoided in pregnancy"),
+        ("dimethyl_fumarate", "Dimethyl fumarate is to be avoided in pregnancy"),
+    ],
+)
+def test_a_drug_not_for_pregnancy_is_refused_for_a_patient_recorded_as_pregnant(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date, drug: str, words: str
+) -> None:
+    _pregnant(patient_a)
+
+    pregnancy = _start_gates(patient_a, drug, neurologist)["pregnancy"]
+
+    assert pregnancy.rule == words
+    assert pregnancy.found == "the patient is recorded as pregnant"
+    assert pregnancy.source
+
+
+@pytest.mark.parametrize("drug", ["natalizumab_iv", "glatiramer", "interferon_beta_1a_im"])
+def test_a_drug_that_may_be_used_in_pregnancy_is_not_refused_for_it(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date, drug: str
+) -> None:
+    _pregnant(patient_a)
+
+    assert "pregnancy" not in _start_gates(patient_a, drug, neurologist)
+
+
+def test_a_pregnant_patient_is_refused_a_cladribine_course_too(
+    after_course_1: DmtPlan, patient_a: Patient, nurse: User, today: date
+) -> None:
+    _before_a_course(patient_a, date(2025, 6, 12), nurse)
+    _pregnant(after_course_1.patient)  # the plan's own copy of the record, as a request loads it
+
+    with pytest.raises(gates.GateRefused) as refused:
+        plan_services.record_administration(
+            plan=after_course_1, kind="course", given_on=date(2025, 6, 16), by=nurse
+        )
+
+    assert "pregnancy" in _keys(refused)
+
+
+def test_fingolimod_for_a_pregnant_patient_is_refused_at_the_start(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date
+) -> None:
+    _pregnant(patient_a)
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
+
+    with pytest.raises(gates.GateRefused) as refused:
+        plan_services.start_dmt_plan(plan=plan, started_on=TODAY, by=neurologist)
+
+    assert "pregnancy" in _keys(refused)
+    assert "contraception" not in _keys(refused)  # moot while pregnant
+    plan.refresh_from_db()
+    assert plan.is_planned
+
+
+def test_a_drug_that_needs_contraception_asks_for_it_at_the_start(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date
+) -> None:
+    contraception = _start_gates(patient_a, "fingolimod", neurologist)["contraception"]
+
+    assert contraception.rule == (
+        "Contraception: Effective contraception during treatment and for 2 months after the "
+        "last dose"
+    )
+    assert contraception.found == "not confirmed"
+    assert contraception.source == "EU-SmPC §4.6"
+
+
+def test_confirmed_contraception_is_recorded_with_the_start(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, nurse: User, today: date
+) -> None:
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
+    unmet = gates.unmet_gates(plan=plan, kind="dose", given_on=TODAY, contraception_confirmed=True)
+    assert "contraception" not in {g.key for g in unmet}
+
+    plan_services.start_dmt_plan(
+        plan=plan,
+        started_on=TODAY,
+        by=neurologist,
+        contraception_confirmed=True,
+        override_reason="Baseline done at the referring hospital",
+    )
+
+    record = plan.baseline_records.get(investigation=label_gates.CONTRACEPTION_CHECK)
+    assert record.checked_by == neurologist
+    assert record.done_on == TODAY
+    assert "2 months after the last dose" in record.note
+    assert not GateOverride.objects.filter(plan=plan, gate_key="contraception").exists()
+
+
+def test_a_man_is_not_asked_for_contraception_unless_the_label_says_so(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date
+) -> None:
+    _male(patient_a)
+
+    assert "contraception" not in _start_gates(patient_a, "fingolimod", neurologist)
+    cladribine = _start_gates(patient_a, "cladribine", neurologist)["contraception"]
+    assert "(women and men)" in cladribine.rule
+
+
+def test_a_mans_checklist_has_no_pregnancy_test_or_cervical_screening(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, today: date
+) -> None:
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="fingolimod", by=neurologist)
+    women = {c.investigation for c in gates.patient_checklist(plan)}
+    assert {"pregnancy_test", "cervical_screening"} <= women
+
+    _male(patient_a)
+    plan.patient.refresh_from_db()
+
+    men = {c.investigation for c in gates.patient_checklist(plan)}
+    assert women - men == {"pregnancy_test", "cervical_screening"}
+    assert not {g.key for g in gates.unmet_gates(plan=plan, kind="dose", given_on=TODAY)} & {
+        "baseline:pregnancy_test",
+        "baseline:cervical_screening",
+        "pregnancy",
+    }
+
+
+def test_the_start_form_asks_for_contraception_in_the_labels_words(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, nurse: User, signed_in: Any, today: date
+) -> None:
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="cladribine", by=neurologist)
+
+    page = signed_in(nurse).get(plan.get_absolute_url()).content.decode()
+
+    assert 'name="contraception_confirmed"' in page
+    assert (
+        "Contraception discussed and in place: Effective contraception (women and men) during "
+        "treatment and for at least 6 months after the last dose of each yearly course" in page
+    )

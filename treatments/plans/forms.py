@@ -115,6 +115,16 @@ class StartForm(GateActionForm):
     started_on = forms.DateField(label="First dose given on", widget=DateInput)
     field_order = ["started_on", "override_reason"]
 
+    def __init__(self, *args: Any, contraception: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if contraception:
+            # The label's words, so the nurse confirms what is actually asked.
+            self.fields["contraception_confirmed"] = forms.BooleanField(
+                label=f"Contraception discussed and in place: {contraception}",
+                required=False,
+            )
+            self.order_fields(["started_on", "contraception_confirmed"])
+
 
 class AdministrationForm(GateActionForm):
     kind = forms.ChoiceField(choices=AdministrationKind.choices)

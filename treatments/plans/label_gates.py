@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from patients.models import PregnancyStatus, Sex
 from treatments.dosing import BsaDose
 from treatments.models import AdministrationKind, DmtAdministration, DmtPlan, Result, ResultValue
 from treatments.protocols import (
@@ -21,6 +22,7 @@ from treatments.protocols import (
     CourseDelayLimit,
     CourseLimit,
     GenotypeDosing,
+    PregnancyUse,
     add_months,
     investigation_name,
 )
@@ -56,7 +58,9 @@ def label_gates_unmet(
     administrations (kind, date) before `given_on`; `dose` the dose being given (checked by
     `treatments.dosing` already)."""
     protocol = plan.protocol_version.protocol
-    unmet: list[UnmetGate | None] = []
+    unmet: list[UnmetGate | None] = [_pregnancy(plan)]
+    if plan.is_planned and not contraception_confirmed:
+        unmet.append(_contraception(plan))
     if protocol.bsa_dosing is not None and dose is not None:
         unmet.append(_cumulative_dose(protocol.bsa_dosing, plan, dose))
     if kind == AdministrationKind.DOSE and protocol.min_dose_interval_days is not None:
@@ -69,6 +73,61 @@ def label_gates_unmet(
             before = [day for day in courses if day < given_on]
             unmet.append(_course_delay(protocol.course_delay, plan, before, given_on))
     return [gate for gate in unmet if gate is not None]
+
+
+# --- pregnancy and contraception -------------------------------------------------------------------
+
+# The key of the record a start leaves when the contraception the label asks for is confirmed
+# (a BaselineCheckRecord of the plan: who, when, and the label's words).
+CONTRACEPTION_CHECK = "contraception"
+
+
+def _pregnancy(plan: DmtPlan) -> UnmetGate | None:
+    """A drug contraindicated or to be avoided in pregnancy, for a patient recorded as pregnant:
+    refused for the start and for every dose or course."""
+    rule = plan.protocol_version.protocol.pregnancy
+    if rule is None or rule.use == PregnancyUse.ALLOWED:
+        return None
+    if plan.patient.pregnancy_status != PregnancyStatus.PREGNANT:
+        return None
+    words = "contraindicated" if rule.use == PregnancyUse.CONTRAINDICATED else "to be avoided"
+    return UnmetGate(
+        key="pregnancy",
+        rule=f"{plan.drug_name} is {words} in pregnancy",
+        found="the patient is recorded as pregnant",
+        needed="not pregnant (the patient record's pregnancy status)",
+        source=rule.source,
+        verify_note=rule.verify_note,
+    )
+
+
+def asks_contraception(plan: DmtPlan) -> str:
+    """The contraception the label asks of this patient when the drug is started ("" for none):
+    women, and men too where the label says so; not a patient recorded as pregnant."""
+    rule = plan.protocol_version.protocol.pregnancy
+    patient = plan.patient
+    if rule is None or not rule.contraception:
+        return ""
+    if patient.pregnancy_status == PregnancyStatus.PREGNANT:
+        return ""
+    if patient.sex == Sex.MALE and not rule.contraception_for_men:
+        return ""
+    return rule.contraception
+
+
+def _contraception(plan: DmtPlan) -> UnmetGate | None:
+    text = asks_contraception(plan)
+    rule = plan.protocol_version.protocol.pregnancy
+    if not text or rule is None:
+        return None
+    return UnmetGate(
+        key="contraception",
+        rule=f"Contraception: {text}",
+        found="not confirmed",
+        needed="contraception discussed and in place, confirmed when starting",
+        source=rule.source,
+        verify_note=rule.verify_note,
+    )
 
 
 # --- the shortest interval between doses ---------------------------------------------------------

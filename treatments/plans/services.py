@@ -31,7 +31,7 @@ from treatments.models import (
     PlanStatus,
     StopReason,
 )
-from treatments.plans import gates
+from treatments.plans import gates, label_gates
 from treatments.plans.gates import BaselineRow as BaselineRow
 from treatments.plans.gates import baseline_status as baseline_status
 from treatments.plans.schedule import sync_care_plan, sync_plan_monitoring
@@ -258,6 +258,23 @@ def start_dmt_plan(
             gates.record_overrides(
                 unmet, administration=first, action=GateAction.START, reason=reason, by=by
             )
+            contraception = label_gates.asks_contraception(plan)
+            if contraception and contraception_confirmed:
+                confirmed = BaselineCheckRecord.objects.create(
+                    plan=plan,
+                    investigation=label_gates.CONTRACEPTION_CHECK,
+                    done_on=started_on,
+                    note=contraception[:200],
+                    checked_by=by,
+                )
+                audit.record(
+                    user=by,
+                    patient=plan.patient,
+                    action=Action.CREATE,
+                    category=Category.TREATMENT,
+                    obj=confirmed,
+                    detail="contraception confirmed at the start",
+                )
             sync_plan_monitoring(plan=plan, on=today)
             sync_care_plan(patient=plan.patient, on=today)
     except IntegrityError as error:

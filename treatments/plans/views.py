@@ -247,7 +247,19 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         ),
         "can_monitor": _can_monitor(request),
         "can_prescribe": _can_prescribe(request),
-        "start_form": forms.StartForm(initial={"started_on": today}, **gate_form),
+        "start_form": forms.StartForm(
+            initial={"started_on": today},
+            contraception=label_gates.asks_contraception(plan) if plan.is_planned else "",
+            **gate_form,
+        ),
+        "contraception": next(
+            (
+                r
+                for r in plan.baseline_records.all()
+                if r.investigation == label_gates.CONTRACEPTION_CHECK
+            ),
+            None,
+        ),
         "dose_form": forms.AdministrationForm(
             initial={"given_on": today, "kind": next_kind}, **gate_form
         ),
@@ -313,6 +325,7 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
             plan=plan,
             started_on=data["started_on"],
             override_reason=data.get("override_reason") or "",
+            contraception_confirmed=bool(data.get("contraception_confirmed")),
             dose=forms.dose_entry(data),
             by=request.user,
         )
@@ -327,7 +340,10 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
         prefix=None,
         act=act,
         success="DMT started; its monitoring schedule is in place.",
-        form_kwargs=lambda plan: _gate_form_kwargs(request, plan),
+        form_kwargs=lambda plan: {
+            **_gate_form_kwargs(request, plan),
+            "contraception": label_gates.asks_contraception(plan),
+        },
     )
 
 

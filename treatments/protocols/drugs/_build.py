@@ -22,6 +22,8 @@ from ..schema import (
     Grade,
     MonitoringRule,
     PeriodUnit,
+    PregnancyRule,
+    PregnancyUse,
     Region,
     RelativeTo,
     Until,
@@ -222,4 +224,30 @@ def pregnancy_gate(before: GateEvent, source: str, *, within_days: int = 7) -> D
         "Negative pregnancy test (women of childbearing potential)",
         source,
         within_days=within_days,
+    )
+
+
+CONTRAINDICATED, AVOID, ALLOWED = (
+    PregnancyUse.CONTRAINDICATED,
+    PregnancyUse.AVOID,
+    PregnancyUse.ALLOWED,
+)
+
+
+def pregnancy(
+    use: PregnancyUse,
+    source: str,
+    contraception: str = "",
+    *,
+    men: bool = False,
+    verify: str = "",
+) -> PregnancyRule:
+    """The drug in pregnancy (§6): refused for a recorded pregnancy unless allowed; the
+    contraception the label asks for is confirmed at the start."""
+    return PregnancyRule(
+        use=use,
+        source=source,
+        contraception=contraception,
+        contraception_for_men=men,
+        verify_note=verify,
     )

@@ -21,12 +21,14 @@ from ..schema import (
     GateEvent,
     MonitoringRule,
     PeriodUnit,
+    PregnancyRule,
     Protocol,
     Region,
     Route,
 )
 from ._build import (
     ABS,
+    AVOID,
     CELLS,
     CRITICAL,
     EFFECTIVE_FROM,
@@ -40,6 +42,7 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     pregnancy_gate,
     rule,
 )
@@ -325,6 +328,35 @@ def _min_interval(product: _Product, region: Region) -> _Interval:
     return _Interval()
 
 
+def _pregnancy(product: _Product, family: str, region: Region) -> PregnancyRule:
+    """Anti-CD20s are to be avoided in pregnancy; contraception for months after the last
+    dose (§6)."""
+    months = {
+        ("ocrelizumab", Region.US): 6,
+        ("ocrelizumab", Region.EU): 4,
+        ("ofatumumab", Region.US): 6,
+        ("ofatumumab", Region.EU): 6,
+        ("ublituximab", Region.US): 6,
+        ("ublituximab", Region.EU): 6,
+    }.get((family, region))
+    if product.off_label:
+        return pregnancy(
+            AVOID,
+            "CK",
+            "Effective contraception during treatment and for 12 months after the last dose",
+            verify="Oncology label: 12 months; MS centres often ask for less (verify local "
+            "policy): we ask for 12 months.",
+        )
+    return pregnancy(
+        AVOID,
+        "US-PI §8.3" if region == Region.US else "EU-SmPC §4.6",
+        f"Effective contraception during treatment and for {months} months after the last dose",
+        verify="EU wording unconfirmed (verify): we follow the US 6 months."
+        if family == "ublituximab" and region == Region.EU
+        else "",
+    )
+
+
 _CONTRACEPTION = {
     ("ocrelizumab", Region.US): "Contraception for 6 months after the last dose (US-PI §8.3).",
     ("ocrelizumab", Region.EU): (
@@ -419,6 +451,7 @@ def _protocol(product: _Product, region: Region) -> Protocol:
             "B cells stay depleted for months; start another second-line DMT about 3 months after "
             "the last dose (France4MS-2021; verify)."
         ),
+        pregnancy=_pregnancy(product, family, region),
         pregnancy_notes=_CONTRACEPTION[(family, region)],
         notes=notes,
         has_doses=product.interval is not None,

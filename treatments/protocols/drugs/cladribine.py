@@ -17,6 +17,7 @@ from ..schema import (
 from ._build import (
     ABS,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GATE,
@@ -30,6 +31,7 @@ from ._build import (
     check,
     event_alert,
     gate,
+    pregnancy,
     pregnancy_alert,
     pregnancy_gate,
     rule,
@@ -221,6 +223,13 @@ def _protocol(region: Region) -> Protocol:
             "From year 3, another DMT only if disease activity (France4MS-2021). Before starting "
             "cladribine after an S1P modulator, natalizumab or a fumarate: wait for a normal "
             "lymphocyte count (CK)."
+        ),
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            "US-PI §8.3" if us else "EU-SmPC §4.6",
+            "Effective contraception (women and men) during treatment and for at least 6 months "
+            "after the last dose of each yearly course",
+            men=True,
         ),
         pregnancy_notes=(
             "Contraindicated. Women and men: contraception during treatment and for ≥ 6 months "

@@ -18,6 +18,7 @@ from ..schema import (
 from ._build import (
     ABS,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GATE,
@@ -33,6 +34,7 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     pregnancy_gate,
     rule,
 )
@@ -345,6 +347,11 @@ def _protocol(region: Region) -> Protocol:
             "Lymphocytes recover within about 1-2 months. Rebound risk: start the next DMT after a "
             "short washout of about 4-8 weeks, with a lymphocyte check before a cell-depleting "
             "drug (France4MS-2021; CK)."
+        ),
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            "EU-SmPC §4.6" if not us else "US-PI §8.3",
+            "Effective contraception during treatment and for 2 months after the last dose",
         ),
         pregnancy_notes=(
             "Contraindicated. Stop at least 2 months before conception (contraception for 2 "

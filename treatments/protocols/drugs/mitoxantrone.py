@@ -19,6 +19,7 @@ from ._build import (
     ABS,
     BASE,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GATE,
@@ -31,6 +32,7 @@ from ._build import (
     check,
     event_alert,
     gate,
+    pregnancy,
     pregnancy_gate,
     rule,
 )
@@ -218,6 +220,13 @@ def _protocol(region: Region) -> Protocol:
         ),
         visit_checks=("Record the cumulative dose (mg/m²) at each dose (US-PI §2)",),
         switching_notes="About 6 months before another second-line DMT (France4MS-2021).",
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            _SOURCE,
+            "Effective contraception during treatment and for at least 6 months after the last "
+            "dose",
+            verify="The contraception period is unconfirmed (§6, verify): we ask for 6 months.",
+        ),
         pregnancy_notes=(
             "Contraindicated; pregnancy test before each dose (contraception ≥ 6 months after — "
             "verify)."

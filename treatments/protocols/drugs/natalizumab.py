@@ -16,6 +16,7 @@ from ..schema import (
 )
 from ._build import (
     ABS,
+    ALLOWED,
     BASE,
     CELLS,
     CRITICAL,
@@ -30,6 +31,7 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     rule,
 )
 
@@ -277,6 +279,12 @@ def _protocol(region: Region, *, subcutaneous: bool) -> Protocol:
         switching_notes=(
             "Start the next DMT within about 4-8 weeks (ideally ≤ 6) to limit rebound. JCV "
             "positive or high risk: MRI (± CSF JCV PCR) before the next immunosuppressant."
+        ),
+        pregnancy=pregnancy(
+            ALLOWED,
+            "EU-SmPC §4.6",
+            verify="May be continued in highly active disease: not refused for a recorded "
+            "pregnancy (third-trimester exposure: check the newborn's blood count).",
         ),
         pregnancy_notes=(
             "May be continued in highly active disease (EU-SmPC §4.6); if given in the third "

@@ -20,7 +20,9 @@ from ..schema import (
 )
 from ._build import (
     ABS,
+    AVOID,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GT,
@@ -34,6 +36,7 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     pregnancy_gate,
     rule,
 )
@@ -256,6 +259,15 @@ def siponimod(region: Region) -> Protocol:
             "Lymphocytes recover within 10 days in most people. Not recommended after "
             "alemtuzumab; interferon/glatiramer → siponimod can be immediate (EU-SmPC §4.2)."
         ),
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            "EU-SmPC §4.6",
+            "Effective contraception during treatment and for 10 days after the last dose",
+            verify=""
+            if not us
+            else "The reference (§6) cites the EU label; we apply it in the US protocol too "
+            "(verify US-PI §8.1).",
+        ),
         pregnancy_notes="Contraception until 10 days after the last dose; stop ≥ 10 days before conception.",
         interaction_notes="CYP2C9/CYP3A4 inhibitors and inducers; bradycardic drugs.",
         notes=(_qtc_note("siponimod"),),
@@ -418,6 +430,11 @@ def ozanimod(region: Region) -> Protocol:
             "Eye exam if visual symptoms; skin checks",
         ),
         switching_notes="Lymphocytes recover in about 30 days (median), 90% by 3 months (US-PI §12).",
+        pregnancy=pregnancy(
+            AVOID,
+            "EU-SmPC §4.6; US-PI §8.3",
+            "Effective contraception during treatment and for 3 months after the last dose",
+        ),
         pregnancy_notes="Contraception for 3 months after the last dose; stop ≥ 3 months before conception.",
         interaction_notes=(
             "MAO inhibitors contraindicated (US); strong CYP2C8 inhibitors/inducers; BCRP "
@@ -504,6 +521,11 @@ def ponesimod(region: Region) -> Protocol:
             "Pause 1-2 weeks before and until 4 weeks after a live vaccine",
         ),
         switching_notes="Lymphocytes recover within about 1 week (90%).",
+        pregnancy=pregnancy(
+            AVOID,
+            "US-PI §8.3; EU-SmPC §4.6",
+            "Effective contraception during treatment and for 1 week after the last dose",
+        ),
         pregnancy_notes="Contraception for 1 week after the last dose.",
         notes=(_qtc_note("ponesimod"),),
     )

@@ -18,6 +18,7 @@ from ..schema import (
 from ._build import (
     ABS,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GT,
@@ -30,6 +31,7 @@ from ._build import (
     check,
     event_alert,
     gate,
+    pregnancy,
     pregnancy_alert,
     pregnancy_gate,
     rule,
@@ -242,6 +244,12 @@ def _protocol(region: Region) -> Protocol:
         switching_notes=(
             "Before another DMT: accelerated elimination (cholestyramine 8 g every 8 h, or "
             "activated charcoal 50 g every 12 h, for 11 days) or wait for plasma < 0.02 mg/L."
+        ),
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            "US-PI boxed warning" if us else "EU-SmPC §4.6",
+            "Effective contraception during treatment and until the plasma level is below "
+            "0.02 mg/L (accelerated elimination)",
         ),
         pregnancy_notes=(
             "Contraindicated in pregnancy. Before conception: stop, accelerated elimination, and "
