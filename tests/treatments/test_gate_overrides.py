@@ -14,7 +14,7 @@ import pytest
 from clinic.accounts.models import User
 from clinic.audit.models import AccessEvent
 from patients.models import Patient
-from tests.factories import patient_timeline
+from tests.factories import patient_panel, patient_timeline
 from tests.treatments.conftest import TODAY, StartPlan
 from treatments import errors
 from treatments.models import DmtAdministration, DmtPlan, GateAction, GateOverride, PlanStatus
@@ -324,3 +324,18 @@ def test_a_neurologist_overrides_through_the_page_and_the_history_shows_it(
     assert "Gate overridden" in history
     assert REASON in history
     assert "Ada Reyes" in history
+
+
+def test_the_patient_pages_treatment_panel_lists_what_is_still_to_chase(
+    eu_clinic: Any, patient_a: Patient, neurologist: User, nurse: User, signed_in: Any, today: date
+) -> None:
+    plan = plan_services.plan_dmt(patient=patient_a, drug_key="teriflunomide", by=neurologist)
+    plan_services.start_dmt_plan(
+        plan=plan, started_on=TODAY, override_reason="Relapsing fast; bloods sent", by=neurologist
+    )
+
+    panel = patient_panel(signed_in(nurse), patient_a, "treatments-panel")
+
+    assert "Overridden at the start, still to chase:" in panel
+    assert "ALT, AST and bilirubin within 6 months before starting" in panel
+    assert "Full blood count with differential" in panel

@@ -360,8 +360,13 @@ def record_overrides(
 
 def overrides_to_chase(plan: DmtPlan) -> list[GateOverride]:
     """Checks that were missing when the plan was started with an override and still have no
-    result or tick: open items until done (two queries)."""
-    overridden = list(GateOverride.objects.to_chase().filter(plan=plan).order_by("id"))
+    result or tick: open items until done (three queries, whatever the history)."""
+    overridden = list(
+        GateOverride.objects.to_chase()
+        .filter(plan=plan)
+        .select_related("overridden_by")
+        .order_by("id")
+    )
     if not overridden or plan.started_on is None:
         return []
     done = {r.investigation for r in plan.baseline_records.all()}

@@ -117,9 +117,15 @@ def treatments_panel(request: HttpRequest, patient: Patient) -> Panel:
     current = next((plan for plan in _plans(patient) if plan.is_current), None)
     # One query: a patient has tens of open items at most (the horizon is 13 months).
     open_items = list(MonitoringItem.objects.filter(patient=patient).open().order_by("due_on"))
+    from treatments.plans.gates import overrides_to_chase
+
+    if current is not None:
+        current.patient = patient  # no query for the patient the page already has
     context = {
         "panel_patient": patient,
         "panel_plan": current,
+        # Checks overridden at the start and still owed: open items until done.
+        "panel_to_chase": overrides_to_chase(current) if current is not None else [],
         "panel_overdue": sum(1 for item in open_items if item.window_closes_on < today),
         "panel_next": [item for item in open_items if item.window_closes_on >= today][:5],
     }
