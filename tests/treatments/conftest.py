@@ -125,3 +125,21 @@ def record_values(
         ],
         **extra,
     )
+
+
+# What a neurologist writes when overriding a gate in these tests.
+OVERRIDE_REASON = "Discussed at the MDT; benefit outweighs the risk"
+
+
+def unmet_keys(refused: Any) -> set[str]:
+    """The keys of the gates a refused action (pytest.raises(GateRefused)) did not meet."""
+    return {gate.key for gate in refused.value.unmet}
+
+
+def before_a_cladribine_course(
+    patient: Patient, day: date, by: User, lymphocytes: str = "1.2"
+) -> None:
+    """Blood count, liver tests and a negative pregnancy test a few days before a course."""
+    record_values(patient, "cbc", day, by, ("lymphocytes", lymphocytes, "1.0", "4.0"))
+    record_values(patient, "lft", day, by, ("alt", "22", "0", "40"))
+    record_values(patient, "pregnancy_test", day, by, qualitative="negative")

@@ -15,7 +15,7 @@ from clinic.accounts.models import User
 from clinic.audit.models import AccessEvent
 from patients.models import Patient
 from tests.factories import patient_panel, patient_timeline
-from tests.treatments.conftest import TODAY, StartPlan
+from tests.treatments.conftest import TODAY, StartPlan, before_a_cladribine_course
 from treatments import errors
 from treatments.models import DmtAdministration, DmtPlan, GateAction, GateOverride, PlanStatus
 from treatments.monitoring import services as monitoring_services
@@ -44,25 +44,6 @@ def _cbc(patient: Patient, taken_on: date, lymphocytes: str, by: User) -> None:
     )
 
 
-def _pre_course_checks(patient: Patient, day: date, by: User, lymphocytes: str) -> None:
-    """What a nurse records before a cladribine course: blood count, liver tests, pregnancy."""
-    _cbc(patient, day, lymphocytes, by)
-    monitoring_services.record_result(
-        patient=patient,
-        investigation="lft",
-        taken_on=day,
-        by=by,
-        values=[
-            monitoring_services.EnteredValue(
-                "alt", Decimal("22"), "U/L", Decimal("0"), Decimal("40")
-            )
-        ],
-    )
-    monitoring_services.record_result(
-        patient=patient, investigation="pregnancy_test", taken_on=day, by=by, qualitative="negative"
-    )
-
-
 @pytest.fixture
 def after_course_1(eu_clinic: Any, patient_a: Patient, start_plan: StartPlan) -> DmtPlan:
     return start_plan(patient_a, "cladribine", COURSE_1)
@@ -85,7 +66,7 @@ def _course_2(plan: DmtPlan, by: User, reason: str = "") -> DmtAdministration:
 def test_a_course_with_lymphocytes_below_the_gate_is_refused_naming_rule_value_and_source(
     after_course_1: DmtPlan, patient_a: Patient, nurse: User
 ) -> None:
-    _pre_course_checks(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
+    before_a_cladribine_course(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
 
     with pytest.raises(gates.GateRefused) as refused:
         _course_2(after_course_1, nurse)
@@ -155,7 +136,7 @@ def test_a_result_taken_after_the_dose_does_not_open_its_gate(
 ) -> None:
     # The gate is judged on the day the course is given, whenever it is typed in.
     given_on = COURSE_2 - timedelta(days=5)
-    _pre_course_checks(patient_a, given_on + timedelta(days=1), nurse, lymphocytes="1.2")
+    before_a_cladribine_course(patient_a, given_on + timedelta(days=1), nurse, lymphocytes="1.2")
 
     with pytest.raises(gates.GateRefused):
         plan_services.record_administration(
@@ -169,7 +150,7 @@ def test_a_result_taken_after_the_dose_does_not_open_its_gate(
 def test_a_course_meeting_every_gate_needs_no_override(
     after_course_1: DmtPlan, patient_a: Patient, nurse: User
 ) -> None:
-    _pre_course_checks(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.9")
+    before_a_cladribine_course(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.9")
 
     given = _course_2(after_course_1, nurse)
 
@@ -183,7 +164,7 @@ def test_a_course_meeting_every_gate_needs_no_override(
 def test_a_neurologist_overrides_with_a_reason_each_gate_its_own_audited_row(
     after_course_1: DmtPlan, patient_a: Patient, nurse: User, neurologist: User
 ) -> None:
-    _pre_course_checks(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
+    before_a_cladribine_course(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
 
     given = _course_2(after_course_1, neurologist, reason=f"  {REASON}  ")
 
@@ -218,7 +199,7 @@ def test_the_override_is_on_the_patients_timeline(
     neurologist: User,
     signed_in: Any,
 ) -> None:
-    _pre_course_checks(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
+    before_a_cladribine_course(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
     _course_2(after_course_1, neurologist, reason=REASON)
 
     [event] = [e for e in gate_override_timeline(patient_a) if e.on == COURSE_2]
@@ -272,7 +253,7 @@ def test_a_start_meeting_every_gate_is_not_an_override(
 def test_the_plan_page_shows_why_before_the_nurse_tries(
     after_course_1: DmtPlan, patient_a: Patient, nurse: User, signed_in: Any
 ) -> None:
-    _pre_course_checks(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
+    before_a_cladribine_course(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
 
     page = signed_in(nurse).get(after_course_1.get_absolute_url()).content.decode()
 
@@ -285,7 +266,7 @@ def test_the_plan_page_shows_why_before_the_nurse_tries(
 def test_a_refused_course_shows_the_gates_at_the_form_and_saves_nothing(
     after_course_1: DmtPlan, patient_a: Patient, nurse: User, signed_in: Any
 ) -> None:
-    _pre_course_checks(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
+    before_a_cladribine_course(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
     client = signed_in(nurse)
 
     # Even a crafted override reason from a nurse is refused.
@@ -306,7 +287,7 @@ def test_a_refused_course_shows_the_gates_at_the_form_and_saves_nothing(
 def test_a_neurologist_overrides_through_the_page_and_the_history_shows_it(
     after_course_1: DmtPlan, patient_a: Patient, nurse: User, neurologist: User, signed_in: Any
 ) -> None:
-    _pre_course_checks(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
+    before_a_cladribine_course(patient_a, COURSE_2 - timedelta(days=3), nurse, lymphocytes="0.4")
     client = signed_in(neurologist)
     url = after_course_1.get_absolute_url()
     assert 'name="override_reason"' in client.get(url).content.decode()
