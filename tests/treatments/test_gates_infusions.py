@@ -105,3 +105,16 @@ def test_ocrelizumab_iv_a_third_infusion_is_measured_from_the_day_15_infusion(
     unmet = {g.key: g for g in gates.unmet_gates(plan=plan, kind="dose", given_on=date(2026, 4, 6))}
 
     assert unmet["min_dose_interval"].found == "140 days since the dose of 17 Nov 2025"
+
+
+def test_the_plan_page_previews_the_next_infusion_after_the_one_given_today(
+    eu_clinic: Any, patient_a: Patient, start_plan: StartPlan, nurse: User, signed_in: Any
+) -> None:
+    plan = start_plan(patient_a, "natalizumab_iv", date(2026, 5, 18))
+    plan_services.record_administration(plan=plan, kind="dose", given_on=TODAY, by=nurse)
+
+    page = signed_in(nurse).get(plan.get_absolute_url()).content.decode()
+
+    assert "Gates not met for the next dose / infusion today" in page
+    assert "0 days since the dose of 15 Jun 2026" in page
+    assert "not before 06 Jul 2026" in page

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                     "action",
                     models.CharField(
                         choices=[
-                            ("start", "Start (first dose)"),
+                            ("start", "Start"),
                             ("dose", "Dose / infusion"),
                             ("course", "Treatment course"),
                         ],
@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
                     "action",
                     models.CharField(
                         choices=[
-                            ("start", "Start (first dose)"),
+                            ("start", "Start"),
                             ("dose", "Dose / infusion"),
                             ("course", "Treatment course"),
                         ],

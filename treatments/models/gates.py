@@ -15,7 +15,7 @@ MIN_OVERRIDE_REASON_LENGTH = 10
 
 
 class GateAction(models.TextChoices):
-    START = "start", "Start (first dose)"
+    START = "start", "Start"
     DOSE = "dose", "Dose / infusion"
     COURSE = "course", "Treatment course"
 

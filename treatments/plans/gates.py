@@ -258,14 +258,19 @@ def unmet_gates(
     given_on: date,
     dose: BsaDose | None = None,
     contraception_confirmed: bool = False,
+    preview: bool = False,
 ) -> list[UnmetGate]:
     """Every gate of the catalogue that the proposed start, dose, course or infusion does not
     meet, judged on `given_on`, in the order a clinician reads them: label rules, dose gates,
-    then the baseline checklist."""
+    then the baseline checklist. `preview` judges the next one after all that is recorded."""
     protocol = plan.protocol_version.protocol
     starting = plan.is_planned
+    # The action comes after what was given before its day; a preview (the plan page: "the next
+    # dose today") comes after everything recorded, today's dose included.
     before = [
-        (k, d) for k, d in plan.administrations.values_list("kind", "given_on") if d < given_on
+        (k, d)
+        for k, d in plan.administrations.values_list("kind", "given_on")
+        if d < given_on or (preview and d == given_on)
     ]
     history = History.load(plan.patient_id, gate_history_analytes(protocol))
     ticks = {r.investigation: r.done_on for r in plan.baseline_records.all()} if starting else {}
@@ -275,6 +280,7 @@ def unmet_gates(
         given_on=given_on,
         earlier=before,
         dose=dose,
+        preview=preview,
         contraception_confirmed=contraception_confirmed,
     )
     for check in gate_status(plan, on=given_on, history=history, given=before):

@@ -53,6 +53,7 @@ def label_gates_unmet(
     earlier: Sequence[tuple[str, date]],
     dose: BsaDose | None = None,
     contraception_confirmed: bool = False,
+    preview: bool = False,
 ) -> list[UnmetGate]:
     """The label rules the proposed action does not meet. `earlier` holds the plan's
     administrations (kind, date) before `given_on`; `dose` the dose being given (checked by
@@ -70,7 +71,7 @@ def label_gates_unmet(
         if protocol.course_limit is not None:
             unmet.append(_course_limit(protocol.course_limit, courses))
         if protocol.course_delay is not None:
-            before = [day for day in courses if day < given_on]
+            before = [day for day in courses if day < given_on or (preview and day == given_on)]
             unmet.append(_course_delay(protocol.course_delay, plan, before, given_on))
     return [gate for gate in unmet if gate is not None]
 

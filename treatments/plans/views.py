@@ -206,7 +206,7 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
     can_override = gate_form["can_override"]
     next_kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
     next_gates = (
-        gates.unmet_gates(plan=plan, kind=next_kind, given_on=today)
+        gates.unmet_gates(plan=plan, kind=next_kind, given_on=today, preview=True)
         if plan.is_planned or plan.is_current
         else []
     )
