@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from clinic.accounts.models import User
 from patients.models import Patient
@@ -18,6 +20,7 @@ from tests.treatments.conftest import (
     unmet_keys,
 )
 from treatments import errors
+from treatments.catalogue.services import load_catalogue
 from treatments.dosing import DoseEntry
 from treatments.models import DmtPlan
 from treatments.plans import gates, label_gates
@@ -286,3 +289,46 @@ def test_an_lvef_outside_5_to_90_percent_is_refused_at_its_field(
     assert 'id="id_lvef_value_error">LVEF' in body
     assert "outside the plausible range 5-90 %" in body
     assert not patient_a.results.exists()
+
+
+@pytest.fixture
+def catalogue_loaded(db: None) -> None:
+    # A transactional test empties the tables the catalogue migration filled.
+    load_catalogue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_doses_recorded_at_once_cannot_both_pass_the_cap(
+    catalogue_loaded: None, mitoxantrone_132: DmtPlan, patient_a: Patient, nurse: User
+) -> None:
+    _before_a_dose(patient_a, TODAY - timedelta(days=3), nurse)
+    barrier = threading.Barrier(2)
+    refusals: list[gates.GateRefused] = []
+
+    def record(given_on: date) -> None:
+        barrier.wait()
+        try:
+            plan_services.record_administration(
+                plan=DmtPlan.objects.get(pk=mitoxantrone_132.pk),
+                kind="dose",
+                given_on=given_on,
+                by=nurse,
+                dose=_dose("8"),
+            )
+        except gates.GateRefused as refused:
+            refusals.append(refused)
+        finally:
+            connection.close()  # this thread's own connection
+
+    # Each fits under 140 mg/m² alone; together they would make 148.
+    threads = [
+        threading.Thread(target=record, args=(day,)) for day in (TODAY - timedelta(days=1), TODAY)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert mitoxantrone_132.administrations.count() == 8
+    [refused] = refusals
+    assert "cumulative_dose" in {gate.key for gate in refused.unmet}

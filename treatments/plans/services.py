@@ -221,18 +221,21 @@ def start_dmt_plan(
     protocol = plan.protocol_version.protocol
     kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
     checked = _checked_dose(plan, dose)
-    unmet = gates.unmet_gates(
-        plan=plan,
-        kind=kind,
-        given_on=started_on,
-        dose=checked,
-        contraception_confirmed=contraception_confirmed,
-    )
-    reason = gates.authorise_override(unmet, reason=override_reason, by=by, action="start")
-    baseline_overridden = any(g.key.startswith("baseline:") for g in unmet)
     try:
         with transaction.atomic():
+            # The gates are judged on the locked plan: two starts at once cannot both pass.
             plan = DmtPlan.objects.select_for_update().get(pk=plan.pk)
+            if plan.status != PlanStatus.PLANNED:
+                raise TreatmentError("Only a planned DMT can be started.")
+            unmet = gates.unmet_gates(
+                plan=plan,
+                kind=kind,
+                given_on=started_on,
+                dose=checked,
+                contraception_confirmed=contraception_confirmed,
+            )
+            reason = gates.authorise_override(unmet, reason=override_reason, by=by, action="start")
+            baseline_overridden = any(g.key.startswith("baseline:") for g in unmet)
             plan.status = PlanStatus.ACTIVE
             plan.started_on = started_on
             if baseline_overridden:
@@ -315,12 +318,15 @@ def record_administration(
     if plan.started_on and given_on < plan.started_on:
         raise TreatmentError("A dose cannot be before the first dose.", field="given_on")
     checked = _checked_dose(plan, dose)
-    unmet = gates.unmet_gates(plan=plan, kind=kind, given_on=given_on, dose=checked)
-    reason = gates.authorise_override(
-        unmet, reason=override_reason, by=by, action=AdministrationKind(kind).label.lower()
-    )
     try:
         with transaction.atomic():
+            # Doses of one plan are judged one at a time (the course count, the cumulative dose):
+            # two recorded at once cannot both pass a limit that only one of them fits.
+            DmtPlan.objects.select_for_update().only("pk").get(pk=plan.pk)
+            unmet = gates.unmet_gates(plan=plan, kind=kind, given_on=given_on, dose=checked)
+            reason = gates.authorise_override(
+                unmet, reason=override_reason, by=by, action=AdministrationKind(kind).label.lower()
+            )
             given = DmtAdministration.objects.create(
                 plan=plan,
                 kind=kind,
