@@ -502,6 +502,7 @@ PATIENT_PAGE_TIMELINE = [
     "patients.records.sources.clinical_timeline",
     "patients.referrals.services.referral_timeline",
     "treatments.plans.page.dmt_timeline",
+    "treatments.plans.page.gate_override_timeline",
     "treatments.plans.page.results_timeline",
     "treatments.plans.page.symptomatic_timeline",
     "treatments.safety.page.side_effect_timeline",

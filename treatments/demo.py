@@ -20,6 +20,7 @@ from treatments import labs
 from treatments.catalogue import services as catalogue_services
 from treatments.models import DmtPlan, MonitoringItem, QualitativeValue
 from treatments.monitoring import services as monitoring_services
+from treatments.plans import gates as plan_gates
 from treatments.plans import schedule
 from treatments.plans import services as plan_services
 from treatments.protocols import InvestigationKind, add_months, get_investigation
@@ -133,9 +134,22 @@ def _start(
 
 
 def _doses(plan: DmtPlan, dates: list[date], by: User, kind: str = "dose") -> None:
+    """History entered after the fact: the pre-dose checks were done on paper, so a gate that
+    has no result here is overridden by the patient's neurologist, as a clinic would record it."""
+    neurologist = plan.patient.neurologist or plan.created_by
     for day in dates:
-        if day != plan.started_on:
-            plan_services.record_administration(plan=plan, kind=kind, given_on=day, by=by)
+        if day == plan.started_on:
+            continue
+        unmet = plan_gates.unmet_gates(plan=plan, kind=kind, given_on=day)
+        plan_services.record_administration(
+            plan=plan,
+            kind=kind,
+            given_on=day,
+            by=neurologist if unmet else by,
+            override_reason="Pre-dose checks done on paper before Myelin was in use (demo history)."
+            if unmet
+            else "",
+        )
 
 
 def seed(users: dict[str, User]) -> None:

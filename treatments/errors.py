@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class TreatmentError(Exception):
-    """A request the workflow refuses; `field` is the form field the message belongs next to."""
+    """A request the workflow refuses; `field` is the form field the message belongs next to.
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
+    `details` are further lines shown under the message (each unmet gate of a refused dose)."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, details: Sequence[str] = ()
+    ) -> None:
+        super().__init__(" ".join((message, *details)))
         self.message = message
         self.field = field
+        self.details = tuple(details)
 
 
 class ServiceErrorMixin:
@@ -17,4 +24,5 @@ class ServiceErrorMixin:
 
     def add_service_error(self, error: TreatmentError) -> None:
         field = error.field if error.field in self.fields else None  # type: ignore[attr-defined]
-        self.add_error(field, error.message)  # type: ignore[attr-defined]
+        for message in (error.message, *error.details):
+            self.add_error(field, message)  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ UNITS = {
     "bilirubin": "µmol/L",
     "creatinine": "µmol/L",
     "lvef": "%",
+    "qtc": "ms",
     "igg": "g/L",
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import time_machine
 
 from clinic.accounts.models import User
 from patients.models import Patient
+from treatments.dosing import DoseEntry
 from treatments.models import ClinicSettings, DmtPlan
 from treatments.plans import services as plan_services
 
@@ -43,6 +45,14 @@ def us_clinic(db: None) -> ClinicSettings:
 
 StartPlan = Callable[..., DmtPlan]
 
+# The label's mitoxantrone dose for an adult of 1.8 m².
+STANDARD_BSA_DOSE = DoseEntry(mg_m2=Decimal("12"), bsa_m2=Decimal("1.80"))
+
+
+def dose_for(plan: DmtPlan) -> DoseEntry | None:
+    """A dose for a drug dosed by body-surface area; none for the others."""
+    return STANDARD_BSA_DOSE if plan.protocol_version.protocol.bsa_dosing else None
+
 
 @pytest.fixture
 def start_plan(today: date, neurologist: User) -> StartPlan:
@@ -67,6 +77,7 @@ def start_plan(today: date, neurologist: User) -> StartPlan:
             plan=plan,
             started_on=started_on,
             override_reason="Baseline done at the referring hospital (test).",
+            dose=dose_for(plan),
             by=by or neurologist,
         )
 
@@ -83,3 +94,52 @@ def due_dates(plan: DmtPlan, rule_key: str, **filters: Any) -> list[date]:
         .order_by("due_on")
         .values_list("due_on", flat=True)
     )
+
+
+def record_values(
+    patient: Patient,
+    investigation: str,
+    taken_on: date,
+    by: User,
+    *values: tuple[str, str, str | None, str | None],
+    **extra: Any,
+) -> Any:
+    """Record a result through the service: (analyte, value, LLN, ULN) in the canonical unit."""
+    from treatments import labs
+    from treatments.monitoring import services as monitoring_services
+
+    return monitoring_services.record_result(
+        patient=patient,
+        investigation=investigation,
+        taken_on=taken_on,
+        by=by,
+        values=[
+            monitoring_services.EnteredValue(
+                analyte,
+                Decimal(value),
+                labs.get_analyte(analyte).canonical_unit,
+                Decimal(low) if low is not None else None,
+                Decimal(high) if high is not None else None,
+            )
+            for analyte, value, low, high in values
+        ],
+        **extra,
+    )
+
+
+# What a neurologist writes when overriding a gate in these tests.
+OVERRIDE_REASON = "Discussed at the MDT; benefit outweighs the risk"
+
+
+def unmet_keys(refused: Any) -> set[str]:
+    """The keys of the gates a refused action (pytest.raises(GateRefused)) did not meet."""
+    return {gate.key for gate in refused.value.unmet}
+
+
+def before_a_cladribine_course(
+    patient: Patient, day: date, by: User, lymphocytes: str = "1.2"
+) -> None:
+    """Blood count, liver tests and a negative pregnancy test a few days before a course."""
+    record_values(patient, "cbc", day, by, ("lymphocytes", lymphocytes, "1.0", "4.0"))
+    record_values(patient, "lft", day, by, ("alt", "22", "0", "40"))
+    record_values(patient, "pregnancy_test", day, by, qualitative="negative")

@@ -136,6 +136,26 @@ def test_the_drug_page_explains_every_rule_with_its_source(
     assert "EU-SmPC" in body
 
 
+@pytest.mark.parametrize(
+    ("drug", "shown"),
+    [
+        ("cladribine", ["a third course is refused", "Recovery in time = a lymphocyte count"]),
+        ("mitoxantrone", ["at most 140 mg/m²", "US-PI §2/§5"]),
+        ("siponimod", ["CYP2C9 *1/*3, *2/*3: titration", "maintenance 1 mg daily from day 5"]),
+        ("ocrelizumab_iv", ["Doses at least 150 days apart", "EU-SmPC §4.2"]),
+        ("fingolimod", ["Contraindicated in pregnancy", "Baseline QTc below 500 ms"]),
+    ],
+)
+def test_the_drug_page_lists_the_label_rules_that_stop_a_dose_with_their_sources(
+    neurologist: User, signed_in: Any, drug: str, shown: list[str]
+) -> None:
+    body = signed_in(neurologist).get(f"/treatments/catalogue/{drug}/?region=EU").content.decode()
+
+    assert "Label rules that stop a start or dose" in body
+    for text in shown:
+        assert text in body
+
+
 def test_an_unknown_drug_is_a_404(neurologist: User, signed_in: Any) -> None:
     assert signed_in(neurologist).get("/treatments/catalogue/aspirin/").status_code == 404
 

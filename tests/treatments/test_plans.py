@@ -63,7 +63,8 @@ def test_starting_with_baseline_checks_outstanding_needs_a_reason(
         plan_services.start_dmt_plan(plan=plan, started_on=TODAY, by=neurologist)
 
     assert refused.value.field == "override_reason"
-    assert "Baseline checks outstanding" in refused.value.message
+    assert "does not meet" in refused.value.message
+    assert any("Baseline check outstanding" in line for line in refused.value.details)
 
 
 def test_a_baseline_override_is_recorded_on_the_plan_and_audited(
@@ -246,7 +247,7 @@ def test_a_neurologist_plans_and_starts_a_drug_through_the_pages(
 
     refused = client.post(plan.get_absolute_url() + "start/", {"started_on": "2026-06-15"})
     assert refused.status_code == 422
-    assert b"Baseline checks outstanding" in refused.content
+    assert b"Baseline check outstanding" in refused.content
 
     started = client.post(
         plan.get_absolute_url() + "start/",

@@ -14,7 +14,7 @@ import pytest
 
 from clinic.accounts.models import User
 from patients.models import Patient
-from tests.treatments.conftest import TODAY, StartPlan
+from tests.treatments.conftest import TODAY, StartPlan, dose_for
 from treatments import errors
 from treatments.models import ClinicSettings, DmtPlan, ItemStatus
 from treatments.plans import services as plan_services
@@ -135,7 +135,15 @@ def test_recording_a_dose_or_course_resynchronises_the_schedule(
     second_on = STARTED_ON + timedelta(days=120)
     kind = "course" if protocol.has_courses else "dose"
 
-    plan_services.record_administration(plan=plan, kind=kind, given_on=second_on, by=neurologist)
+    # The pre-dose checks are not the subject here: the neurologist overrides any unmet gate.
+    plan_services.record_administration(
+        plan=plan,
+        kind=kind,
+        given_on=second_on,
+        by=neurologist,
+        override_reason="Pre-dose checks done elsewhere (scheduling test)",
+        dose=dose_for(plan),
+    )
 
     first = _first_events(protocol)
     events = PlanEvents(

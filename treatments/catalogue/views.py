@@ -19,7 +19,13 @@ from treatments.models import (
     ProtocolVersion,
     ReferenceRange,
 )
-from treatments.protocols import Anchor, Protocol, baseline_checklist, investigation_name
+from treatments.protocols import (
+    Anchor,
+    PregnancyUse,
+    Protocol,
+    baseline_checklist,
+    investigation_name,
+)
 
 # --- catalogue -------------------------------------------------------------------------------
 
@@ -64,9 +70,63 @@ def drug_detail(request: ClinicRequest, drug_key: str) -> HttpResponse:
         "regions": sorted({v.region for v in versions}),
         "rules": [_rule_view(protocol, rule) for rule in protocol.monitoring_rules],
         "checklist": baseline_checklist(protocol),
+        "label_rules": _label_rules(protocol),
         "investigation_name": investigation_name,
     }
     return render(request, "treatments/drug.html", context)
+
+
+_PREGNANCY_WORDS = {
+    PregnancyUse.CONTRAINDICATED: "Contraindicated in pregnancy: refused for a patient "
+    "recorded as pregnant",
+    PregnancyUse.AVOID: "To be avoided in pregnancy: refused for a patient recorded as pregnant",
+    PregnancyUse.ALLOWED: "May be used in pregnancy where clinically needed",
+}
+
+
+def _label_rules(protocol: Protocol) -> list[dict[str, str]]:
+    """The label rules that stop a start or a dose (treatments.plans.label_gates), each with
+    its source and the choice made where the reference says "(verify)"."""
+    rules = []
+    pregnancy = protocol.pregnancy
+    if pregnancy is not None:
+        text = _PREGNANCY_WORDS[pregnancy.use]
+        if pregnancy.contraception:
+            who = " (women and men)" if pregnancy.contraception_for_men else ""
+            text += f". Asked at the start{who}: {pregnancy.contraception}"
+        rules.append({"rule": text, "source": pregnancy.source, "verify": pregnancy.verify_note})
+    for limit in (protocol.course_limit, protocol.course_delay, protocol.bsa_dosing):
+        if limit is not None:
+            rules.append({"rule": limit.text, "source": limit.source, "verify": limit.verify_note})
+    if protocol.min_dose_interval_days is not None:
+        split = (
+            f" (the second half of a split first dose may follow within "
+            f"{protocol.split_first_dose_days} days)"
+            if protocol.split_first_dose_days
+            else ""
+        )
+        rules.append(
+            {
+                "rule": f"Doses at least {protocol.min_dose_interval_days} days apart{split}",
+                "source": protocol.min_dose_interval_source,
+                "verify": protocol.min_dose_interval_verify_note,
+            }
+        )
+    for dosing in protocol.genotype_dosing:
+        genotypes = ", ".join(dosing.genotypes)
+        what = (
+            dosing.maintenance
+            if dosing.contraindicated
+            else f"titration {dosing.titration}; maintenance {dosing.maintenance}"
+        )
+        rules.append(
+            {
+                "rule": f"{protocol.genotype_investigation.upper()} {genotypes}: {what}",
+                "source": dosing.source,
+                "verify": "",
+            }
+        )
+    return rules
 
 
 _ANCHOR_PHRASES = {

@@ -20,6 +20,12 @@ from treatments.models.catalogue import (
     ProtocolVersionQuerySet,
     Region,
 )
+from treatments.models.gates import (
+    MIN_OVERRIDE_REASON_LENGTH,
+    GateAction,
+    GateOverride,
+    GateOverrideQuerySet,
+)
 from treatments.models.labimport import (
     SENDER_PROBLEMS,
     Channel,
@@ -89,6 +95,7 @@ __all__ = [
     "FAMILY_OF_KIND",
     "GENERAL_DRUG_KEY",
     "GRADE_RANK",
+    "MIN_OVERRIDE_REASON_LENGTH",
     "OPEN_STATUSES",
     "PLAN_CONDITION_CHOICES",
     "SENDER_PROBLEMS",
@@ -115,6 +122,9 @@ __all__ = [
     "EmailState",
     "Flag",
     "Frequency",
+    "GateAction",
+    "GateOverride",
+    "GateOverrideQuerySet",
     "ImportedResult",
     "InboundMessage",
     "Indication",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 
 import pghistory
 from django.db import models
@@ -176,6 +177,13 @@ class DmtAdministration(models.Model):
     kind = models.CharField(max_length=8, choices=AdministrationKind.choices)
     given_on = models.DateField()
     note = models.CharField(max_length=200, blank=True)
+    # Doses by body-surface area (mitoxantrone, §3.17): the dose and what its BSA came from.
+    dose_mg_m2 = models.DecimalField(
+        "Dose (mg/m²)", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    height_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    weight_kg = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    bsa_m2 = models.DecimalField("BSA (m²)", max_digits=4, decimal_places=2, null=True, blank=True)
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -188,10 +196,22 @@ class DmtAdministration(models.Model):
                 name="one_administration_per_day",
                 violation_error_message="This dose or course is already recorded on that date.",
             ),
+            # A dose in mg/m² is meaningless without the BSA it was calculated on.
+            models.CheckConstraint(
+                name="administration_dose_has_bsa",
+                condition=Q(dose_mg_m2__isnull=True) | (Q(dose_mg_m2__gt=0) & Q(bsa_m2__gt=0)),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.given_on:%Y-%m-%d} on plan {self.plan_id}"
+
+    @property
+    def dose_display(self) -> str:
+        if self.dose_mg_m2 is None or self.bsa_m2 is None:
+            return ""
+        total = (self.dose_mg_m2 * self.bsa_m2).quantize(Decimal("0.1"))
+        return f"{self.dose_mg_m2.normalize():f} mg/m² × {self.bsa_m2:f} m² = {total:f} mg"
 
 
 @pghistory.track()

@@ -12,7 +12,7 @@ from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 from treatments import grading, labs
 from treatments.models.reference_ranges import range_text
-from treatments.protocols import investigation_name
+from treatments.protocols import CYP2C9_GENOTYPES, investigation_name
 
 
 class QualitativeValue(models.TextChoices):
@@ -60,6 +60,11 @@ class Result(models.Model):
         blank=True,
         help_text="JCV antibody index.",
     )
+    genotype = models.CharField(
+        max_length=12,
+        blank=True,
+        help_text="A genotype result (CYP2C9): one of the investigation's listed values.",
+    )
     macular_oedema = models.BooleanField(null=True, blank=True)
     mri_study_ref = models.CharField(
         "MRI study",
@@ -94,6 +99,11 @@ class Result(models.Model):
         ]
         constraints = [
             *from_1900("result", "taken_on"),
+            # A genotype is one of the listed alleles or nothing: never free text (§3.7).
+            models.CheckConstraint(
+                name="result_genotype_listed",
+                condition=Q(genotype="") | Q(genotype__in=CYP2C9_GENOTYPES),
+            ),
             models.CheckConstraint(
                 name="result_review_complete",
                 condition=Q(reviewed_at__isnull=True, reviewed_by__isnull=True)
@@ -114,6 +124,8 @@ class Result(models.Model):
 
     def summary(self, values: list[ResultValue] | None = None) -> str:
         parts = [v.display for v in (values if values is not None else self.values.all())]
+        if self.genotype:
+            parts.insert(0, self.genotype)
         if self.qualitative:
             parts.insert(0, self.get_qualitative_display())
         if self.index_value is not None:

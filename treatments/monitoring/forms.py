@@ -75,9 +75,19 @@ class ResultForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
             self.fields[f"{analyte}_high"] = forms.DecimalField(
                 label=f"{spec.name} upper limit", required=False, max_digits=14, decimal_places=4
             )
-        if inv.kind == InvestigationKind.QUALITATIVE:
+        if inv.allowed_values:
+            listed = ", ".join(inv.allowed_values)
+            self.fields["genotype"] = forms.ChoiceField(
+                label="Genotype",
+                choices=[("", "—"), *((v, v) for v in inv.allowed_values)],
+                error_messages={
+                    "required": f"Choose the genotype: one of {listed}.",
+                    "invalid_choice": f"%(value)s is not a listed genotype: choose one of {listed}.",
+                },
+            )
+        elif inv.kind == InvestigationKind.QUALITATIVE:
             options = _FINDINGS["default_serology"]
-            if investigation in ("urinalysis", "cyp2c9"):
+            if investigation == "urinalysis":
                 options = _FINDINGS["procedure"]
             self.fields["qualitative"] = forms.ChoiceField(
                 label="Finding", choices=[("", "—"), *_choices(options)], required=False

@@ -187,6 +187,7 @@ def record_result(
     item: MonitoringItem | None = None,
     values: Sequence[EnteredValue] = (),
     qualitative: str = "",
+    genotype: str = "",
     index_value: Decimal | None = None,
     macular_oedema: bool | None = None,
     mri_study_ref: str = "",
@@ -221,7 +222,10 @@ def record_result(
             )
         investigation = item.investigation
     rows = [_value_row(v, patient=patient, taken_on=taken_on) for v in values]
-    has_content = rows or qualitative or macular_oedema is not None or mri_study_ref or note
+    _check_genotype(investigation, genotype)
+    has_content = (
+        rows or qualitative or genotype or macular_oedema is not None or mri_study_ref or note
+    )
     if not has_content:
         raise TreatmentError("Enter at least one value or finding.")
     if qualitative and qualitative not in QualitativeValue.values:
@@ -234,6 +238,7 @@ def record_result(
             taken_on=taken_on,
             lab=lab,
             qualitative=qualitative,
+            genotype=genotype,
             index_value=index_value,
             macular_oedema=macular_oedema,
             mri_study_ref=mri_study_ref,
@@ -353,6 +358,21 @@ def amend_result(
         )
         enqueue_on_commit("treatments.reevaluate_result", result.pk)
     return result
+
+
+def _check_genotype(investigation: str, genotype: str) -> None:
+    """A genotype result is one of the investigation's listed values, and only such a result
+    has one (a CYP2C9 genotype decides siponimod's start and dose, §3.7)."""
+    listed = get_investigation(investigation).allowed_values if _known(investigation) else ()
+    if genotype and not listed:
+        raise TreatmentError("This test has no genotype.", field="genotype")
+    if listed and not genotype:
+        raise TreatmentError(f"Choose the genotype: one of {', '.join(listed)}.", field="genotype")
+    if genotype and genotype not in listed:
+        raise TreatmentError(
+            f"{genotype} is not a listed genotype: choose one of {', '.join(listed)}.",
+            field="genotype",
+        )
 
 
 def _matching_open_item(

@@ -238,6 +238,7 @@ def result_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
                 taken_on=form.cleaned_data["taken_on"],
                 values=form.entered_values(),
                 qualitative=form.cleaned_data.get("qualitative") or "",
+                genotype=form.cleaned_data.get("genotype") or "",
                 index_value=form.cleaned_data.get("index_value"),
                 macular_oedema=form.cleaned_data.get("macular_oedema"),
                 mri_study_ref=form.cleaned_data.get("mri_study_ref") or "",

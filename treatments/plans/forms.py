@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from clinic.forms import DateField, PatientDatesMixin
+from treatments.dosing import DoseEntry
 from treatments.errors import ServiceErrorMixin
 from treatments.models import (
     PLAN_CONDITION_CHOICES,
@@ -15,6 +16,7 @@ from treatments.models import (
     ProtocolVersion,
     StopReason,
 )
+from treatments.protocols import BsaDosing
 
 
 def drug_choices(region: str | None = None) -> list[tuple[str, str]]:
@@ -43,27 +45,92 @@ class PlanForm(ServiceErrorMixin, forms.Form):
         self.fields["drug_key"].choices = drug_choices()  # type: ignore[attr-defined]
 
 
-class StartForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
-    started_on = DateField(label="First dose given on")
+OVERRIDE_HELP = (
+    "Only when gates of the catalogue are not met: your reason to give it anyway. Each "
+    "overridden gate is recorded, audited and shown on the timeline and the plan's history."
+)
+
+
+class GateActionForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
+    """A start or a dose: the gates are checked by the service; only someone who may override
+    them (a neurologist) is offered the override reason."""
+
     override_reason = forms.CharField(
-        label="Reason to start with baseline checks outstanding",
+        label="Reason to override the unmet gates",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only needed if the checklist is incomplete; recorded and shown on the plan.",
+        help_text=OVERRIDE_HELP,
     )
 
-    def __init__(self, *args: Any, may_override: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        can_override: bool = True,
+        by_bsa: BsaDosing | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        # Overriding the baseline gate is a capability (clinic.permissions.Perm.OVERRIDE_GATE):
-        # without it the form has no reason field, and the service refuses one anyway.
-        if not may_override:
+        if not can_override:
             del self.fields["override_reason"]
+        if by_bsa is not None:
+            # Ranges are checked by treatments.dosing (the service), with its own messages.
+            self.fields["dose_mg_m2"] = forms.DecimalField(
+                label="Dose (mg/m²)",
+                required=False,
+                max_digits=5,
+                decimal_places=2,
+                help_text=f"Usual dose {by_bsa.usual_mg_m2:g} mg/m² ({by_bsa.source}); "
+                f"lifetime maximum {by_bsa.max_cumulative_mg_m2:g} mg/m².",
+            )
+            self.fields["height_cm"] = forms.DecimalField(
+                label="Height (cm)", required=False, max_digits=4, decimal_places=1
+            )
+            self.fields["weight_kg"] = forms.DecimalField(
+                label="Weight (kg)", required=False, max_digits=4, decimal_places=1
+            )
+            self.fields["bsa_m2"] = forms.DecimalField(
+                label="BSA (m²)",
+                required=False,
+                max_digits=4,
+                decimal_places=2,
+                help_text="Give height and weight (BSA by Mosteller), or the BSA alone.",
+            )
+            if "override_reason" in self.fields:
+                self.fields["override_reason"] = self.fields.pop("override_reason")
 
 
-class AdministrationForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
+def dose_entry(data: dict[str, Any]) -> DoseEntry | None:
+    """The dose typed into a form that asks for one (a drug dosed by body-surface area)."""
+    if "dose_mg_m2" not in data:
+        return None
+    return DoseEntry(
+        mg_m2=data.get("dose_mg_m2"),
+        height_cm=data.get("height_cm"),
+        weight_kg=data.get("weight_kg"),
+        bsa_m2=data.get("bsa_m2"),
+    )
+
+
+class StartForm(GateActionForm):
+    started_on = DateField(label="First dose given on")
+    field_order = ["started_on", "override_reason"]
+
+    def __init__(self, *args: Any, contraception: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if contraception:
+            # The label's words, so the nurse confirms what is actually asked.
+            self.fields["contraception_confirmed"] = forms.BooleanField(
+                label=f"Contraception discussed and in place: {contraception}",
+                required=False,
+            )
+            self.order_fields(["started_on", "contraception_confirmed"])
+
+
+class AdministrationForm(GateActionForm):
     kind = forms.ChoiceField(choices=AdministrationKind.choices)
     given_on = DateField(label="Given on")
     note = forms.CharField(required=False, max_length=200)
+    field_order = ["kind", "given_on", "note", "override_reason"]
 
 
 class ReasonDateForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):

@@ -59,6 +59,27 @@ def dmt_timeline(patient: Patient) -> Iterable[TimelineEvent]:
         yield TimelineEvent(course.given_on, "dmt", f"{course.plan.drug_name} course")
 
 
+def gate_override_timeline(patient: Patient) -> Iterable[TimelineEvent]:
+    """Each gate a neurologist overrode, on the day of the dose it let through (one query)."""
+    from treatments.models import GateAction, GateOverride
+
+    rows = GateOverride.objects.filter(patient=patient).select_related(
+        "plan", "administration", "overridden_by"
+    )
+    for row in rows:
+        url = reverse(
+            "treatments:plan", kwargs={"external_id": patient.external_id, "plan_id": row.plan_id}
+        )
+        yield TimelineEvent(
+            row.administration.given_on,
+            "gate-override",
+            f"{row.plan.drug_name}: gate overridden ({GateAction(row.action).label.lower()})",
+            # The reason first: the timeline shortens long details.
+            f"{row.overridden_by.display_name}: {row.reason} — {row.rule}; found {row.value_seen}",
+            url,
+        )
+
+
 def results_timeline(patient: Patient) -> Iterable[TimelineEvent]:
     from treatments.models import Result
 
@@ -96,9 +117,15 @@ def treatments_panel(request: HttpRequest, patient: Patient) -> Panel:
     current = next((plan for plan in _plans(patient) if plan.is_current), None)
     # One query: a patient has tens of open items at most (the horizon is 13 months).
     open_items = list(MonitoringItem.objects.filter(patient=patient).open().order_by("due_on"))
+    from treatments.plans.gates import overrides_to_chase
+
+    if current is not None:
+        current.patient = patient  # no query for the patient the page already has
     context = {
         "panel_patient": patient,
         "panel_plan": current,
+        # Checks overridden at the start and still owed: open items until done.
+        "panel_to_chase": overrides_to_chase(current) if current is not None else [],
         "panel_overdue": sum(1 for item in open_items if item.window_closes_on < today),
         "panel_next": [item for item in open_items if item.window_closes_on >= today][:5],
     }

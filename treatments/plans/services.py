@@ -8,7 +8,6 @@ Bad input is refused with `TreatmentError`, which names the form field it belong
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -17,8 +16,9 @@ from django.utils import timezone
 
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
-from clinic.permissions import Perm, denial, ensure, may
+from clinic.permissions import Perm, ensure
 from patients.models import Patient
+from treatments import dosing
 from treatments.catalogue.services import protocol_version_for
 from treatments.errors import TreatmentError
 from treatments.models import (
@@ -29,82 +29,22 @@ from treatments.models import (
     DmtAdministration,
     DmtInterruption,
     DmtPlan,
+    GateAction,
     PlanStatus,
-    Result,
     StopReason,
 )
+from treatments.plans import gates, label_gates
+from treatments.plans.gates import BaselineRow as BaselineRow
+from treatments.plans.gates import baseline_status as baseline_status
 from treatments.plans.schedule import resync_plan, sync_care_plan, sync_plan_monitoring
 from treatments.protocols import (
-    ChecklistItem,
     Condition,
     WashoutGuidance,
-    analytes_of,
-    baseline_checklist,
     washout_guidance,
 )
 
 if TYPE_CHECKING:
     from clinic.accounts.models import User
-
-
-# A baseline check without a label time limit is still only credible for a year.
-DEFAULT_BASELINE_DAYS = 365
-
-
-# --- baseline checklist ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BaselineRow:
-    check: ChecklistItem
-    satisfied_on: date | None
-    satisfied_by: str  # "result", "ticked" or ""
-    expired_on: date | None = None  # a result exists but is older than the check allows
-
-    @property
-    def is_satisfied(self) -> bool:
-        return self.satisfied_on is not None
-
-
-def baseline_status(*, plan: DmtPlan, on: date) -> list[BaselineRow]:
-    """Each baseline check with what satisfies it on `on`: a result of the investigation (or of
-    a panel containing it) taken within its time limit, or a tick with a date. Two queries."""
-    checks = baseline_checklist(plan.protocol_version.protocol)
-    ticked = {r.investigation: r for r in plan.baseline_records.all()}
-    panels = _panel_keys()
-    results = list(
-        Result.objects.filter(patient_id=plan.patient_id, taken_on__lte=on)
-        .order_by("-taken_on")
-        .values_list("investigation", "taken_on")
-    )
-    rows = []
-    for check in checks:
-        limit = check.within_days if check.within_days is not None else DEFAULT_BASELINE_DAYS
-        latest = next(
-            (
-                taken
-                for investigation, taken in results
-                if investigation == check.investigation
-                or (investigation in panels and check.investigation in analytes_of(investigation))
-            ),
-            None,
-        )
-        tick = ticked.get(check.investigation)
-        if tick is not None and (on - tick.done_on).days <= limit:
-            rows.append(BaselineRow(check, tick.done_on, "ticked"))
-        elif latest is not None and (on - latest).days <= limit:
-            rows.append(BaselineRow(check, latest, "result"))
-        else:
-            rows.append(
-                BaselineRow(check, None, "", expired_on=latest or (tick.done_on if tick else None))
-            )
-    return rows
-
-
-def _panel_keys() -> frozenset[str]:
-    from treatments.protocols import INVESTIGATIONS
-
-    return frozenset(k for k, inv in INVESTIGATIONS.items() if inv.components)
 
 
 def tick_baseline_check(
@@ -230,14 +170,45 @@ def _last_given_on(plan: DmtPlan) -> date | None:
     return plan.stopped_on or events.last_dose_on
 
 
+def _checked_dose(plan: DmtPlan, dose: dosing.DoseEntry | None) -> dosing.BsaDose | None:
+    """The dose, for a drug dosed by body-surface area: required, and checked at its field."""
+    if plan.protocol_version.protocol.bsa_dosing is None:
+        return None
+    try:
+        return (dose or dosing.DoseEntry(mg_m2=None)).checked()
+    except dosing.DoseError as error:
+        raise TreatmentError(
+            f"{plan.drug_name} doses are recorded in mg/m² with the BSA. {error}",
+            field=error.field,
+        ) from None
+
+
+def _dose_fields(dose: dosing.BsaDose | None) -> dict[str, object]:
+    if dose is None:
+        return {}
+    return {
+        "dose_mg_m2": dose.mg_m2,
+        "bsa_m2": dose.bsa_m2,
+        "height_cm": dose.height_cm,
+        "weight_kg": dose.weight_kg,
+    }
+
+
 def start_dmt_plan(
-    *, plan: DmtPlan, started_on: date, by: User, override_reason: str = ""
+    *,
+    plan: DmtPlan,
+    started_on: date,
+    by: User,
+    override_reason: str = "",
+    contraception_confirmed: bool = False,
+    dose: dosing.DoseEntry | None = None,
 ) -> DmtPlan:
     """Record the first dose: the plan becomes active and its monitoring is materialised.
 
-    Refused while baseline checks are outstanding unless an override reason is given (audited
-    and shown on the plan) by someone who may override a clinical gate. The database refuses a
-    second current plan for the patient.
+    Every gate of the catalogue is checked first (treatments.plans.gates): the baseline
+    checklist, the gates before the first dose or course, and the label rules. An unmet gate
+    refuses the start unless a neurologist gives a reason; each overridden gate is its own
+    audited row. The database refuses a second current plan for the patient.
     """
     ensure(by, Perm.PLAN_START)
     today = timezone.localdate()
@@ -250,34 +221,39 @@ def start_dmt_plan(
             f"The first dose cannot be before the plan was made ({plan.planned_on:%d %b %Y}).",
             field="started_on",
         )
-    override_reason = override_reason.strip()
-    outstanding = [r for r in baseline_status(plan=plan, on=started_on) if not r.is_satisfied]
-    if outstanding and not may(by, Perm.OVERRIDE_GATE):
-        names = ", ".join(r.check.name for r in outstanding)
-        raise TreatmentError(
-            f"Baseline checks outstanding: {names}. Complete them first. "
-            + denial(Perm.OVERRIDE_GATE),
-            field="override_reason",
-        )
-    if outstanding and not override_reason:
-        names = ", ".join(r.check.name for r in outstanding)
-        raise TreatmentError(
-            f"Baseline checks outstanding: {names}. Complete them or give a reason to override.",
-            field="override_reason",
-        )
+    if DmtPlan.objects.current().filter(patient_id=plan.patient_id).exists():
+        raise _one_current_plan()
+    protocol = plan.protocol_version.protocol
+    kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
+    checked = _checked_dose(plan, dose)
     try:
         with transaction.atomic():
+            # The gates are judged on the locked plan: two starts at once cannot both pass.
             plan = DmtPlan.objects.select_for_update().get(pk=plan.pk)
+            if plan.status != PlanStatus.PLANNED:
+                raise TreatmentError("Only a planned DMT can be started.")
+            unmet = gates.unmet_gates(
+                plan=plan,
+                kind=kind,
+                given_on=started_on,
+                dose=checked,
+                contraception_confirmed=contraception_confirmed,
+            )
+            reason = gates.authorise_override(unmet, reason=override_reason, by=by, action="start")
+            baseline_overridden = any(g.key.startswith("baseline:") for g in unmet)
             plan.status = PlanStatus.ACTIVE
             plan.started_on = started_on
-            if outstanding:
-                plan.baseline_override_reason = override_reason
+            if baseline_overridden:
+                plan.baseline_override_reason = reason
                 plan.baseline_override_by = by
             plan.save()
-            protocol = plan.protocol_version.protocol
-            kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
-            DmtAdministration.objects.create(
-                plan=plan, kind=kind, given_on=started_on, note="First dose", recorded_by=by
+            first = DmtAdministration.objects.create(
+                plan=plan,
+                kind=kind,
+                given_on=started_on,
+                note="First dose",
+                recorded_by=by,
+                **_dose_fields(checked),
             )
             audit.record(
                 user=by,
@@ -285,37 +261,85 @@ def start_dmt_plan(
                 action=Action.UPDATE,
                 category=Category.TREATMENT,
                 obj=plan,
-                detail="started with baseline override" if outstanding else "started",
+                detail="started with baseline override" if baseline_overridden else "started",
             )
+            gates.record_overrides(
+                unmet, administration=first, action=GateAction.START, reason=reason, by=by
+            )
+            contraception = label_gates.asks_contraception(plan)
+            if contraception and contraception_confirmed:
+                confirmed = BaselineCheckRecord.objects.create(
+                    plan=plan,
+                    investigation=label_gates.CONTRACEPTION_CHECK,
+                    done_on=started_on,
+                    note=contraception[:200],
+                    checked_by=by,
+                )
+                audit.record(
+                    user=by,
+                    patient=plan.patient,
+                    action=Action.CREATE,
+                    category=Category.TREATMENT,
+                    obj=confirmed,
+                    detail="contraception confirmed at the start",
+                )
             sync_plan_monitoring(plan=plan, on=today)
             sync_care_plan(patient=plan.patient, on=today)
     except IntegrityError as error:
         if "one_current_dmt_plan" in str(error):
-            raise TreatmentError(
-                "This patient already has an active or suspended DMT. Stop it or switch first."
-            ) from None
+            raise _one_current_plan() from None
         raise
     return plan
 
 
+def _one_current_plan() -> TreatmentError:
+    return TreatmentError(
+        "This patient already has an active or suspended DMT. Stop it or switch first."
+    )
+
+
 def record_administration(
-    *, plan: DmtPlan, kind: str, given_on: date, by: User, note: str = ""
+    *,
+    plan: DmtPlan,
+    kind: str,
+    given_on: date,
+    by: User,
+    note: str = "",
+    override_reason: str = "",
+    dose: dosing.DoseEntry | None = None,
 ) -> DmtAdministration:
-    """A dose, infusion or course start; re-synchronises the plan's monitoring."""
+    """A dose, infusion or course start; re-synchronises the plan's monitoring.
+
+    Every gate of the catalogue for this dose or course is checked first, as at the start."""
     ensure(by, Perm.DOSE_RECORD)
     protocol = plan.protocol_version.protocol
     if not plan.can_record_administration():
         raise TreatmentError("Doses can only be recorded on an active or suspended plan.")
+    if kind not in AdministrationKind.values:
+        raise TreatmentError("Choose a dose or a course.", field="kind")
     if kind == AdministrationKind.COURSE and not protocol.has_courses:
         raise TreatmentError(f"{plan.drug_name} is not given in courses.", field="kind")
     if given_on > timezone.localdate():
         raise TreatmentError("A dose cannot be recorded in the future.", field="given_on")
     if plan.started_on and given_on < plan.started_on:
         raise TreatmentError("A dose cannot be before the first dose.", field="given_on")
+    checked = _checked_dose(plan, dose)
     try:
         with transaction.atomic():
+            # Doses of one plan are judged one at a time (the course count, the cumulative dose):
+            # two recorded at once cannot both pass a limit that only one of them fits.
+            DmtPlan.objects.select_for_update().only("pk").get(pk=plan.pk)
+            unmet = gates.unmet_gates(plan=plan, kind=kind, given_on=given_on, dose=checked)
+            reason = gates.authorise_override(
+                unmet, reason=override_reason, by=by, action=AdministrationKind(kind).label.lower()
+            )
             given = DmtAdministration.objects.create(
-                plan=plan, kind=kind, given_on=given_on, note=note, recorded_by=by
+                plan=plan,
+                kind=kind,
+                given_on=given_on,
+                note=note,
+                recorded_by=by,
+                **_dose_fields(checked),
             )
             audit.record(
                 user=by,
@@ -323,8 +347,9 @@ def record_administration(
                 action=Action.CREATE,
                 category=Category.TREATMENT,
                 obj=given,
-                detail=f"{kind} recorded",
+                detail=f"{kind} recorded" + (" with gate override" if unmet else ""),
             )
+            gates.record_overrides(unmet, administration=given, action=kind, reason=reason, by=by)
             resync_plan(plan=plan, on=timezone.localdate())
     except IntegrityError:
         raise TreatmentError(

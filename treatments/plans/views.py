@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from clinic.access import ClinicRequest, patient_page, render_page
 from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
-from clinic.permissions import Perm, may, requires
+from clinic.permissions import Perm, requires
 from patients.models import Patient
 from patients.records.charts import ChartSpec, Series, time_chart
 from patients.records.timeline import ChartPeriod
@@ -24,12 +25,13 @@ from treatments.errors import TreatmentError
 from treatments.models import (
     AdministrationKind,
     DmtPlan,
+    GateOverride,
     MonitoringItem,
     Result,
     ResultValue,
     SymptomaticTreatment,
 )
-from treatments.plans import forms
+from treatments.plans import forms, gates, label_gates
 from treatments.plans import services as plan_services
 from treatments.protocols import investigation_name
 from treatments.symptomatic.interactions import interaction_notes
@@ -152,6 +154,15 @@ def trend_charts(patient: Patient, *, plans: list[DmtPlan], today: date) -> list
 # --- plans -----------------------------------------------------------------------------------
 
 
+def _gate_form_kwargs(request: ClinicRequest, plan: DmtPlan) -> dict[str, Any]:
+    """What a start or dose form asks: the override reason only of someone who may override,
+    the dose in mg/m² only for a drug dosed by body-surface area."""
+    return {
+        "can_override": gates.may_override(request.user),
+        "by_bsa": plan.protocol_version.protocol.bsa_dosing,
+    }
+
+
 @requires(Perm.PLAN_CREATE)
 @patient_page
 def plan_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
@@ -181,6 +192,14 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
     protocol = plan.protocol_version.protocol
     baseline = plan_services.baseline_status(plan=plan, on=today) if plan.is_planned else []
     guidance = plan_services.washout_for(plan)
+    gate_form = _gate_form_kwargs(request, plan)
+    can_override = gate_form["can_override"]
+    next_kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
+    next_gates = (
+        gates.unmet_gates(plan=plan, kind=next_kind, given_on=today, preview=True)
+        if plan.is_planned or plan.is_current
+        else []
+    )
     return {
         "patient": patient,
         "plan": plan,
@@ -188,7 +207,22 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         "today": today,
         "baseline": baseline,
         "baseline_complete": all(row.is_satisfied for row in baseline),
-        "administrations": list(plan.administrations.all()),
+        "next_gates": next_gates,
+        "next_gates_for": "a start today"
+        if plan.is_planned
+        else f"the next {AdministrationKind(next_kind).label.lower()} today",
+        "can_override": can_override,
+        "cumulative": label_gates.cumulative_dose(plan),
+        "genotype": label_gates.genotype_dose(plan),
+        "to_chase": gates.overrides_to_chase(plan) if plan.started_on else [],
+        "administrations": list(
+            plan.administrations.select_related("recorded_by").prefetch_related(
+                Prefetch(
+                    "gate_overrides",
+                    queryset=GateOverride.objects.select_related("overridden_by"),
+                )
+            )
+        ),
         "guidance": guidance,
         "washout_warning": plan_services.washout_warning(plan=plan, starts_on=today)
         if plan.is_planned
@@ -202,15 +236,20 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
             today,
         ),
         "start_form": forms.StartForm(
-            initial={"started_on": today}, may_override=may(request.user, Perm.OVERRIDE_GATE)
+            initial={"started_on": today},
+            contraception=label_gates.asks_contraception(plan) if plan.is_planned else "",
+            **gate_form,
+        ),
+        "contraception": next(
+            (
+                r
+                for r in plan.baseline_records.all()
+                if r.investigation == label_gates.CONTRACEPTION_CHECK
+            ),
+            None,
         ),
         "dose_form": forms.AdministrationForm(
-            initial={
-                "given_on": today,
-                "kind": AdministrationKind.COURSE
-                if protocol.has_courses
-                else AdministrationKind.DOSE,
-            }
+            initial={"given_on": today, "kind": next_kind}, **gate_form
         ),
         "suspend_form": forms.ReasonDateForm(initial={"on": today}, prefix="suspend"),
         "resume_form": forms.ReasonDateForm(initial={"on": today}, prefix="resume"),
@@ -239,13 +278,16 @@ def _plan_action(
     prefix: str | None,
     act: Any,
     success: str,
-    form_kwargs: dict[str, Any] | None = None,
+    form_kwargs: Callable[[DmtPlan], dict[str, Any]] | None = None,
 ) -> HttpResponse:
     """POST handler shared by the plan's actions: validate, call the service, redirect; on bad
-    input re-render the plan page with the bound form and its messages (422)."""
+    input re-render the plan page with the bound form and its messages (422). Nothing is saved
+    when a service refuses: each runs in one transaction after its checks."""
     patient = _patient(request, external_id, action=Action.UPDATE)
     plan = _plan(patient, plan_id)
-    form = form_class(request.POST, prefix=prefix, patient=patient, **(form_kwargs or {}))
+    form = form_class(
+        request.POST, prefix=prefix, patient=patient, **(form_kwargs(plan) if form_kwargs else {})
+    )
     if form.is_valid():
         try:
             outcome = act(plan, form.cleaned_data)
@@ -272,7 +314,9 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
         plan_services.start_dmt_plan(
             plan=plan,
             started_on=data["started_on"],
-            override_reason=data.get("override_reason", ""),
+            override_reason=data.get("override_reason") or "",
+            contraception_confirmed=bool(data.get("contraception_confirmed")),
+            dose=forms.dose_entry(data),
             by=request.user,
         )
         return warning
@@ -286,7 +330,10 @@ def plan_start(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> 
         prefix=None,
         act=act,
         success="DMT started; its monitoring schedule is in place.",
-        form_kwargs={"may_override": may(request.user, Perm.OVERRIDE_GATE)},
+        form_kwargs=lambda plan: {
+            **_gate_form_kwargs(request, plan),
+            "contraception": label_gates.asks_contraception(plan),
+        },
     )
 
 
@@ -300,6 +347,8 @@ def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> H
             kind=data["kind"],
             given_on=data["given_on"],
             note=data["note"],
+            override_reason=data.get("override_reason") or "",
+            dose=forms.dose_entry(data),
             by=request.user,
         )
 
@@ -312,6 +361,7 @@ def plan_dose(request: ClinicRequest, external_id: uuid.UUID, plan_id: int) -> H
         prefix=None,
         act=act,
         success="Recorded; monitoring updated.",
+        form_kwargs=lambda plan: _gate_form_kwargs(request, plan),
     )
 
 

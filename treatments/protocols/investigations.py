@@ -31,9 +31,16 @@ class Investigation:
     result_fields: tuple[tuple[str, str | None], ...] = ()
     """Qualitative results with several parts: (field name, LOINC code) pairs."""
     note: str = ""
+    allowed_values: tuple[str, ...] = ()
+    """A result that is one of a fixed list (a genotype): stored as it is, nothing else taken."""
+    female_only: bool = False
+    """Not asked of a male patient (pregnancy test, cervical screening)."""
 
 
 _CELLS = ("10*9/L", "×10⁹/L")
+
+# The CYP2C9 genotypes the siponimod labels dose by (§3.7, US-PI §2; EU-SmPC §4.2).
+CYP2C9_GENOTYPES = ("*1/*1", "*1/*2", "*2/*2", "*1/*3", "*2/*3", "*3/*3")
 _ENZYME = ("U/L", "U/L")
 
 _ALL: tuple[Investigation, ...] = (
@@ -206,6 +213,7 @@ _ALL: tuple[Investigation, ...] = (
         "2110-5",
         True,
         note="Serum code; urine test is 2106-3 (unverified).",
+        female_only=True,
     ),
     Investigation(
         "urinalysis", "Urinalysis with microscopy", InvestigationKind.QUALITATIVE, "24356-8", True
@@ -217,6 +225,7 @@ _ALL: tuple[Investigation, ...] = (
         None,
         False,
         note="*3/*3 blocks siponimod.",
+        allowed_values=CYP2C9_GENOTYPES,
     ),
     # Procedures and examinations.
     Investigation(
@@ -249,6 +258,7 @@ _ALL: tuple[Investigation, ...] = (
         InvestigationKind.PROCEDURE,
         "19762-4",
         False,
+        female_only=True,
     ),
     Investigation(
         "echo_lvef",

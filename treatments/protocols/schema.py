@@ -311,6 +311,84 @@ class AlertRule:
     """With ``at_rule``: only that occurrence of the rule (2 = "month 2")."""
 
 
+class PregnancyUse(StrEnum):
+    """What the label says about starting or giving the drug during pregnancy (§6)."""
+
+    CONTRAINDICATED = "contraindicated"
+    AVOID = "avoid"
+    """'Avoid' or 'not recommended unless clearly needed'."""
+    ALLOWED = "allowed"
+    """May be started or continued where clinically needed."""
+
+
+@dataclass(frozen=True, slots=True)
+class PregnancyRule:
+    """Pregnancy and contraception as gates (§6): a recorded pregnancy refuses a drug that is
+    contraindicated or to be avoided in pregnancy; a drug that needs contraception asks for it
+    at the start."""
+
+    use: PregnancyUse
+    source: str
+    contraception: str = ""
+    """What contraception the label asks for, for how long ("" when none is needed)."""
+    contraception_for_men: bool = False
+    verify_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CourseLimit:
+    """A drug given as a fixed number of treatment courses: one more is refused (§3.16)."""
+
+    max_courses: int
+    text: str
+    source: str
+    verify_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CourseDelayLimit:
+    """Course ``course`` is planned ``interval_months`` after the previous course and may wait
+    at most ``max_delay_months`` beyond that for ``analyte`` to recover to ``threshold``; if it
+    has not recovered by then, no further course is given (cladribine course 2, §3.16)."""
+
+    course: int
+    interval_months: int
+    max_delay_months: int
+    analyte: str
+    threshold: float
+    unit: str
+    text: str
+    source: str
+    window_days_before: int = 0
+    """A count taken up to this many days before the planned date shows recovery in time (the
+    course gate's own window)."""
+    verify_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BsaDosing:
+    """Every dose is recorded in mg/m² of body-surface area; a dose that would take the lifetime
+    cumulative dose past ``max_cumulative_mg_m2`` is refused (mitoxantrone, §3.17)."""
+
+    usual_mg_m2: float
+    max_cumulative_mg_m2: float
+    text: str
+    source: str
+    verify_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GenotypeDosing:
+    """What a genotype result means for the titration and the maintenance dose (siponimod and
+    CYP2C9, §3.7). A contraindicated genotype is refused by the protocol's dose gate."""
+
+    genotypes: tuple[str, ...]
+    titration: str
+    maintenance: str
+    source: str
+    contraindicated: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Protocol:
     drug_key: str
@@ -345,6 +423,19 @@ class Protocol:
     has_doses: bool = False
     min_dose_interval_days: int | None = None
     authorised_in_region: bool = True
+    # Label rules that are gates at the point of action (added 2026.1, issue #14); defaults
+    # keep versions stored before them loadable.
+    min_dose_interval_source: str = ""
+    min_dose_interval_verify_note: str = ""
+    split_first_dose_days: int = 0
+    """A split first dose (day 1 and day 15) is one administration: its second infusion may
+    follow the first within this many days, whatever the minimum interval."""
+    pregnancy: PregnancyRule | None = None
+    course_limit: CourseLimit | None = None
+    course_delay: CourseDelayLimit | None = None
+    bsa_dosing: BsaDosing | None = None
+    genotype_investigation: str = ""
+    genotype_dosing: tuple[GenotypeDosing, ...] = ()
 
     @property
     def label(self) -> str:

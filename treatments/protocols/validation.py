@@ -50,6 +50,28 @@ def protocol_problems(protocol: Protocol) -> list[str]:
         known(trigger.analyte, f"condition trigger {trigger.condition}")
         if not trigger.source:
             problems.append(f"{where}: condition trigger {trigger.condition} has no source")
+    if protocol.min_dose_interval_days is not None and not protocol.min_dose_interval_source:
+        problems.append(f"{where}: the minimum dose interval has no source")
+    label_gates = {
+        "pregnancy rule": protocol.pregnancy,
+        "course limit": protocol.course_limit,
+        "course delay limit": protocol.course_delay,
+        "BSA dosing": protocol.bsa_dosing,
+    }
+    for what, label_gate in label_gates.items():
+        if label_gate is not None and not label_gate.source.strip():
+            problems.append(f"{where}: the {what} has no source")
+    if protocol.course_delay is not None:
+        known(protocol.course_delay.analyte, "course delay limit")
+    if protocol.genotype_dosing:
+        known(protocol.genotype_investigation, "genotype dosing")
+        allowed = INVESTIGATIONS.get(protocol.genotype_investigation)
+        covered = sorted(g for dosing in protocol.genotype_dosing for g in dosing.genotypes)
+        if allowed is None or covered != sorted(allowed.allowed_values):
+            problems.append(f"{where}: genotype dosing must cover each listed genotype once")
+        for dosing in protocol.genotype_dosing:
+            if not dosing.source:
+                problems.append(f"{where}: genotype dosing {dosing.genotypes} has no source")
     alert_keys = [a.key for a in protocol.alert_rules]
     for key in {k for k in alert_keys if alert_keys.count(k) > 1}:
         problems.append(f"{where}: duplicate alert key {key!r}")

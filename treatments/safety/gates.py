@@ -3,6 +3,7 @@ the plan's pinned protocol and the patient's latest qualifying results."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from treatments.protocols import (
     DoseGate,
     GateEvent,
     Protocol,
+    analytes_of,
     investigation_name,
 )
 from treatments.safety.rules import (
@@ -82,9 +84,12 @@ def _gate_analyte(gate: DoseGate) -> str:
     return gate.analyte or gate.investigation
 
 
-def _next_event(plan: DmtPlan, before: str, given: Sequence[tuple[str, date]]) -> int | None:
+def _next_event(
+    plan: DmtPlan, before: str, given: Sequence[tuple[str, date]], max_courses: int | None
+) -> int | None:
     """Which dose or course of `before`'s kind comes next (1 = the first), or None if the gate
-    does not apply to the plan now."""
+    does not apply to the plan now. After the last course a protocol allows there is no next
+    course to gate (the course limit itself refuses one): no gate speaks of "course 3"."""
     if plan.status == PlanStatus.STOPPED:
         return None
     if before == GateEvent.FIRST_DOSE:
@@ -94,7 +99,10 @@ def _next_event(plan: DmtPlan, before: str, given: Sequence[tuple[str, date]]) -
         if before == GateEvent.EACH_COURSE
         else {AdministrationKind.COURSE, AdministrationKind.DOSE}
     )
-    return sum(1 for kind, _ in given if kind in kinds) + 1
+    following = sum(1 for kind, _ in given if kind in kinds) + 1
+    if before == GateEvent.EACH_COURSE and max_courses is not None and following > max_courses:
+        return None
+    return following
 
 
 def _gate_applies(gate: DoseGate, occurrence: int | None, patient: Patient) -> bool:
@@ -117,7 +125,10 @@ def _event_label(before: str, occurrence: int) -> str:
 def _gate_qualifies(
     reading: Reading, gate: DoseGate, *, last_given_on: date | None, on: date
 ) -> bool:
-    """A pre-dose check counts if taken after the previous dose and within the gate's window."""
+    """A pre-dose check counts if taken after the previous dose, within the gate's window, and
+    not after the day the dose is judged for."""
+    if reading.taken_on > on:
+        return False
     if (
         last_given_on is not None
         and gate.before != GateEvent.FIRST_DOSE
@@ -144,26 +155,42 @@ def _gate_result(gate: DoseGate, reading: Reading, history: History, plan: DmtPl
 
 
 def gate_history_analytes(protocol: Protocol) -> set[str]:
-    return {_gate_analyte(g) for g in protocol.dose_gates}
+    """What the gates read: each gate's analyte, and the values of a panel judged as a whole
+    ("normal liver tests" is normal when every value is within its lab's range)."""
+    wanted = set()
+    for gate in protocol.dose_gates:
+        wanted.add(_gate_analyte(gate))
+        if gate.analyte is None:
+            with contextlib.suppress(LookupError):
+                wanted.update(analytes_of(gate.investigation))
+    return wanted
 
 
 def gate_status(
-    plan: DmtPlan, *, on: date | None = None, history: History | None = None
+    plan: DmtPlan,
+    *,
+    on: date | None = None,
+    history: History | None = None,
+    given: Sequence[tuple[str, date]] | None = None,
 ) -> list[GateCheck]:
     """The dose gates for the plan's next dose or course, each with its latest qualifying
     reading and whether it is met (for the plan page and the patient's safety panel).
 
-    Fixed queries: the plan's administrations and the patient's results for the gates."""
+    `given` (kind, date) are the administrations before the one judged (default: all of the
+    plan's); `on` is the day it is judged for. Fixed queries: the plan's administrations and the
+    patient's results for the gates."""
     on = on or timezone.localdate()
     protocol = plan.protocol_version.protocol
     if not protocol.dose_gates:
         return []
-    given = list(plan.administrations.values_list("kind", "given_on"))
+    if given is None:
+        given = list(plan.administrations.values_list("kind", "given_on"))
     last_given_on = max((d for _, d in given), default=None)
     history = history or History.load(plan.patient_id, gate_history_analytes(protocol))
+    max_courses = protocol.course_limit.max_courses if protocol.course_limit else None
     checks = []
     for index, gate in enumerate(protocol.dose_gates):
-        occurrence = _next_event(plan, gate.before, given)
+        occurrence = _next_event(plan, gate.before, given, max_courses)
         if not _gate_applies(gate, occurrence, plan.patient):
             continue
         assert occurrence is not None

@@ -41,6 +41,7 @@ from treatments.protocols import (
     Grade,
     Protocol,
     RelativeTo,
+    get_investigation,
     investigation_name,
 )
 
@@ -116,6 +117,10 @@ def readings_of(result: Result, values: Sequence[ResultValue]) -> list[Reading]:
         for row in values
     ]
     qualitative = result.qualitative
+    if _is_genotype(result.investigation):
+        # Only a listed genotype answers a genotype gate: an older "normal"/"abnormal" finding
+        # says nothing about *3/*3.
+        qualitative = result.genotype
     if not qualitative and values and result.investigation not in {r.analyte for r in readings}:
         flags = {row.flag for row in values}
         if flags & {Flag.LOW, Flag.HIGH}:
@@ -137,6 +142,13 @@ def readings_of(result: Result, values: Sequence[ResultValue]) -> list[Reading]:
         # A result on file (an ECG, an echo without a value) answers "done" gates.
         readings.append(Reading(result.investigation, result.taken_on, result.pk))
     return readings
+
+
+def _is_genotype(investigation: str) -> bool:
+    try:
+        return bool(get_investigation(investigation).allowed_values)
+    except LookupError:
+        return False
 
 
 class History:

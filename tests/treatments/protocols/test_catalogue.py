@@ -6,6 +6,7 @@ import ast
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -129,6 +130,72 @@ def test_every_verify_choice_is_recorded_in_prose(protocol: Protocol) -> None:
     for rule in protocol.monitoring_rules:
         if "verify" in " ".join(rule.sources).lower():
             assert rule.verify_note, rule.key
+
+
+def _label_gates(protocol: Protocol) -> list[Any]:
+    """The rules that stop an action: dose gates and the label rules that are gates."""
+    rules: list[Any] = [*protocol.dose_gates]
+    rules += [
+        rule
+        for rule in (
+            protocol.pregnancy,
+            protocol.course_limit,
+            protocol.course_delay,
+            protocol.bsa_dosing,
+        )
+        if rule is not None
+    ]
+    return rules
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=_ids)
+def test_every_gate_carries_its_source_and_documents_its_verify_choice(
+    protocol: Protocol,
+) -> None:
+    for rule in _label_gates(protocol):
+        assert rule.source.strip(), rule
+        words = " ".join(
+            str(getattr(rule, name, "")) for name in ("text", "source", "contraception")
+        )
+        if "verify" in words.lower():
+            assert rule.verify_note, rule
+    if protocol.min_dose_interval_days is not None:
+        assert protocol.min_dose_interval_source
+        assert protocol.min_dose_interval_verify_note
+
+
+@pytest.mark.parametrize("protocol", [p for p in PROTOCOLS if p.drug_key != "general"], ids=_ids)
+def test_every_drug_says_what_it_means_in_pregnancy(protocol: Protocol) -> None:
+    assert protocol.pregnancy is not None
+    assert protocol.pregnancy.source
+
+
+# §6: contraindicated in pregnancy; "avoid" or "not recommended unless needed"; may continue.
+PREGNANCY = {
+    "contraindicated": {"teriflunomide", "fingolimod", "siponimod", "cladribine", "mitoxantrone"},
+    "allowed": {
+        "interferon_beta_1a_im",
+        "interferon_beta_1a_sc",
+        "peginterferon_beta_1a",
+        "interferon_beta_1b",
+        "glatiramer",
+        "natalizumab_iv",
+        "natalizumab_sc",
+    },
+}
+
+
+@pytest.mark.parametrize("protocol", [p for p in PROTOCOLS if p.drug_key != "general"], ids=_ids)
+def test_pregnancy_use_follows_the_reference_table(protocol: Protocol) -> None:
+    assert protocol.pregnancy is not None
+    expected = next(
+        (use for use, drugs in PREGNANCY.items() if protocol.drug_key in drugs), "avoid"
+    )
+    assert protocol.pregnancy.use == expected
+    # Every drug not allowed in pregnancy asks for contraception, except the fumarates (§6:
+    # stop at conception, no washout).
+    needs = expected != "allowed" and "fumarate" not in protocol.drug_key
+    assert bool(protocol.pregnancy.contraception) is needs
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=_ids)

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from treatments.protocols import (
+    CYP2C9_GENOTYPES,
     Applies,
     Comparator,
     Condition,
@@ -82,6 +83,21 @@ def test_teriflunomide_eu_alt_every_2_weeks_then_every_8_weeks() -> None:
     items = run("teriflunomide", "EU", horizon=weeks(50))
     assert due(items, "alt_2_weekly_6m") == [weeks(n) for n in range(2, 27, 2)]
     assert due(items, "alt_8_weekly") == [weeks(34), weeks(42), weeks(50)]
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_teriflunomide_is_not_started_with_baseline_alt_above_2_uln(region: str) -> None:
+    protocol = get_protocol("teriflunomide", region, on=START)
+    alt = next(g for g in protocol.dose_gates if g.analyte == "alt")
+    assert (alt.comparator, alt.threshold, alt.relative_to, alt.before) == (
+        Comparator.LE,
+        2,
+        "uln",
+        GateEvent.FIRST_DOSE,
+    )
+    assert alt.source == "US-PI §5.1"
+    assert alt.within_days == 183
+    assert bool(alt.verify_note) is (region == "EU")  # the EU protocol borrows the US rule
 
 
 def test_teriflunomide_stop_drops_remaining_alt_checks() -> None:
@@ -186,11 +202,30 @@ def test_fingolimod_stop_keeps_liver_tests_for_2_months_and_a_rebound_review() -
     assert all(i.survives_stop for i in items if i.due_on > stopped)
 
 
-def test_fingolimod_qtc_alert_records_the_eu_choice() -> None:
-    protocol = get_protocol("fingolimod", "EU", on=START)
-    qtc = next(a for a in protocol.alert_rules if a.key == "qtc_ge_500")
-    assert qtc.threshold == 500
-    assert "sex-specific" in qtc.verify_note
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_fingolimod_baseline_qtc_of_500_ms_or_more_refuses_the_start(region: str) -> None:
+    protocol = get_protocol("fingolimod", region, on=START)
+    qtc = next(g for g in protocol.dose_gates if g.analyte == "qtc")
+    assert (qtc.investigation, qtc.comparator, qtc.threshold, qtc.unit, qtc.before) == (
+        "ecg",
+        Comparator.LT,
+        500,
+        "ms",
+        GateEvent.FIRST_DOSE,
+    )
+    assert qtc.source == "US-PI §4; EU-SmPC §4.3"
+    # The alert says the same thing: a contraindication, not an overnight-monitoring threshold.
+    alert = next(a for a in protocol.alert_rules if a.key == "qtc_ge_500")
+    assert (alert.threshold, alert.grade) == (500, Grade.GATE)
+    assert alert.action == "Contraindicated: do not start fingolimod."
+    assert "Corrected 2026-11" in alert.verify_note
+
+
+@pytest.mark.parametrize("drug", ["siponimod", "ozanimod", "ponesimod"])
+def test_other_s1p_modulators_document_why_qtc_does_not_refuse_them(drug: str) -> None:
+    protocol = get_protocol(drug, "EU", on=START)
+    assert not [g for g in protocol.dose_gates if g.analyte == "qtc"]
+    assert any("QTc ≥ 500 ms" in note and "verify" in note for note in protocol.notes)
 
 
 def _interrupted(day: int, missed: int) -> PlanEvents:
@@ -298,6 +333,23 @@ def test_siponimod_cyp2c9_3_3_blocks_the_first_dose() -> None:
         "*3/*3",
         GateEvent.FIRST_DOSE,
     )
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_siponimod_dose_follows_the_cyp2c9_genotype(region: str) -> None:
+    protocol = get_protocol("siponimod", region, on=START)
+    assert protocol.genotype_investigation == "cyp2c9"
+    by_genotype = {g: d for d in protocol.genotype_dosing for g in d.genotypes}
+    assert sorted(by_genotype) == sorted(CYP2C9_GENOTYPES)
+    for genotype in ("*1/*1", "*1/*2", "*2/*2"):
+        assert by_genotype[genotype].maintenance == "2 mg daily from day 6"
+    for genotype in ("*1/*3", "*2/*3"):
+        assert by_genotype[genotype].maintenance == "1 mg daily from day 5"
+        assert "1.25 mg" not in by_genotype[genotype].titration
+    assert by_genotype["*3/*3"].contraindicated
+    assert {d.source for d in protocol.genotype_dosing} == {
+        "US-PI §2" if region == "US" else "EU-SmPC §4.2"
+    }
 
 
 @pytest.mark.parametrize("region", ["US", "EU"])
@@ -474,6 +526,29 @@ def test_every_anti_cd20_checks_immunoglobulins_after_stopping(drug: str, region
     assert due(items, "immunoglobulins_after_stop")[0] == months(6, months(8))
 
 
+@pytest.mark.parametrize(
+    ("drug", "region", "days", "split"),
+    [
+        ("natalizumab_iv", "US", 21, 0),
+        ("natalizumab_iv", "EU", 21, 0),
+        ("natalizumab_sc", "EU", 21, 0),
+        ("ocrelizumab_iv", "US", 140, 21),
+        ("ocrelizumab_iv", "EU", 150, 21),
+        ("ocrelizumab_sc", "US", 140, 0),
+        ("ublituximab", "US", 150, 21),
+        ("ublituximab", "EU", 150, 21),
+    ],
+)
+def test_infusions_declare_a_minimum_interval_with_its_source(
+    drug: str, region: str, days: int, split: int
+) -> None:
+    protocol = get_protocol(drug, region, on=START)
+    assert protocol.min_dose_interval_days == days
+    assert protocol.split_first_dose_days == split
+    assert protocol.min_dose_interval_source
+    assert protocol.min_dose_interval_verify_note
+
+
 def test_ocrelizumab_minimum_dose_interval_differs_by_region() -> None:
     assert get_protocol("ocrelizumab_iv", "US", on=START).min_dose_interval_days == 140
     assert get_protocol("ocrelizumab_iv", "EU", on=START).min_dose_interval_days == 150
@@ -628,6 +703,24 @@ def test_cladribine_course_gates() -> None:
     assert course_1.relative_to == "lln"
 
 
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_cladribine_two_courses_only_with_course_2_delayed_at_most_6_months(region: str) -> None:
+    protocol = get_protocol("cladribine", region, on=START)
+    assert protocol.course_limit is not None
+    assert protocol.course_limit.max_courses == 2
+    assert protocol.course_limit.source == ("US-PI §2" if region == "US" else "EU-SmPC §4.2")
+    assert "third course" in protocol.course_limit.verify_note
+    delay = protocol.course_delay
+    assert delay is not None
+    assert (delay.course, delay.interval_months, delay.max_delay_months) == (2, 12, 6)
+    assert (delay.analyte, delay.threshold, delay.window_days_before) == ("lymphocytes", 0.8, 30)
+    assert delay.source == "EU-SmPC §4.2"
+    assert "Recovery in time" in delay.verify_note
+    # The course-2 gate speaks of course 2 only: no gate for a course the limit refuses.
+    course_2 = next(g for g in protocol.dose_gates if "0.8" in g.text)
+    assert (course_2.from_occurrence, course_2.to_occurrence) == (2, 2)
+
+
 def test_cladribine_post_course_counts_survive_a_stop() -> None:
     items = run("cladribine", "US", PlanEvents(START, courses=(START,), stopped_on=months(1)))
     assert due(items, "lymphocytes_2_6m") == [months(2), months(6)]
@@ -663,10 +756,37 @@ def test_mitoxantrone_stop_starts_yearly_lvef_and_5_years_of_blood_counts() -> N
 
 def test_mitoxantrone_gates_lvef_and_neutrophils_before_each_dose() -> None:
     gates = {
-        g.analyte: g for g in get_protocol("mitoxantrone", "US", on=START).dose_gates if g.analyte
+        g.analyte: g
+        for g in get_protocol("mitoxantrone", "US", on=START).dose_gates
+        if g.analyte and g.relative_to == "absolute"
     }
     assert (gates["lvef"].threshold, gates["lvef"].before) == (50, GateEvent.EACH_DOSE)
     assert gates["neutrophils"].threshold == 1.5
+
+
+@pytest.mark.parametrize("region", ["US", "EU"])
+def test_mitoxantrone_doses_in_mg_m2_with_a_lifetime_cap_of_140(region: str) -> None:
+    protocol = get_protocol("mitoxantrone", region, on=START)
+    assert protocol.bsa_dosing is not None
+    assert (protocol.bsa_dosing.usual_mg_m2, protocol.bsa_dosing.max_cumulative_mg_m2) == (12, 140)
+    assert protocol.bsa_dosing.source == "US-PI §2/§5"
+    assert "all the patient's mitoxantrone plans" in protocol.bsa_dosing.verify_note
+
+
+def test_mitoxantrone_refuses_a_fall_in_lvef_of_10_points_from_the_second_dose() -> None:
+    fall = next(
+        g
+        for g in get_protocol("mitoxantrone", "US", on=START).dose_gates
+        if g.relative_to == "baseline"
+    )
+    assert (fall.analyte, fall.comparator, fall.threshold, fall.unit) == (
+        "lvef",
+        Comparator.GT,
+        -10,
+        "percentage points",
+    )
+    assert (fall.before, fall.from_occurrence, fall.source) == (GateEvent.EACH_DOSE, 2, "US-PI §5")
+    assert fall.verify_note
 
 
 # --- general -------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from ..schema import (
     Grade,
     MonitoringRule,
     PeriodUnit,
+    PregnancyRule,
+    PregnancyUse,
     Region,
     RelativeTo,
     TreatmentGap,
@@ -260,3 +262,29 @@ def alt_and_ast(alt_rule: AlertRule, *, ast_verify: str | None = None) -> tuple[
         verify_note=alt_rule.verify_note if ast_verify is None else ast_verify,
     )
     return (alt_rule, twin)
+
+
+CONTRAINDICATED, AVOID, ALLOWED = (
+    PregnancyUse.CONTRAINDICATED,
+    PregnancyUse.AVOID,
+    PregnancyUse.ALLOWED,
+)
+
+
+def pregnancy(
+    use: PregnancyUse,
+    source: str,
+    contraception: str = "",
+    *,
+    men: bool = False,
+    verify: str = "",
+) -> PregnancyRule:
+    """The drug in pregnancy (§6): refused for a recorded pregnancy unless allowed; the
+    contraception the label asks for is confirmed at the start."""
+    return PregnancyRule(
+        use=use,
+        source=source,
+        contraception=contraception,
+        contraception_for_men=men,
+        verify_note=verify,
+    )

@@ -23,6 +23,7 @@ from ..schema import (
 )
 from ._build import (
     ABS,
+    AVOID,
     BASE,
     CELLS,
     CRITICAL,
@@ -38,6 +39,7 @@ from ._build import (
     check,
     event_alert,
     gate,
+    pregnancy,
     pregnancy_alert,
     pregnancy_gate,
     rule,
@@ -315,6 +317,11 @@ def _protocol(region: Region) -> Protocol:
         switching_notes=(
             "Further DMT only if disease activity, after lymphocyte recovery; siponimod not "
             "recommended after alemtuzumab (EU-SmPC §4.2)."
+        ),
+        pregnancy=pregnancy(
+            AVOID,
+            "US-PI §8.3" if us else "EU-SmPC §4.6",
+            "Effective contraception during each course and for 4 months after it",
         ),
         pregnancy_notes="Contraception during each course and for 4 months after.",
         has_courses=True,

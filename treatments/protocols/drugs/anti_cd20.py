@@ -21,12 +21,14 @@ from ..schema import (
     GateEvent,
     MonitoringRule,
     PeriodUnit,
+    PregnancyRule,
     Protocol,
     Region,
     Route,
 )
 from ._build import (
     ABS,
+    AVOID,
     CELLS,
     CRITICAL,
     EFFECTIVE_FROM,
@@ -40,6 +42,7 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     pregnancy_gate,
     rule,
 )
@@ -319,17 +322,65 @@ def _alerts(product: _Product, region: Region) -> tuple[AlertRule, ...]:
     return tuple(alerts)
 
 
-def _min_interval(product: _Product, region: Region) -> tuple[int | None, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Interval:
+    days: int | None = None
+    source: str = ""
+    verify: str = ""
+
+
+def _splits(product: _Product) -> bool:
+    """The first dose is given as two infusions two weeks apart."""
+    return product in (_OCRELIZUMAB_IV, _UBLITUXIMAB, _RITUXIMAB)
+
+
+def _min_interval(product: _Product, region: Region) -> _Interval:
+    """The shortest gap between two doses (the split first dose excepted), refused if shorter."""
     if product in (_OCRELIZUMAB_IV, _OCRELIZUMAB_SC):
         if region == Region.US:
-            return 140, (
+            return _Interval(
+                140,
+                "US-PI §2",
                 "Minimum interval between doses: 20 weeks (newer US text; older text said 5 "
-                "months) — verify against the current label.",
+                "months) — we take 20 weeks (140 days); verify against the current label.",
             )
-        return 150, ("Minimum interval between doses: 5 months (about 150 days) — verify.",)
+        return _Interval(
+            150,
+            "EU-SmPC §4.2",
+            "Minimum interval between doses: 5 months — we take 150 days; verify.",
+        )
     if product is _UBLITUXIMAB:
-        return 150, ("Doses at least 5 months apart (US-PI §2).",)
-    return None, ()
+        return _Interval(150, "US-PI §2", "'At least 5 months apart' (US-PI §2): we take 150 days.")
+    return _Interval()
+
+
+def _pregnancy(product: _Product, family: str, region: Region) -> PregnancyRule:
+    """Anti-CD20s are to be avoided in pregnancy; contraception for months after the last
+    dose (§6)."""
+    months = {
+        ("ocrelizumab", Region.US): 6,
+        ("ocrelizumab", Region.EU): 4,
+        ("ofatumumab", Region.US): 6,
+        ("ofatumumab", Region.EU): 6,
+        ("ublituximab", Region.US): 6,
+        ("ublituximab", Region.EU): 6,
+    }.get((family, region))
+    if product.off_label:
+        return pregnancy(
+            AVOID,
+            "CK",
+            "Effective contraception during treatment and for 12 months after the last dose",
+            verify="Oncology label: 12 months; MS centres often ask for less (verify local "
+            "policy): we ask for 12 months.",
+        )
+    return pregnancy(
+        AVOID,
+        "US-PI §8.3" if region == Region.US else "EU-SmPC §4.6",
+        f"Effective contraception during treatment and for {months} months after the last dose",
+        verify="EU wording unconfirmed (verify): we follow the US 6 months."
+        if family == "ublituximab" and region == Region.EU
+        else "",
+    )
 
 
 _CONTRACEPTION = {
@@ -384,8 +435,8 @@ def _visit_checks(product: _Product) -> tuple[str, ...]:
 
 def _protocol(product: _Product, region: Region) -> Protocol:
     family = product.key.split("_")[0]
-    min_interval, interval_notes = _min_interval(product, region)
-    notes = interval_notes
+    interval = _min_interval(product, region)
+    notes: tuple[str, ...] = ()
     if product.off_label:
         notes += (
             "Off-label in MS: regimen per local protocol. Optional CD19 B-cell counts before each "
@@ -426,10 +477,15 @@ def _protocol(product: _Product, region: Region) -> Protocol:
             "B cells stay depleted for months; start another second-line DMT about 3 months after "
             "the last dose (France4MS-2021; verify)."
         ),
+        pregnancy=_pregnancy(product, family, region),
         pregnancy_notes=_CONTRACEPTION[(family, region)],
         notes=notes,
         has_doses=product.interval is not None,
-        min_dose_interval_days=min_interval,
+        min_dose_interval_days=interval.days,
+        # Day 1 and day 15 of a split first dose are one administration (anchor_merge_days).
+        split_first_dose_days=_SPLIT_DOSE_MERGE_DAYS if interval.days and _splits(product) else 0,
+        min_dose_interval_source=interval.source,
+        min_dose_interval_verify_note=interval.verify,
     )
 
 

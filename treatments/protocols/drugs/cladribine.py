@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..schema import (
     Anchor,
     Comparator,
+    CourseDelayLimit,
+    CourseLimit,
     DrugClass,
     EfficacyCategory,
     GateEvent,
@@ -15,6 +17,7 @@ from ..schema import (
 from ._build import (
     ABS,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GATE,
@@ -31,6 +34,7 @@ from ._build import (
     check,
     event_alert,
     gate,
+    pregnancy,
     pregnancy_alert,
     pregnancy_gate,
     rule,
@@ -136,6 +140,7 @@ def _protocol(region: Region) -> Protocol:
                 unit=CELLS,
                 within_days=_GATE_WINDOW_DAYS,
                 from_occurrence=2,
+                to_occurrence=2,
             ),
             gate(
                 "lft",
@@ -242,6 +247,13 @@ def _protocol(region: Region) -> Protocol:
             "cladribine after an S1P modulator, natalizumab or a fumarate: wait for a normal "
             "lymphocyte count (CK)."
         ),
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            "US-PI §8.3" if us else "EU-SmPC §4.6",
+            "Effective contraception (women and men) during treatment and for at least 6 months "
+            "after the last dose of each yearly course",
+            men=True,
+        ),
         pregnancy_notes=(
             "Contraindicated. Women and men: contraception during treatment and for ≥ 6 months "
             "after the last dose of each yearly course."
@@ -253,6 +265,46 @@ def _protocol(region: Region) -> Protocol:
             else "EU: no treatment in years 3 and 4.",
         ),
         has_courses=True,
+        course_limit=CourseLimit(
+            max_courses=2,
+            text="Two yearly courses in all (3.5 mg/kg over 2 years): a third course is refused",
+            source="US-PI §2" if us else "EU-SmPC §4.2",
+            verify_note=(
+                "The US label: safety of more than 2 courses not established, do not re-treat in "
+                "the 2 years after course 2 (verify wording). We refuse a third course at any "
+                "time, counted over all the patient's cladribine plans; a neurologist may "
+                "override with a reason."
+                if us
+                else "EU: no treatment in years 3 and 4; re-treatment after year 4 is not "
+                "studied. We refuse a third course at any time, counted over all the patient's "
+                "cladribine plans; a neurologist may override with a reason."
+            ),
+        ),
+        course_delay=CourseDelayLimit(
+            course=2,
+            interval_months=12,
+            max_delay_months=6,
+            analyte="lymphocytes",
+            threshold=0.8,
+            unit=CELLS,
+            text=(
+                "Course 2 may wait at most 6 months past its planned date (12 months after "
+                "course 1) for lymphocytes to recover to ≥ 0.8 ×10⁹/L; if they have not, no "
+                "further cladribine"
+            ),
+            source="EU-SmPC §4.2",
+            window_days_before=_GATE_WINDOW_DAYS,
+            verify_note=(
+                "Recovery in time = a lymphocyte count ≥ 0.8 ×10⁹/L taken from 30 days before "
+                "the planned date (the course-2 gate's window) to 6 months after it."
+                + (
+                    " The reference cites this rule from the EU label; we apply it in the US "
+                    "protocol too (verify US-PI §2)."
+                    if us
+                    else ""
+                )
+            ),
+        ),
     )
 
 

@@ -20,8 +20,10 @@ from ..schema import (
 from ._build import (
     ABS,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
+    GATE,
     GE,
     GT,
     LT,
@@ -35,6 +37,7 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     pregnancy_gate,
     rule,
 )
@@ -271,6 +274,16 @@ def _protocol(region: Region) -> Protocol:
         dose_gates=(
             gate("ecg", Comparator.DONE, GateEvent.FIRST_DOSE, "Baseline 12-lead ECG", lbl),
             gate(
+                "ecg",
+                LT,
+                GateEvent.FIRST_DOSE,
+                "Baseline QTc below 500 ms (QTc ≥ 500 ms contraindicates fingolimod)",
+                _QTC_SOURCE,
+                analyte="qtc",
+                threshold=500,
+                unit="ms",
+            ),
+            gate(
                 "vzv_igg",
                 Comparator.POSITIVE,
                 GateEvent.FIRST_DOSE,
@@ -298,15 +311,16 @@ def _protocol(region: Region) -> Protocol:
                 GE,
                 500,
                 ABS,
-                CRITICAL,
-                "Contraindicated: do not start fingolimod; on treatment, urgent cardiology review.",
+                GATE,
+                "Contraindicated: do not start fingolimod.",
                 "US-PI §4; EU-SmPC §4.3",
                 unit="ms",
                 verify=(
-                    "Corrected 2026-11 (§3.6): 500 ms or more is a contraindication, not an "
-                    "overnight observation. Below it the sex-specific limits (> 450 ms men, "
-                    "> 470 ms women) schedule overnight ECG monitoring (rule "
-                    "overnight_ecg_prolonged_qtc)."
+                    "Corrected 2026-11 (§3.6): a baseline QTc of 500 ms or more contraindicates "
+                    "the start in both regions (the start's dose gate refuses it and raises this "
+                    "alert); it is not an overnight-monitoring threshold. Below it the "
+                    "sex-specific limits (> 450 ms men, > 470 ms women) schedule overnight ECG "
+                    "monitoring (rule overnight_ecg_prolonged_qtc)."
                 ),
             ),
             event_alert(
@@ -420,6 +434,11 @@ def _protocol(region: Region) -> Protocol:
             "Lymphocytes recover within about 1-2 months. Rebound risk: start the next DMT after a "
             "short washout of about 4-8 weeks, with a lymphocyte check before a cell-depleting "
             "drug (France4MS-2021; CK)."
+        ),
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            "EU-SmPC §4.6" if not us else "US-PI §8.3",
+            "Effective contraception during treatment and for 2 months after the last dose",
         ),
         pregnancy_notes=(
             "Contraindicated. Stop at least 2 months before conception (contraception for 2 "

@@ -22,6 +22,7 @@ from ..schema import (
 )
 from ._build import (
     ABS,
+    AVOID,
     CELLS,
     CRITICAL,
     EFFECTIVE_FROM,
@@ -40,6 +41,7 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     rule,
 )
 
@@ -328,6 +330,13 @@ def _protocol(product: _Fumarate, region: Region) -> Protocol:
         switching_notes=(
             "No fixed washout; before a cell-depleting or S1P drug check that lymphocytes have "
             "recovered (France4MS-2021; CK)."
+        ),
+        pregnancy=pregnancy(
+            AVOID,
+            "EU-SmPC §4.6; CK",
+            verify="'Not recommended unless clearly needed; stop at conception': a recorded "
+            "pregnancy refuses the start or a dose unless a neurologist overrides with a reason; "
+            "no contraception period is asked for.",
         ),
         pregnancy_notes=(
             "Stop when pregnancy is planned or confirmed; no washout needed (ABN-2024; CK; verify)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..schema import DrugClass, EfficacyCategory, Protocol, Region, Route
 from ._build import (
+    ALLOWED,
     CRITICAL,
     EFFECTIVE_FROM,
     GT,
@@ -14,6 +15,7 @@ from ._build import (
     alt_and_ast,
     check,
     event_alert,
+    pregnancy,
 )
 
 
@@ -92,6 +94,12 @@ def _protocol(region: Region) -> Protocol:
             "Ask about post-injection reactions; re-teach the signs of anaphylaxis (FDA-DSC-2025)",
         ),
         switching_notes="No washout to or from other DMTs (France4MS-2021; CK).",
+        pregnancy=pregnancy(
+            ALLOWED,
+            "EU-SmPC §4.6; CK",
+            verify="'May be continued where clinically needed' (verify the label wording): not "
+            "refused for a recorded pregnancy.",
+        ),
         pregnancy_notes=(
             "May be continued in pregnancy where clinically needed (EU-SmPC §4.6 updated; verify)."
         ),

@@ -14,6 +14,7 @@ from ..schema import (
 )
 from ._build import (
     ABS,
+    ALLOWED,
     CELLS,
     CRITICAL,
     EFFECTIVE_FROM,
@@ -28,6 +29,7 @@ from ._build import (
     check,
     event_alert,
     label,
+    pregnancy,
     rule,
 )
 
@@ -221,6 +223,13 @@ def _protocol(product: _Product, region: Region) -> Protocol:
             "or proteinuria (EU-SmPC §4.4)",
         ),
         switching_notes="No washout to or from other DMTs (France4MS-2021; CK).",
+        pregnancy=pregnancy(
+            ALLOWED,
+            "EU-SmPC §4.6",
+            verify="EU labels (2019) allow use in pregnancy when clinically needed; the US labels "
+            "report no clear increase in major malformations (verify each product): not refused "
+            "for a recorded pregnancy in either region.",
+        ),
         pregnancy_notes=(
             "EU labels (2019) allow use in pregnancy and breastfeeding when clinically needed; "
             "US labels report no clear increase in major malformations (verify each product)."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..schema import (
     Anchor,
     Applies,
+    BsaDosing,
     Comparator,
     DrugClass,
     EfficacyCategory,
@@ -19,6 +20,7 @@ from ._build import (
     ABS,
     BASE,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GATE,
@@ -34,6 +36,7 @@ from ._build import (
     check,
     event_alert,
     gate,
+    pregnancy,
     pregnancy_gate,
     rule,
 )
@@ -107,12 +110,28 @@ def _protocol(region: Region) -> Protocol:
                 "echo_lvef",
                 GE,
                 GateEvent.EACH_DOSE,
-                "LVEF ≥ 50% (and no clinically significant fall) before every dose",
+                "LVEF ≥ 50% before every dose",
                 _SOURCE,
                 analyte="lvef",
                 threshold=50,
                 unit="%",
                 within_days=21,
+            ),
+            gate(
+                "echo_lvef",
+                GT,
+                GateEvent.EACH_DOSE,
+                "No fall in LVEF of 10 percentage points or more from baseline before every dose",
+                _SOURCE,
+                analyte="lvef",
+                threshold=-10,
+                relative_to=BASE,
+                unit="percentage points",
+                within_days=21,
+                from_occurrence=2,
+                verify="'A clinically significant fall (e.g. ≥ 10 percentage points)': we refuse "
+                "a fall of 10 points or more from the last LVEF on or before the first dose. "
+                "The first dose has no baseline to fall from; its LVEF must be ≥ 50%.",
             ),
             gate(
                 "cbc",
@@ -230,6 +249,13 @@ def _protocol(region: Region) -> Protocol:
         ),
         visit_checks=("Record the cumulative dose (mg/m²) at each dose (US-PI §2)",),
         switching_notes="About 6 months before another second-line DMT (France4MS-2021).",
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            _SOURCE,
+            "Effective contraception during treatment and for at least 6 months after the last "
+            "dose",
+            verify="The contraception period is unconfirmed (§6, verify): we ask for 6 months.",
+        ),
         pregnancy_notes=(
             "Contraindicated; pregnancy test before each dose (contraception ≥ 6 months after — "
             "verify)."
@@ -241,6 +267,15 @@ def _protocol(region: Region) -> Protocol:
         ),
         has_doses=True,
         authorised_in_region=True,
+        bsa_dosing=BsaDosing(
+            usual_mg_m2=12,
+            max_cumulative_mg_m2=140,
+            text="Lifetime cumulative dose at most 140 mg/m²: a dose that would pass it is refused",
+            source="US-PI §2/§5",
+            verify_note="Counted over all the patient's mitoxantrone plans recorded here; doses "
+            "given elsewhere are not known to Myelin, so an earlier dose without mg/m² makes "
+            "the total unknown and is refused until a neurologist overrides it.",
+        ),
     )
 
 

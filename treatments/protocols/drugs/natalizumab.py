@@ -16,6 +16,7 @@ from ..schema import (
 )
 from ._build import (
     ABS,
+    ALLOWED,
     BASE,
     CELLS,
     CRITICAL,
@@ -32,6 +33,7 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     rule,
 )
 
@@ -297,6 +299,12 @@ def _protocol(region: Region, *, subcutaneous: bool) -> Protocol:
             "Start the next DMT within about 4-8 weeks (ideally ≤ 6) to limit rebound. JCV "
             "positive or high risk: MRI (± CSF JCV PCR) before the next immunosuppressant."
         ),
+        pregnancy=pregnancy(
+            ALLOWED,
+            "EU-SmPC §4.6",
+            verify="May be continued in highly active disease: not refused for a recorded "
+            "pregnancy (third-trimester exposure: check the newborn's blood count).",
+        ),
         pregnancy_notes=(
             "May be continued in highly active disease (EU-SmPC §4.6); if given in the third "
             "trimester, check the newborn's blood count. Many centres dose 6-weekly and give the "
@@ -308,6 +316,15 @@ def _protocol(region: Region, *, subcutaneous: bool) -> Protocol:
             "the general protocol's yearly MRI covers JCV-negative patients.",
         ),
         has_doses=True,
+        min_dose_interval_days=21,
+        min_dose_interval_source=(
+            "US-PI §2 (every 4 weeks); CK" if us else "EU-SmPC §4.2 (every 4 weeks); CK"
+        ),
+        min_dose_interval_verify_note=(
+            "The label doses every 4 weeks and gives no minimum gap (verify). We refuse a dose "
+            "earlier than 21 days after the previous one (4 weeks less a week's leeway); "
+            "extended-interval dosing is longer, never shorter."
+        ),
     )
 
 

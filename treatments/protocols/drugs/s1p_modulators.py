@@ -12,6 +12,7 @@ from ..schema import (
     DrugClass,
     EfficacyCategory,
     GateEvent,
+    GenotypeDosing,
     MonitoringRule,
     PeriodUnit,
     Protocol,
@@ -21,7 +22,9 @@ from ..schema import (
 )
 from ._build import (
     ABS,
+    AVOID,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GT,
@@ -36,11 +39,20 @@ from ._build import (
     event_alert,
     gate,
     pml_symptoms_alert,
+    pregnancy,
     pregnancy_gate,
     rule,
 )
 
 _SHORTER = "'Every 6-12 months': we take the shorter interval, 6 months."
+
+
+def _qtc_note(drug: str) -> str:
+    return (
+        f"Baseline QTc ≥ 500 ms: the reference (§3.6-§3.9) lists it as a contraindication for "
+        f"fingolimod only, so {drug} is not refused on it here (verify against the {drug} label "
+        "§4 / §4.3); the baseline ECG is still required before the first dose."
+    )
 
 
 def _lbl(region: Region) -> str:
@@ -299,8 +311,45 @@ def siponimod(region: Region) -> Protocol:
             "Lymphocytes recover within 10 days in most people. Not recommended after "
             "alemtuzumab; interferon/glatiramer → siponimod can be immediate (EU-SmPC §4.2)."
         ),
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            "EU-SmPC §4.6",
+            "Effective contraception during treatment and for 10 days after the last dose",
+            verify=""
+            if not us
+            else "The reference (§6) cites the EU label; we apply it in the US protocol too "
+            "(verify US-PI §8.1).",
+        ),
         pregnancy_notes="Contraception until 10 days after the last dose; stop ≥ 10 days before conception.",
         interaction_notes="CYP2C9/CYP3A4 inhibitors and inducers; bradycardic drugs.",
+        notes=(_qtc_note("siponimod"),),
+        genotype_investigation="cyp2c9",
+        genotype_dosing=_siponimod_genotype_dosing("US-PI §2" if us else "EU-SmPC §4.2"),
+    )
+
+
+def _siponimod_genotype_dosing(source: str) -> tuple[GenotypeDosing, ...]:
+    """The titration and maintenance dose by CYP2C9 genotype (§3.7)."""
+    return (
+        GenotypeDosing(
+            genotypes=("*1/*1", "*1/*2", "*2/*2"),
+            titration="0.25 mg on days 1-2, 0.5 mg on day 3, 0.75 mg on day 4, 1.25 mg on day 5",
+            maintenance="2 mg daily from day 6",
+            source=source,
+        ),
+        GenotypeDosing(
+            genotypes=("*1/*3", "*2/*3"),
+            titration="0.25 mg on days 1-2, 0.5 mg on day 3, 0.75 mg on day 4",
+            maintenance="1 mg daily from day 5",
+            source=source,
+        ),
+        GenotypeDosing(
+            genotypes=("*3/*3",),
+            titration="",
+            maintenance="Contraindicated: do not start",
+            source=source,
+            contraindicated=True,
+        ),
     )
 
 
@@ -488,11 +537,17 @@ def ozanimod(region: Region) -> Protocol:
             "Eye exam if visual symptoms; skin checks",
         ),
         switching_notes="Lymphocytes recover in about 30 days (median), 90% by 3 months (US-PI §12).",
+        pregnancy=pregnancy(
+            AVOID,
+            "EU-SmPC §4.6; US-PI §8.3",
+            "Effective contraception during treatment and for 3 months after the last dose",
+        ),
         pregnancy_notes="Contraception for 3 months after the last dose; stop ≥ 3 months before conception.",
         interaction_notes=(
             "MAO inhibitors contraindicated (US); strong CYP2C8 inhibitors/inducers; BCRP "
             "inhibitors; avoid large amounts of tyramine."
         ),
+        notes=(_qtc_note("ozanimod"),),
     )
 
 
@@ -594,7 +649,13 @@ def ponesimod(region: Region) -> Protocol:
             "Pause 1-2 weeks before and until 4 weeks after a live vaccine",
         ),
         switching_notes="Lymphocytes recover within about 1 week (90%).",
+        pregnancy=pregnancy(
+            AVOID,
+            "US-PI §8.3; EU-SmPC §4.6",
+            "Effective contraception during treatment and for 1 week after the last dose",
+        ),
         pregnancy_notes="Contraception for 1 week after the last dose.",
+        notes=(_qtc_note("ponesimod"),),
     )
 
 

@@ -18,6 +18,7 @@ from ..schema import (
 from ._build import (
     ABS,
     CELLS,
+    CONTRAINDICATED,
     CRITICAL,
     EFFECTIVE_FROM,
     GT,
@@ -30,6 +31,7 @@ from ._build import (
     check,
     event_alert,
     gate,
+    pregnancy,
     pregnancy_alert,
     pregnancy_gate,
     rule,
@@ -125,6 +127,22 @@ def _protocol(region: Region) -> Protocol:
                 "ALT, AST and bilirubin within 6 months before starting",
                 lbl,
                 within_days=SIX_MONTHS_DAYS,
+            ),
+            gate(
+                "lft",
+                Comparator.LE,
+                GateEvent.FIRST_DOSE,
+                "Baseline ALT at most 2 × ULN (not normally started above it)",
+                "US-PI §5.1",
+                analyte="alt",
+                threshold=2,
+                relative_to=ULN,
+                within_days=SIX_MONTHS_DAYS,
+                verify=""
+                if us
+                else "The reference gives this rule from the US label (§5.1); we apply it in the "
+                "EU protocol too (verify EU-SmPC §4.4). A neurologist may override it with a "
+                "reason, as the label allows a documented exception.",
             ),
             pregnancy_gate(GateEvent.FIRST_DOSE, "US-PI boxed warning" if us else "EU-SmPC §4.6"),
         ),
@@ -241,6 +259,12 @@ def _protocol(region: Region) -> Protocol:
         switching_notes=(
             "Before another DMT: accelerated elimination (cholestyramine 8 g every 8 h, or "
             "activated charcoal 50 g every 12 h, for 11 days) or wait for plasma < 0.02 mg/L."
+        ),
+        pregnancy=pregnancy(
+            CONTRAINDICATED,
+            "US-PI boxed warning" if us else "EU-SmPC §4.6",
+            "Effective contraception during treatment and until the plasma level is below "
+            "0.02 mg/L (accelerated elimination)",
         ),
         pregnancy_notes=(
             "Contraindicated in pregnancy. Before conception: stop, accelerated elimination, and "
