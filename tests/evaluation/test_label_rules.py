@@ -191,8 +191,10 @@ def test_a_fall_of_10_points_from_the_pre_dose_lvef_is_critical_even_above_50(
     alert = _abnormal(patient_a, "lvef_fall_10_points")
     assert alert.grade == AlertGrade.CRITICAL
     assert "change from baseline ≤ -10 points" in alert.title
-    # 55 % is above 50 %: the dose gate is met, only the fall is a finding.
-    assert not Alert.objects.filter(patient=patient_a, kind=AlertKind.DOSE_GATE).exists()
+    # 55 % is above 50 %, but the fall of 11 points also fails the pre-dose gate (issue #14:
+    # "below 50 % or a fall of 10 or more points refuses the dose"): the next dose is stopped.
+    [gate] = Alert.objects.filter(patient=patient_a, kind=AlertKind.DOSE_GATE)
+    assert gate.grade == AlertGrade.CRITICAL
 
 
 def test_a_low_yearly_lvef_after_stopping_mitoxantrone_is_still_critical(

@@ -187,8 +187,8 @@ def test_a_nurse_cannot_start_natalizumab_over_outstanding_baseline_checks(
 
     assert response.status_code == 422
     body = response.content.decode()
-    assert "Baseline checks outstanding" in body
-    assert "Only neurologists may override a clinical gate" in body
+    assert "Baseline check outstanding" in body
+    assert "Only a neurologist can override a gate" in body
     natalizumab_planned.refresh_from_db()
     assert natalizumab_planned.status == PlanStatus.PLANNED
     assert natalizumab_planned.baseline_override_reason == ""
@@ -197,7 +197,7 @@ def test_a_nurse_cannot_start_natalizumab_over_outstanding_baseline_checks(
 def test_the_plan_service_refuses_the_nurses_override(nurse, natalizumab_planned):
     from treatments.errors import TreatmentError
 
-    with pytest.raises(TreatmentError, match="Only neurologists may override a clinical gate"):
+    with pytest.raises(TreatmentError, match="Only a neurologist can override a gate"):
         plan_services.start_dmt_plan(
             plan=natalizumab_planned,
             started_on=timezone.localdate(),
@@ -225,7 +225,7 @@ def test_a_neurologist_may_start_natalizumab_over_outstanding_checks_with_a_reas
 def test_the_nurse_is_not_offered_the_override(signed_in, nurse, neurologist, natalizumab_planned):
     body = signed_in(nurse).get(natalizumab_planned.get_absolute_url()).content.decode()
     assert 'name="override_reason"' not in body
-    assert "only a neurologist may start a DMT with checks outstanding" in body
+    assert "A neurologist must start it, with a written reason" in body
 
     neurologists_page = sign_in(Client(), neurologist).get(natalizumab_planned.get_absolute_url())
     assert 'name="override_reason"' in neurologists_page.content.decode()

@@ -201,7 +201,8 @@ def test_fingolimod_baseline_qtc_of_510_ms_refuses_the_start(
         plan_services.start_dmt_plan(plan=fingolimod_planned, started_on=TODAY, by=neurologist)
 
     qtc = next(g for g in refused.value.unmet if g.key == QTC_GATE)
-    assert qtc.found == "QTc interval 510 ms on 08 Jun 2026"
+    # The clinic default range (QTc upper limit 460 ms) is shown beside the value.
+    assert qtc.found == "QTc interval 510 ms (1.1×ULN) on 08 Jun 2026"
     assert qtc.needed == "QTc interval < 500 ms"
     assert qtc.source == "US-PI §4; EU-SmPC §4.3"
 
@@ -280,13 +281,16 @@ def test_teriflunomide_alt_gate_is_at_2_uln(
     assert (ALT_GATE in {g.key for g in unmet}) is refused
 
 
-def test_teriflunomide_alt_without_the_labs_upper_limit_cannot_open_the_gate(
+def test_teriflunomide_alt_without_the_labs_upper_limit_is_judged_on_the_clinic_default(
     teriflunomide_planned: DmtPlan, patient_a: Patient, nurse: User
 ) -> None:
+    # Issue #14.3: flags never depend on typing a range. An ALT typed without the lab's upper
+    # limit is graded against the clinic's default range, so the gate can be judged (and 30 U/L
+    # is well under twice any adult default).
     record_values(patient_a, "lft", TODAY - timedelta(days=20), nurse, ("alt", "30", None, None))
 
     unmet = {
         g.key: g for g in gates.unmet_gates(plan=teriflunomide_planned, kind="dose", given_on=TODAY)
     }
 
-    assert "cannot be judged" in unmet[ALT_GATE].found
+    assert ALT_GATE not in unmet

@@ -176,7 +176,10 @@ def _tracked_since(patient: Patient, by: User, *, started_on: date, tracked_on: 
             patient=patient, drug_key="teriflunomide", by=by, planned_on=started_on
         )
         plan_services.start_dmt_plan(
-            plan=plan, started_on=started_on, override_reason="test", by=by
+            plan=plan,
+            started_on=started_on,
+            override_reason="Test patient: baseline checks done elsewhere",
+            by=by,
         )
 
 

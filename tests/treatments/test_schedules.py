@@ -16,6 +16,7 @@ from clinic.accounts.models import User
 from patients.models import Patient
 from tests.treatments.conftest import TODAY, StartPlan, dose_for
 from treatments import errors
+from treatments.dosing import DoseEntry
 from treatments.models import ClinicSettings, DmtPlan, ItemStatus
 from treatments.plans import services as plan_services
 from treatments.protocols import (
@@ -209,7 +210,11 @@ def test_mitoxantrones_yearly_lvef_after_stopping_goes_on_after_an_early_check(
             patient=patient_a, drug_key="mitoxantrone", by=neurologist, planned_on=date(2024, 6, 3)
         )
         plan = plan_services.start_dmt_plan(
-            plan=plan, started_on=date(2024, 6, 3), override_reason="history", by=neurologist
+            plan=plan,
+            started_on=date(2024, 6, 3),
+            override_reason="Test history: checks done before this clinic",
+            dose=DoseEntry(mg_m2=Decimal("12"), bsa_m2=Decimal("1.8")),
+            by=neurologist,
         )
         plan_services.stop_dmt_plan(
             plan=plan, stopped_on=date(2025, 6, 2), reason="other", note="done", by=neurologist

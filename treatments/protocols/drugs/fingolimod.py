@@ -278,7 +278,7 @@ def _protocol(region: Region) -> Protocol:
                 LT,
                 GateEvent.FIRST_DOSE,
                 "Baseline QTc below 500 ms (QTc ≥ 500 ms contraindicates fingolimod)",
-                _QTC_SOURCE,
+                "US-PI §4; EU-SmPC §4.3",
                 analyte="qtc",
                 threshold=500,
                 unit="ms",
