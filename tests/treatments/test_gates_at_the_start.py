@@ -201,7 +201,7 @@ def test_fingolimod_baseline_qtc_of_510_ms_refuses_the_start(
         plan_services.start_dmt_plan(plan=fingolimod_planned, started_on=TODAY, by=neurologist)
 
     qtc = next(g for g in refused.value.unmet if g.key == QTC_GATE)
-    # The clinic default range (QTc upper limit 460 ms) is shown beside the value.
+    # The clinic default range is shown beside the value, as a multiple of its upper limit.
     assert qtc.found == "QTc interval 510 ms (1.1×ULN) on 08 Jun 2026"
     assert qtc.needed == "QTc interval < 500 ms"
     assert qtc.source == "US-PI §4; EU-SmPC §4.3"
