@@ -473,6 +473,8 @@ ALERT_DIGEST_HOUR = env_int("MYELIN_ALERT_DIGEST_HOUR", 7, minimum=0, maximum=23
 
 # Clinic-wide choices that change behaviour.
 LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])
+# The FHIR export (treatments.fhir): the identifier system of this hospital's MRNs.
+FHIR_MRN_SYSTEM = env_str("MYELIN_FHIR_MRN_SYSTEM", "https://myelin.invalid/fhir/NamingSystem/mrn")
 
 
 # ---------------------------------------------------------------------------------------------

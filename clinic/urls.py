@@ -24,6 +24,7 @@ urlpatterns = [
     path("rehab/", include("treatments.rehab.urls")),
     path("alerts/", include("treatments.alerts.urls")),
     path("safety/", include("treatments.safety.urls")),
+    path("fhir/", include("treatments.fhir.urls")),
 ]
 
 handler400 = "clinic.errors.bad_request"

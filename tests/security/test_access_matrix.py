@@ -39,6 +39,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "accounts:logout": (GLOBAL, ()),
     "accounts:password_change": (GLOBAL, ()),
     "accounts:profile": (GLOBAL, ()),
+    "accounts:token_new": (GLOBAL, ()),
+    "accounts:token_revoke": (GLOBAL, ()),
     "accounts:mfa_setup": (GLOBAL, ()),
     "accounts:mfa_verify": (GLOBAL, ()),
     "emergency:access": (GLOBAL, ()),
@@ -102,7 +104,15 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "staff:teams": (GLOBAL, ()),
     "staff:team_new": (GLOBAL, ()),
     "staff:team_edit": (GLOBAL, ("team_id",)),
+    "fhir:metadata": (PUBLIC, ()),
+    "fhir:patient": (PATIENT, ("external_id",)),
+    "fhir:everything": (PATIENT, ("external_id",)),
+    "fhir:group_export": (GLOBAL, ("team_id",)),
 }
+# The FHIR endpoint answers programs, not people: without credentials it says 401 (with an
+# OperationOutcome) instead of sending them to the sign-in page, and it refuses anything but GET
+# (405) before looking anything up.
+API_ROUTES = {"fhir:patient", "fhir:everything", "fhir:group_export"}
 
 # Pages only a clinic admin opens (200); every clinician is refused (403), before anything is
 # looked up or changed.
@@ -131,6 +141,9 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     "accounts:logout": OPEN,
     "accounts:password_change": OPEN,
     "accounts:profile": OPEN,
+    "accounts:token_new": "fhir_export",
+    # Anyone may revoke a token of their own (a token outlives a change of role).
+    "accounts:token_revoke": OPEN,
     "accounts:mfa_setup": OPEN,
     "accounts:mfa_verify": OPEN,
     "treatments:catalogue": OPEN,
@@ -200,6 +213,10 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     "staff:teams": "user_manage",
     "staff:team_new": "user_manage",
     "staff:team_edit": "user_manage",
+    "fhir:metadata": OPEN,
+    "fhir:patient": "fhir_export",
+    "fhir:everything": "fhir_export",
+    "fhir:group_export": "fhir_export",
 }
 # The alert routes check the alert's family after the role: the matrix walks them once per family.
 ALERT_STEPS = {
@@ -277,7 +294,7 @@ def test_another_teams_patient_is_a_404_with_no_data_on_every_route(
         # An admin may be refused for their role before scope is checked, and a POST-only route
         # answers a GET with 405 before looking anything up; either way, no data.
         allowed = {404} if role != "admin" else {403, 404}
-        if method == "get":
+        if method == "get" or name in API_ROUTES:
             allowed |= {405}
         assert response.status_code in allowed, (
             f"{name} {method.upper()} as {role}: {response.status_code}"
@@ -321,6 +338,10 @@ def test_anonymous_users_are_sent_to_sign_in_everywhere(htmx, world):
     headers = {"HX-Request": "true"} if htmx else {}
     for name in SIGNED_IN_ROUTES:
         response = client.get(route_url(name, world), headers=headers)
+        if name in API_ROUTES:
+            assert response.status_code == 401, name
+            assert response.json()["resourceType"] == "OperationOutcome", name
+            continue
         if htmx:
             assert response.headers.get("HX-Redirect", "").startswith("/accounts/login/"), name
         else:
@@ -370,7 +391,7 @@ def test_clinicians_cannot_change_users_or_teams(role, cast, world, signed_in):
 
 def test_public_routes_show_no_patient_data(world):
     client = Client()
-    for name in ["healthz", "healthz_live", "accounts:login"]:
+    for name in ["healthz", "healthz_live", "accounts:login", "fhir:metadata"]:
         body = client.get(reverse(name)).content.decode()
         assert "Archer" not in body
         assert "Baker" not in body
@@ -438,8 +459,9 @@ def test_each_role_is_refused_exactly_where_the_table_says(
     where the matrix says no, anything else (a page, a redirect, a form error) where it says
     yes. An empty POST is enough: the role is decided before any input is read."""
     user = cast[role]
-    user.can_break_glass = True  # the person is pre-authorised: only the role decides here
-    user.save(update_fields=["can_break_glass"])
+    if role != "admin":  # an admin cannot hold the right at all (a check constraint)
+        user.can_break_glass = True  # the person is pre-authorised: only the role decides here
+        user.save(update_fields=["can_break_glass"])
     client = signed_in(user)
     client.raise_request_exception = True  # a server error fails the test, with its trace
     checked = 0
@@ -455,7 +477,7 @@ def test_each_role_is_refused_exactly_where_the_table_says(
                     _check(client, role, url, method, {f"alert_{family}_{step}"})
                     checked += 1
             continue
-        url = url_for(name, world["a"] if kind == PATIENT else None)
+        url = route_url(name, world)
         for method in ("GET", "POST"):
             _check(client, role, url, method, needs(name, method))
             checked += 1
