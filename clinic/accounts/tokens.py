@@ -23,7 +23,7 @@ from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, ensure
 
-SECRET_PREFIX: Final = "myelin_"
+PREFIX: Final = "myelin_"  # marks a Myelin token in a config file or a leak scan
 # How long a new token may live, in days: the choices on the form, the default first.
 LIFETIMES: Final = (90, 30, 180, 365)
 # The last-used time is written at most this often, so a busy program does not rewrite the
@@ -41,12 +41,12 @@ def create_token(*, user: User, name: str, lifetime_days: int) -> tuple[ApiToken
     ensure(user, Perm.FHIR_EXPORT)
     if lifetime_days not in LIFETIMES:
         raise ValueError(f"A token lives {', '.join(map(str, sorted(LIFETIMES)))} days.")
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    secret = PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user,
             name=name.strip(),
-            prefix=secret[: len(SECRET_PREFIX) + 6],
+            prefix=secret[: len(PREFIX) + 6],
             digest=_digest(secret),
             expires_at=timezone.now() + timedelta(days=lifetime_days),
         )
@@ -91,7 +91,7 @@ def authenticate(secret: str) -> ApiToken | None:
     """The live token whose secret this is, with its user loaded, or None. Unknown, expired and
     revoked tokens, and tokens of a deactivated user or one who must change their password,
     are all refused the same way."""
-    if not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
+    if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     token = ApiToken.objects.select_related("user").filter(digest=_digest(secret)).first()
     now = timezone.now()

@@ -468,7 +468,6 @@ def test_each_role_is_refused_exactly_where_the_table_says(
     for name in sorted(CAPABILITIES):
         if CAPABILITIES[name] == OPEN:
             continue
-        kind, _ = ROUTES[name]
         if name in ALERT_STEPS:
             step = ALERT_STEPS[name]
             for alert, family in ((world["a"].alert, "safety"), (referral_alert, "referral")):

@@ -52,9 +52,7 @@ def patient_resource(patient: Patient) -> Json:
         ],
         # A transferred patient's record is no longer in active use here.
         "active": patient.status == PatientStatus.ACTIVE,
-        "name": [
-            {"use": "official", "family": patient.family_name, "given": [patient.given_name]}
-        ],
+        "name": [{"use": "official", "family": patient.family_name, "given": [patient.given_name]}],
         # Myelin's sexes are FHIR's administrative genders, value for value.
         "gender": patient.sex,
         "birthDate": day(patient.date_of_birth),
@@ -148,7 +146,9 @@ def relapse_condition(patient: Patient, relapse: Relapse) -> Json:
     snomed, severity_display = codes.SEVERITY_SNOMED[relapse.severity]
     facts = [
         f"Severity: {Severity(relapse.severity).label}.",
-        "Confirmed on examination." if relapse.objectively_confirmed else "Not confirmed on examination.",
+        "Confirmed on examination."
+        if relapse.objectively_confirmed
+        else "Not confirmed on examination.",
         "Infection excluded." if relapse.infection_excluded else "Infection not excluded.",
         f"Treatment: {RelapseTreatment(relapse.treatment).label}.",
         f"Recovery: {Recovery(relapse.recovery).label}.",
@@ -220,9 +220,7 @@ def dmt_medication_statement(patient: Patient, plan: DmtPlan) -> Json:
         notes.append(f"Suspended on {plan.suspended_on:%d %b %Y}: {plan.suspend_reason}".strip())
     notes.append(plan.stop_note)
     if plan.baseline_override_reason:
-        notes.append(
-            f"Started with baseline checks outstanding: {plan.baseline_override_reason}"
-        )
+        notes.append(f"Started with baseline checks outstanding: {plan.baseline_override_reason}")
     resource["note"] = note(*notes)
     return resource
 

@@ -55,7 +55,11 @@ MULTIPLE_SCLEROSIS_ICD10: Final = "G35"
 
 # FHIR R4 ValueSet condition-severity (SNOMED CT).
 SEVERITY_SNOMED: Final = MappingProxyType(
-    {"mild": ("255604002", "Mild"), "moderate": ("6736007", "Moderate"), "severe": ("24484000", "Severe")}
+    {
+        "mild": ("255604002", "Mild"),
+        "moderate": ("6736007", "Moderate"),
+        "severe": ("24484000", "Severe"),
+    }
 )
 
 # Local codes of the EDSS and the MRI read (ASSESSMENT).
@@ -63,7 +67,10 @@ EDSS_CODE: Final = "edss"
 EDSS_DISPLAY: Final = "Expanded Disability Status Scale (Neurostatus-EDSS)"
 EDSS_COMPONENTS: Final = MappingProxyType(
     {
-        **{name: (f"edss-fs-{name.replace('_', '-')}", f"EDSS functional system: {FS_NAMES[name]}") for name in FS_ORDER},
+        **{
+            name: (f"edss-fs-{name.replace('_', '-')}", f"EDSS functional system: {FS_NAMES[name]}")
+            for name in FS_ORDER
+        },
         "ambulation": ("edss-ambulation", f"EDSS {AMBULATION_NAME.lower()} score"),
     }
 )
@@ -74,7 +81,10 @@ MRI_COMPONENTS: Final = MappingProxyType(
         "contrast_given": ("mri-contrast-given", "Gadolinium given"),
         "is_baseline": ("mri-baseline", "(Re-)baseline scan"),
         "field_strength": ("mri-field-strength", "Field strength"),
-        "is_active": ("mri-activity", "Inflammatory activity (new or enlarging T2 or enhancing lesions)"),
+        "is_active": (
+            "mri-activity",
+            "Inflammatory activity (new or enlarging T2 or enhancing lesions)",
+        ),
     }
 )
 RELAPSE_CODE: Final = ("ms-relapse", "Multiple sclerosis relapse")

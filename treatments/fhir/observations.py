@@ -68,7 +68,10 @@ def edss_observation(patient: Patient, assessment: EdssAssessment) -> Json:
     resource["issued"] = instant(assessment.recorded_at)
     resource["valueQuantity"] = quantity(assessment.step, "score", "{score}")
     resource["component"] = [
-        {"code": _assessment(*codes.EDSS_COMPONENTS[name]), "valueInteger": getattr(assessment, name)}
+        {
+            "code": _assessment(*codes.EDSS_COMPONENTS[name]),
+            "valueInteger": getattr(assessment, name),
+        }
         for name in (*FS_ORDER, "ambulation")
     ]
     resource["method"] = concept(text="Neurostatus-EDSS")
@@ -95,9 +98,7 @@ def mri_observation(patient: Patient, study: MriStudy) -> Json:
         components.append(component("gad_enhancing", {"valueInteger": study.gad_enhancing}))
     components.append(component("is_baseline", {"valueBoolean": study.is_baseline}))
     components.append(
-        component(
-            "field_strength", {"valueString": FieldStrength(study.field_strength).label}
-        )
+        component("field_strength", {"valueString": FieldStrength(study.field_strength).label})
     )
     resource["component"] = components
     if study.report:
@@ -164,7 +165,9 @@ def result_observations(patient: Patient, result: Result, values: list[ResultVal
     )
     found = [_value_observation(patient, result, value) for value in values]
     if result.qualitative:
-        resource = _result_base(patient, result, ("finding",), _investigation_concept(investigation))
+        resource = _result_base(
+            patient, result, ("finding",), _investigation_concept(investigation)
+        )
         label = QualitativeValue(result.qualitative).label
         resource["valueCodeableConcept"] = concept(
             coding(codes.QUALITATIVE, result.qualitative, label), text=label

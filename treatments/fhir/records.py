@@ -41,22 +41,23 @@ class JsonbAgg(Aggregate):
 def _json_fields(model: type[models.Model]) -> dict[str, Any]:
     # Decimals travel as text: a JSON number would come back as a float and lose digits.
     return {
-        f.attname: Cast(f.attname, TextField()) if isinstance(f, models.DecimalField) else F(f.attname)
+        f.attname: Cast(f.attname, TextField())
+        if isinstance(f, models.DecimalField)
+        else F(f.attname)
         for f in model._meta.concrete_fields
     }
 
 
 def rows_of(
-    queryset: models.QuerySet[Any], *, parent: str, nested: dict[str, Any] | None = None
+    model: type[models.Model], *, parent: str, nested: dict[str, Any] | None = None
 ) -> Coalesce:
-    """The rows of `queryset` whose `parent` foreign key is the outer row, as one JSON array in
+    """The rows of `model` whose `parent` foreign key is the outer row, as one JSON array in
     the model's default order (empty, never null). `nested` adds keys to each row (another
     `rows_of`, one level down)."""
-    model = queryset.model
     row = JSONObject(**_json_fields(model), **(nested or {}))
-    ordering = list(model._meta.ordering) or ["pk"]
+    ordering = list(model._meta.ordering or ["pk"])
     children = (
-        queryset.filter(**{parent: OuterRef("pk")})
+        model._default_manager.filter(**{parent: OuterRef("pk")})
         .order_by()
         .values(parent)
         .annotate(rows=JsonbAgg(row, order_by=ordering))
@@ -80,19 +81,19 @@ def instances[M: models.Model](model: type[M], rows: list[dict[str, Any]]) -> li
 def with_records(queryset: models.QuerySet[Patient]) -> models.QuerySet[Patient]:
     """Patients, each with every record the export needs, in the same query."""
     return queryset.annotate(
-        fhir_course_states=rows_of(CourseState.objects, parent="patient"),
-        fhir_edss=rows_of(EdssAssessment.objects, parent="patient"),
-        fhir_relapses=rows_of(Relapse.objects, parent="patient"),
-        fhir_mri=rows_of(MriStudy.objects, parent="patient"),
-        fhir_plans=rows_of(DmtPlan.objects, parent="patient"),
+        fhir_course_states=rows_of(CourseState, parent="patient"),
+        fhir_edss=rows_of(EdssAssessment, parent="patient"),
+        fhir_relapses=rows_of(Relapse, parent="patient"),
+        fhir_mri=rows_of(MriStudy, parent="patient"),
+        fhir_plans=rows_of(DmtPlan, parent="patient"),
         fhir_results=rows_of(
-            Result.objects,
+            Result,
             parent="patient",
-            nested={"fhir_values": rows_of(ResultValue.objects, parent="result")},
+            nested={"fhir_values": rows_of(ResultValue, parent="result")},
         ),
-        fhir_symptomatic=rows_of(SymptomaticTreatment.objects, parent="patient"),
-        fhir_outcomes=rows_of(OutcomeMeasurement.objects, parent="patient"),
-        fhir_referrals=rows_of(Referral.objects, parent="patient"),
+        fhir_symptomatic=rows_of(SymptomaticTreatment, parent="patient"),
+        fhir_outcomes=rows_of(OutcomeMeasurement, parent="patient"),
+        fhir_referrals=rows_of(Referral, parent="patient"),
     )
 
 

@@ -107,7 +107,7 @@ def team_export_lines(
     scoped = Patient.objects.visible_to(user).filter(care_team=team)
     ids = list(scoped.order_by("family_name", "given_name", "id").values_list("pk", flat=True))
     detail = f"FHIR bulk export of care team {team.pk}: {', '.join(sorted(wanted))}"
-    for chunk in batched(ids, EXPORT_CHUNK):
+    for chunk in batched(ids, EXPORT_CHUNK, strict=False):
         # Scoped again: a patient moved to another team since the list was read is left out.
         patients = list(
             with_records(scoped.filter(pk__in=chunk)).order_by("family_name", "given_name", "id")

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -49,11 +50,11 @@ def _unauthorized(diagnostics: str, *, bad_token: bool = False) -> HttpResponse:
     return response
 
 
-def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def read_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """405 for anything but GET (and HEAD), before anything is looked up."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method not in ("GET", "HEAD"):
             response = _outcome(405, "not-supported", "The FHIR endpoint is read-only: use GET.")
             response["Allow"] = "GET, HEAD"
@@ -63,12 +64,12 @@ def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapped
 
 
-def fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def fhir_endpoint(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Authenticate (session or API token) and answer every refusal as an OperationOutcome.
     Wraps `requires(...)`, so the role is checked for the user the token names."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         header = request.headers.get("Authorization", "")
         if header:
             scheme, _, secret = header.partition(" ")
@@ -155,14 +156,15 @@ def everything(request: ClinicRequest, external_id: str) -> HttpResponse:
 @fhir_endpoint
 @requires(Perm.FHIR_EXPORT)
 @read_only
-def group_export(request: ClinicRequest, team_id: str) -> HttpResponse:
+def group_export(request: ClinicRequest, team_id: str) -> HttpResponseBase:
     """Group/$export for one of the user's care teams, answered at once as NDJSON (one
     resource per line) rather than by FHIR Bulk Data's asynchronous kick-off and polling.
     `_type` (comma-separated resource types) limits what is sent."""
-    team = request.user.care_teams.filter(pk=_int(team_id)).first()
+    team_pk = _int(team_id)
+    team = request.user.care_teams.filter(pk=team_pk).first() if team_pk is not None else None
     if team is None:
         raise Http404
-    types = services.RESOURCE_TYPES
+    types: tuple[str, ...] = services.RESOURCE_TYPES
     if "_type" in request.GET:
         types = tuple(t.strip() for t in request.GET["_type"].split(",") if t.strip())
         unknown = sorted(set(types) - set(services.RESOURCE_TYPES))

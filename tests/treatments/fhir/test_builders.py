@@ -11,8 +11,10 @@ import pytest
 
 from patients.models import CourseState, EdssAssessment, MriStudy, Patient, Referral, Relapse
 from patients.records.services import ClinicalHistory
+from tests.treatments.fhir.conftest import assert_valid
 from treatments import outcomes
 from treatments.fhir import builders, codes, observations, services
+from treatments.fhir.datatypes import number
 from treatments.models import (
     DmtPlan,
     OutcomeMeasurement,
@@ -20,8 +22,6 @@ from treatments.models import (
     ResultValue,
     SymptomaticTreatment,
 )
-from treatments.fhir.datatypes import number
-from tests.treatments.fhir.conftest import assert_valid
 
 AT = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 ALICE = uuid.UUID("0b7f5a3c-1d2e-4f60-8a9b-0c1d2e3f4a5b")
@@ -132,7 +132,9 @@ def test_no_multiple_sclerosis_is_exported_for_a_patient_with_cis_only():
 
 
 def test_course_states_are_dated_conditions_and_cis_keeps_a_local_code():
-    closed = builders.course_condition(alice(), course(1, "cis", date(2010, 1, 1), date(2010, 8, 1)))
+    closed = builders.course_condition(
+        alice(), course(1, "cis", date(2010, 1, 1), date(2010, 8, 1))
+    )
     current = builders.course_condition(alice(), course(2, "rrms", date(2010, 8, 2)))
 
     for resource in (closed, current):
@@ -294,9 +296,7 @@ def test_an_edss_carries_its_seven_functional_systems_and_ambulation():
     assert_valid(resource)
     assert resource["valueQuantity"]["value"] == 3.5
     assert codings(resource["code"], codes.ASSESSMENT) == ["edss"]
-    components = {
-        c["code"]["coding"][0]["code"]: c["valueInteger"] for c in resource["component"]
-    }
+    components = {c["code"]["coding"][0]["code"]: c["valueInteger"] for c in resource["component"]}
     assert components == {
         "edss-fs-visual": 1,
         "edss-fs-brainstem": 2,
@@ -351,7 +351,9 @@ def result(**fields: object) -> Result:
     return Result(**(values | fields))
 
 
-def value(analyte: str, amount: str, unit: str, low: str | None, high: str | None, flag: str) -> ResultValue:
+def value(
+    analyte: str, amount: str, unit: str, low: str | None, high: str | None, flag: str
+) -> ResultValue:
     return ResultValue(
         result_id=11,
         analyte=analyte,

@@ -23,9 +23,7 @@ from treatments.models import (
 
 
 def fields_of(rows: list[models.Model]) -> list[dict[str, Any]]:
-    return [
-        {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields} for row in rows
-    ]
+    return [{f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields} for row in rows]
 
 
 def test_a_patient_and_every_record_load_in_one_query(some_history):
@@ -34,16 +32,22 @@ def test_a_patient_and_every_record_load_in_one_query(some_history):
         records = records_of(patient)
 
     assert len(queries.captured_queries) == 1
-    assert records.history.edss and records.history.mri and records.history.relapses
-    assert records.plans and records.results and records.outcomes and records.referrals
-    assert records.symptomatic and records.history.course_states
+    assert records.history.edss
+    assert records.history.mri
+    assert records.history.relapses
+    assert records.plans
+    assert records.results
+    assert records.outcomes
+    assert records.referrals
+    assert records.symptomatic
+    assert records.history.course_states
 
 
 def test_loaded_records_are_the_rows_the_orm_loads_in_the_same_order(some_history):
     records = records_of(with_records(Patient.objects.filter(pk=some_history.pk)).get())
     mine = {"patient": some_history}
 
-    expected = {
+    expected: dict[type[models.Model], models.QuerySet[Any]] = {
         CourseState: CourseState.objects.filter(**mine),
         EdssAssessment: EdssAssessment.objects.filter(**mine),
         Relapse: Relapse.objects.filter(**mine),
@@ -54,7 +58,7 @@ def test_loaded_records_are_the_rows_the_orm_loads_in_the_same_order(some_histor
         OutcomeMeasurement: OutcomeMeasurement.objects.filter(**mine),
         Referral: Referral.objects.filter(**mine),
     }
-    loaded = {
+    loaded: dict[type[models.Model], list[Any]] = {
         CourseState: records.history.course_states,
         EdssAssessment: records.history.edss,
         Relapse: records.history.relapses,
@@ -78,7 +82,9 @@ def test_loaded_records_are_the_rows_the_orm_loads_in_the_same_order(some_histor
 def test_a_patient_with_no_records_has_empty_lists(patient_b):
     records = records_of(with_records(Patient.objects.filter(pk=patient_b.pk)).get())
 
-    assert records.history.edss == [] and records.results == [] and records.referrals == []
+    assert records.history.edss == []
+    assert records.results == []
+    assert records.referrals == []
     assert [r["resourceType"] for r in services.patient_resources(records)] == ["Patient"]
 
 
@@ -98,7 +104,9 @@ def test_fifteen_years_of_care_export_as_valid_fhir_of_every_kind(long_history):
     kinds: dict[str, int] = {}
     for entry in bundle["entry"]:
         assert_valid(entry["resource"])
-        kinds[entry["resource"]["resourceType"]] = kinds.get(entry["resource"]["resourceType"], 0) + 1
+        kinds[entry["resource"]["resourceType"]] = (
+            kinds.get(entry["resource"]["resourceType"], 0) + 1
+        )
     assert set(kinds) == set(services.RESOURCE_TYPES)
     assert kinds["Patient"] == 1
     # MS, three course states, a relapse every other year.
