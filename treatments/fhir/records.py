@@ -1,15 +1,16 @@
 """One patient's whole record in one query: the patient row with every table the export reads.
 
-A patient with fifteen years of history has hundreds of rows in eight tables (course states,
+A patient with fifteen years of history has hundreds of rows in ten tables (course states,
 EDSS, relapses, MRI, DMT plans, results and their values, symptomatic treatments, outcome
-measurements, referrals). Loading each table with its own query would make the export cost
-grow with the number of tables, and the request's budget (≤ 10 queries, sign-in and audit
-included) would not hold. Instead each table is a correlated subquery that PostgreSQL folds into
-one JSON array per patient row (`jsonb_agg(jsonb_build_object(...) ORDER BY ...)`), and the
-rows are turned back into ordinary, unsaved-looking model instances with each field's own
-`to_python`, exactly as if the ORM had loaded them. The same annotation serves one patient
-($everything, through `get_scoped_or_404`) and a chunk of patients (the bulk export): the number
-of queries is fixed whatever the history or the chunk.
+measurements, referrals). One query per table (`clinical_history`'s four and six more), plus
+the user, the patient and the access record, would not fit the request's budget of ten
+queries. Instead each table is a correlated subquery that PostgreSQL folds into one JSON array
+per patient row (`jsonb_agg(json_object(...) ORDER BY ...)`), and the rows are turned back
+into ordinary model instances with each field's own `to_python`, exactly as if the ORM had
+loaded them (a test compares the two, field by field); the clinical ones fill the same
+`ClinicalHistory` the patient page uses. The same annotation serves one patient ($everything,
+through `get_scoped_or_404`) and a chunk of patients (the bulk export): the number of queries
+is fixed whatever the history or the chunk.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ class ResultWithValues:
 
 @dataclass
 class PatientRecords:
-    """Everything exported about one patient, oldest first within each kind (each model's own
-    order: DMT plans, results, symptomatic treatments and referrals newest first)."""
+    """Everything exported about one patient, each kind in its model's own order (the clinical
+    records oldest first; DMT plans, results, treatments and referrals newest first)."""
 
     patient: Patient
     history: ClinicalHistory
