@@ -43,6 +43,7 @@ class Perm(StrEnum):
     MRI_RECORD = "mri_record"
     BREAK_GLASS = "break_glass"
     CASELOAD_VIEW = "caseload_view"
+    FHIR_EXPORT = "fhir_export"
     # DMT plans
     PLAN_CREATE = "plan_create"
     PLAN_START = "plan_start"
@@ -155,6 +156,13 @@ TABLE: tuple[Section, ...] = (
                 _T,
             ),
             _rule(Perm.CASELOAD_VIEW, "use the caseload page", _N),
+            _rule(
+                Perm.FHIR_EXPORT,
+                "export patient records as FHIR (one patient, or a care team in bulk) and hold "
+                "an API token for it",
+                _N,
+                _U,
+            ),
         ),
     ),
     Section(

@@ -486,6 +486,8 @@ BREAK_GLASS_PER_DAY = env_int("MYELIN_BREAK_GLASS_PER_DAY", 3, minimum=1, maximu
 
 # Clinic-wide choices that change behaviour.
 LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])
+# The FHIR export (treatments.fhir): the identifier system of this hospital's MRNs.
+FHIR_MRN_SYSTEM = env_str("MYELIN_FHIR_MRN_SYSTEM", "https://myelin.invalid/fhir/NamingSystem/mrn")
 
 # Lab results over HL7 v2 MLLP (manage.py mllp_listener; make run starts it when enabled).
 MLLP_ENABLED = env_bool("MYELIN_MLLP_ENABLED", default=False)

@@ -25,6 +25,7 @@ urlpatterns = [
     path("alerts/", include("treatments.alerts.urls")),
     path("safety/", include("treatments.safety.urls")),
     path("labs/", include("treatments.labimport.urls")),
+    path("fhir/", include("treatments.fhir.urls")),
 ]
 
 handler400 = "clinic.errors.bad_request"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -211,3 +212,38 @@ class SignInFailure(models.Model):
 
     def __str__(self) -> str:
         return f"Failed sign-in at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A personal token for the read-only FHIR endpoint, so a program can read what its owner
+    may read without a browser session (clinic.accounts.tokens).
+
+    Only a SHA-256 digest of the secret is stored: the secret itself is shown once, when the
+    token is created. A token expires, can be revoked, and stops working when its owner is
+    deactivated or must change their password."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, help_text="What the token is for.")
+    prefix = models.CharField(
+        max_length=16, help_text="The start of the secret, to tell tokens apart."
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="api_token_expires_after_creation",
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}…"
+
+    def is_usable_at(self, moment: datetime) -> bool:
+        return self.revoked_at is None and moment < self.expires_at

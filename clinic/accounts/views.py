@@ -8,16 +8,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from clinic.access import ClinicRequest, safe_next
-from clinic.accounts import mfa, services
+from clinic.accounts import mfa, services, tokens
 from clinic.accounts.middleware import start_session_clock
+from clinic.accounts.models import ApiToken
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.permissions import Perm, requires
 
 # One message for every failed sign-in, so an unknown user and a wrong password look alike.
 FAILED_LOGIN_MESSAGE = "That username and password do not match an active account."
@@ -102,8 +105,54 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
-def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/profile.html", {"teams": request.user.care_teams.all()})  # type: ignore[union-attr]
+def profile(request: ClinicRequest) -> HttpResponse:
+    context = {"teams": request.user.care_teams.all(), "tokens": tokens.tokens_of(request.user)}
+    return render(request, "accounts/profile.html", context)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label="What is it for?",
+        max_length=80,
+        help_text="For example: registry upload. Shown only to you.",
+    )
+    lifetime_days = forms.TypedChoiceField(
+        label="Valid for",
+        coerce=int,
+        choices=[(days, f"{days} days") for days in tokens.LIFETIMES],
+        initial=tokens.LIFETIMES[0],
+    )
+
+
+@requires(Perm.FHIR_EXPORT)
+@never_cache  # the page that shows the secret must not be kept by a browser or proxy
+def token_new(request: ClinicRequest) -> HttpResponse:
+    """Create an API token for the FHIR endpoint; its secret is shown on this page only."""
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        token, secret = tokens.create_token(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            lifetime_days=form.cleaned_data["lifetime_days"],
+        )
+        return render(request, "accounts/token_new.html", {"token": token, "secret": secret})
+    return render(request, "accounts/token_new.html", {"form": form})
+
+
+@require_POST
+def token_revoke(request: ClinicRequest) -> HttpResponse:
+    """Revoke one of your own tokens (anyone may: a token outlives a change of role)."""
+    token = get_object_or_404(ApiToken, pk=_int(request.POST.get("token")), user=request.user)
+    tokens.revoke_token(token=token, by=request.user)
+    messages.success(request, f"The token “{token.name}” is revoked.")
+    return redirect("accounts:profile")
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
 
 
 def lockout(

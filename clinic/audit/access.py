@@ -50,10 +50,12 @@ def get_scoped_or_404(
     *,
     category: Category | str,
     action: Action | str = Action.VIEW,
+    detail: str = "",
     **lookup: Any,
 ) -> Any:
     """The row of `queryset` (a manager or QuerySet of a patient-owned model, or of Patient)
-    that `lookup` names, if the user may see its patient; else Http404. Records the access."""
+    that `lookup` names, if the user may see its patient; else Http404. Records the access
+    (with `detail`, e.g. what an export disclosed)."""
     scoped = queryset.visible_to(request.user)
     try:
         obj = scoped.get(**lookup)
@@ -65,7 +67,14 @@ def get_scoped_or_404(
     # message not yet matched to anyone); the patient is its own subject.
     user: Any = request.user  # signed in: the login middleware ran first
     if hasattr(obj, "patient_id"):
-        audit.record(user=user, patient=obj.patient_id, action=action, category=category, obj=obj)
+        audit.record(
+            user=user,
+            patient=obj.patient_id,
+            action=action,
+            category=category,
+            obj=obj,
+            detail=detail,
+        )
     else:
-        audit.record(user=user, patient=obj, action=action, category=category)
+        audit.record(user=user, patient=obj, action=action, category=category, detail=detail)
     return obj

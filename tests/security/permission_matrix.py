@@ -21,6 +21,7 @@ EXPECTED: dict[str, str] = {
     "mri_record": "N U",
     "break_glass": "N U T",
     "caseload_view": "N",
+    "fhir_export": "N U",
     # DMT plans
     "plan_create": "N",
     "plan_start": "N U",

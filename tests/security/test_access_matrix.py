@@ -39,6 +39,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "accounts:logout": (GLOBAL, ()),
     "accounts:password_change": (GLOBAL, ()),
     "accounts:profile": (GLOBAL, ()),
+    "accounts:token_new": (GLOBAL, ()),
+    "accounts:token_revoke": (GLOBAL, ()),
     "accounts:mfa_setup": (GLOBAL, ()),
     "accounts:mfa_verify": (GLOBAL, ()),
     "emergency:access": (GLOBAL, ()),
@@ -110,7 +112,15 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "labimport:code_delete": (GLOBAL, ("mapping_id",)),
     "labimport:review": (PATIENT, ("review_id",)),
     "labimport:reject": (PATIENT, ("review_id",)),
+    "fhir:metadata": (PUBLIC, ()),
+    "fhir:patient": (PATIENT, ("external_id",)),
+    "fhir:everything": (PATIENT, ("external_id",)),
+    "fhir:group_export": (GLOBAL, ("team_id",)),
 }
+# The FHIR endpoint answers programs, not people: without credentials it says 401 (with an
+# OperationOutcome) instead of sending them to the sign-in page, and it refuses anything but GET
+# (405) before looking anything up.
+API_ROUTES = {"fhir:patient", "fhir:everything", "fhir:group_export"}
 
 # Pages only a clinic admin opens (200); every clinician is refused (403), before anything is
 # looked up or changed.
@@ -139,6 +149,9 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     "accounts:logout": OPEN,
     "accounts:password_change": OPEN,
     "accounts:profile": OPEN,
+    "accounts:token_new": "fhir_export",
+    # Anyone may revoke a token of their own (a token outlives a change of role).
+    "accounts:token_revoke": OPEN,
     "accounts:mfa_setup": OPEN,
     "accounts:mfa_verify": OPEN,
     "treatments:catalogue": OPEN,
@@ -216,6 +229,10 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     "labimport:messages": "lab_upload",
     "labimport:codes": "catalogue_settings",
     "labimport:code_delete": "catalogue_settings",
+    "fhir:metadata": OPEN,
+    "fhir:patient": "fhir_export",
+    "fhir:everything": "fhir_export",
+    "fhir:group_export": "fhir_export",
 }
 # The alert routes check the alert's family after the role: the matrix walks them once per family.
 ALERT_STEPS = {
@@ -293,7 +310,7 @@ def test_another_teams_patient_is_a_404_with_no_data_on_every_route(
         # An admin may be refused for their role before scope is checked, and a POST-only route
         # answers a GET with 405 before looking anything up; either way, no data.
         allowed = {404} if role != "admin" else {403, 404}
-        if method == "get":
+        if method == "get" or name in API_ROUTES:
             allowed |= {405}
         assert response.status_code in allowed, (
             f"{name} {method.upper()} as {role}: {response.status_code}"
@@ -337,6 +354,10 @@ def test_anonymous_users_are_sent_to_sign_in_everywhere(htmx, world):
     headers = {"HX-Request": "true"} if htmx else {}
     for name in SIGNED_IN_ROUTES:
         response = client.get(route_url(name, world), headers=headers)
+        if name in API_ROUTES:
+            assert response.status_code == 401, name
+            assert response.json()["resourceType"] == "OperationOutcome", name
+            continue
         if htmx:
             assert response.headers.get("HX-Redirect", "").startswith("/accounts/login/"), name
         else:
@@ -386,7 +407,7 @@ def test_clinicians_cannot_change_users_or_teams(role, cast, world, signed_in):
 
 def test_public_routes_show_no_patient_data(world):
     client = Client()
-    for name in ["healthz", "healthz_live", "accounts:login"]:
+    for name in ["healthz", "healthz_live", "accounts:login", "fhir:metadata"]:
         body = client.get(reverse(name)).content.decode()
         assert "Archer" not in body
         assert "Baker" not in body

@@ -129,9 +129,11 @@ def test_every_page_escapes_stored_payloads(cast, patient_a, patient_b, signed_i
                 response = client.get(url)
                 if response.status_code != 200:
                     continue
-                if response["Content-Type"] == "application/pdf":
-                    # A PDF is text in a PDF, never markup a browser runs; its HTML source is
-                    # the summary page, which this loop checks.
+                if not response["Content-Type"].startswith("text/html"):
+                    # A PDF, FHIR JSON or NDJSON is data, never markup a browser runs, served
+                    # as its own type with nosniff so no browser sniffs it into HTML. (The
+                    # PDF's HTML source is the summary page, which this loop checks.)
+                    assert response["X-Content-Type-Options"] == "nosniff", name
                     continue
                 body = response.content.decode()
                 assert payload not in body, f"{name} rendered a stored payload unescaped for {role}"

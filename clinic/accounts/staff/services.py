@@ -27,6 +27,7 @@ from django_otp import devices_for_user
 
 from clinic.accounts.models import CareTeam, Role, User
 from clinic.accounts.services import end_all_sessions
+from clinic.accounts.tokens import revoke_all_tokens
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, ensure
@@ -160,7 +161,8 @@ def update_user(*, user: User, account: Account, by: User) -> list[str]:
 
 def reset_password(*, user: User, by: User) -> str:
     """A temporary password, returned to be shown once. The user must change it at the next
-    sign-in and enrol their authenticator again; every session of theirs ends now."""
+    sign-in and enrol their authenticator again; every session and API token of theirs ends
+    now."""
     ensure(by, Perm.USER_MANAGE)
     if user.pk == by.pk:
         raise PermissionDenied("Change your own password from your account page.")
@@ -174,13 +176,15 @@ def reset_password(*, user: User, by: User) -> str:
         for device in devices:
             device.delete()
         end_all_sessions(user=user)
+        tokens = revoke_all_tokens(user=user)
         _record(
             by=by,
             obj=user,
             action=Action.PASSWORD_RESET,
             details=[
                 "temporary password set; must change it at next sign-in; "
-                f"{len(devices)} MFA device(s) removed, MFA to be enrolled again"
+                f"{len(devices)} MFA device(s) removed, MFA to be enrolled again; "
+                f"{tokens} API token(s) revoked"
             ],
         )
     return password
