@@ -421,6 +421,13 @@ ALERT_MAX_SNOOZE_DAYS = env_int("MYELIN_ALERT_MAX_SNOOZE_DAYS", 30, minimum=1, m
 ALERT_ESCALATION_MINUTES = env_int("MYELIN_ALERT_ESCALATION_MINUTES", 60, minimum=5)
 ALERT_DIGEST_HOUR = env_int("MYELIN_ALERT_DIGEST_HOUR", 7, minimum=0, maximum=23)
 
+# Patient-reported questionnaires (treatments.pro): how long a link lives, how many wrong dates
+# of birth lock it, and how many requests one address may make to the public pages.
+PRO_LINK_DAYS = env_int("MYELIN_PRO_LINK_DAYS", 14, minimum=1, maximum=60)
+PRO_DOB_ATTEMPTS = env_int("MYELIN_PRO_DOB_ATTEMPTS", 5, minimum=1, maximum=20)
+PRO_RATE_LIMIT = env_int("MYELIN_PRO_RATE_LIMIT", 60, minimum=5)  # requests per address ...
+PRO_RATE_WINDOW_SECONDS = 600  # ... in this window
+
 # Clinic-wide choices that change behaviour.
 LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])
 

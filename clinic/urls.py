@@ -24,6 +24,8 @@ urlpatterns = [
     path("rehab/", include("treatments.rehab.urls")),
     path("alerts/", include("treatments.alerts.urls")),
     path("safety/", include("treatments.safety.urls")),
+    # Patient questionnaires: /pro/... for clinicians, /q/<token>/ for patients (public).
+    path("", include("treatments.pro.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

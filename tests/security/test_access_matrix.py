@@ -84,6 +84,12 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "alerts:acknowledge": (PATIENT, ("alert_id",)),
     "alerts:snooze": (PATIENT, ("alert_id",)),
     "alerts:resolve": (PATIENT, ("alert_id",)),
+    "pro:send": (PATIENT, ("external_id",)),
+    "pro:link": (PATIENT, ("link_id",)),
+    "pro:revoke": (PATIENT, ("link_id",)),
+    # The patient's questionnaire pages: public, opened only by a signed token.
+    "pro:start": (PUBLIC, ("token",)),
+    "pro:answer": (PUBLIC, ("token",)),
 }
 
 TEAM_A_ROLES = ["neurologist", "nurse", "therapist"]
@@ -92,7 +98,7 @@ SIGNED_IN_ROUTES = sorted(name for name, (kind, _) in ROUTES.items() if kind != 
 B_MARKERS = ("Baker", "BBB00001")
 
 
-GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv"}
+GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "token": "not-a-token"}
 
 
 def url_for(name: str, side: Any) -> str:
@@ -198,8 +204,13 @@ def test_every_state_changing_request_needs_a_csrf_token(cast, world):
 
 
 def test_public_routes_show_no_patient_data(world):
+    from treatments.pro.services import public_path
+
     client = Client()
-    for name in ["healthz", "healthz_live", "accounts:login"]:
-        body = client.get(reverse(name)).content.decode()
-        assert "Archer" not in body
-        assert "Baker" not in body
+    # A genuine questionnaire link of each patient opens on its date-of-birth form only.
+    urls = [reverse(name) for name in ["healthz", "healthz_live", "accounts:login"]]
+    urls += [public_path(world[side].link) for side in ("a", "b")]
+    for url in urls:
+        body = client.get(url).content.decode()
+        for marker in ("Archer", "AAA00001", *B_MARKERS):
+            assert marker not in body, url

@@ -15,6 +15,7 @@ from treatments.models import Alert, AlertGrade, AlertKind
 from treatments.models.monitoring import ItemStatus, MonitoringItem
 from treatments.models.results import Result
 from treatments.plans.services import plan_dmt
+from treatments.pro.services import create_link
 from treatments.symptomatic.services import record_symptomatic_treatment
 
 
@@ -27,6 +28,7 @@ class Side:
     treatment: Any
     referral: Any
     alert: Any
+    link: Any
 
     def kwargs(self) -> dict[str, Any]:
         return {
@@ -37,6 +39,7 @@ class Side:
             "treatment_id": self.treatment.pk,
             "referral_id": self.referral.external_id,
             "alert_id": self.alert.pk,
+            "link_id": self.link.pk,
             "action": "triage",
             "key": "safety-panel",
             "drug_key": "ocrelizumab_iv",
@@ -99,7 +102,8 @@ def build_side(patient: Any, clinician: Any, tag: str) -> Side:
         ]
     )
     alert = Alert.objects.get(condition_key=f"security:{tag}")
-    return Side(patient, plan, item, result, treatment, referral, alert)
+    link = create_link(patient=patient, keys=["msis29", "mfis"], by=clinician)
+    return Side(patient, plan, item, result, treatment, referral, alert, link)
 
 
 def all_routes() -> list[tuple[str, URLPattern]]:

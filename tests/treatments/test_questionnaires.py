@@ -21,7 +21,8 @@ def every(q, value):
 def test_msis29_has_20_physical_and_9_psychological_items_scored_1_to_4():
     scales = [item.scale for item in MSIS29.items]
     assert [item.number for item in MSIS29.items] == list(range(1, 30))
-    assert scales.count("physical") == 20 and scales[:20] == ["physical"] * 20
+    assert scales.count("physical") == 20
+    assert scales[:20] == ["physical"] * 20
     assert scales.count("psychological") == 9
     assert [o.value for o in MSIS29.options] == [1, 2, 3, 4]
 
@@ -42,7 +43,8 @@ def test_mfis_has_21_items_in_its_three_published_subscales():
 def test_phq9_has_nine_items_scored_0_to_3_and_an_unscored_closing_question():
     assert len(PHQ9.items) == 9
     assert [o.value for o in PHQ9.options] == [0, 1, 2, 3]
-    assert PHQ9.closing_question and len(PHQ9.closing_options) == 4
+    assert PHQ9.closing_question
+    assert len(PHQ9.closing_options) == 4
     assert "hurting yourself" in PHQ9.items[8].text
 
 
@@ -145,7 +147,7 @@ def test_phq9_severity_bands_at_their_published_edges(total, band):
 
 @pytest.mark.parametrize("total", [-1, 28, D("4.5")])
 def test_phq9_severity_refuses_impossible_totals(total):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="whole number from 0 to 27"):
         outcomes.phq9_severity(total)
 
 

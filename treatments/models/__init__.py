@@ -38,11 +38,13 @@ from treatments.models.plans import (
     StopReason,
 )
 from treatments.models.pml import PmlCategoryChange, PmlGrade, PmlProfile, PriorImmunosuppressant
+from treatments.models.pro import LinkState, QuestionnaireLink, QuestionnaireLinkQuerySet
 from treatments.models.rehab import (
     ChangeDirection,
     Frequency,
     Intervention,
     OutcomeMeasurement,
+    OutcomeSource,
     PlanProgress,
     RehabSession,
     SessionSetting,
@@ -86,9 +88,11 @@ __all__ = [
     "Indication",
     "Intervention",
     "ItemStatus",
+    "LinkState",
     "MonitoringItem",
     "MonitoringItemQuerySet",
     "OutcomeMeasurement",
+    "OutcomeSource",
     "PlanProgress",
     "PlanStatus",
     "PmlCategoryChange",
@@ -98,6 +102,8 @@ __all__ = [
     "ProtocolVersion",
     "ProtocolVersionQuerySet",
     "QualitativeValue",
+    "QuestionnaireLink",
+    "QuestionnaireLinkQuerySet",
     "Region",
     "RehabSession",
     "Result",

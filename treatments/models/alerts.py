@@ -36,6 +36,7 @@ class AlertKind(models.TextChoices):
     REFERRAL_OVERDUE = "referral_overdue", "Referral past its deadline"
     DISABILITY_PROGRESSION = "disability_progression", "Disability progression"
     NO_EDSS = "no_edss", "No EDSS for 12 months"
+    PHQ9_SELF_HARM = "phq9_self_harm", "PHQ-9: thoughts of self-harm"
 
 
 class AlertGrade(models.TextChoices):
