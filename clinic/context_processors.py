@@ -19,6 +19,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if user.is_clinician:
         items.append(("Referrals", reverse("referrals:board")))
         items.append(("Alerts", reverse("alerts:inbox")))
+    if user.is_nurse or user.is_neurologist or user.is_clinic_admin:
+        items.append(("Quality", reverse("quality:dashboard")))
     items.append(("DMT catalogue", reverse("treatments:catalogue")))
     if user.can_break_glass and user.is_clinician:
         items.append(("Emergency access", reverse("emergency:access")))

@@ -24,6 +24,7 @@ urlpatterns = [
     path("rehab/", include("treatments.rehab.urls")),
     path("alerts/", include("treatments.alerts.urls")),
     path("safety/", include("treatments.safety.urls")),
+    path("quality/", include("treatments.quality.urls")),
     # Patient questionnaires: /pro/... for clinicians, /q/<token>/ for patients (public).
     path("", include("treatments.pro.urls")),
     path("django-admin/", admin.site.urls),

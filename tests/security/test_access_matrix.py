@@ -84,6 +84,9 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "alerts:acknowledge": (PATIENT, ("alert_id",)),
     "alerts:snooze": (PATIENT, ("alert_id",)),
     "alerts:resolve": (PATIENT, ("alert_id",)),
+    "quality:dashboard": (GLOBAL, ()),
+    "quality:export": (GLOBAL, ()),
+    "quality:drill": (GLOBAL, ("figure",)),
     "pro:send": (PATIENT, ("external_id",)),
     "pro:link": (PATIENT, ("link_id",)),
     "pro:revoke": (PATIENT, ("link_id",)),
@@ -98,7 +101,7 @@ SIGNED_IN_ROUTES = sorted(name for name, (kind, _) in ROUTES.items() if kind != 
 B_MARKERS = ("Baker", "BBB00001")
 
 
-GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "token": "not-a-token"}
+GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "token": "not-a-token", "figure": "monitoring"}
 
 
 def url_for(name: str, side: Any) -> str:

@@ -137,6 +137,9 @@ class Alert(models.Model):
             # Auto-resolution and the patient page look alerts up by what raised them.
             models.Index(fields=["raised_by_type", "raised_by_id"], name="alert_raised_by"),
             models.Index(fields=["patient", "status"], name="alert_patient_status"),
+            # The quality dashboard's time to acknowledgement: one kind's alerts raised in a
+            # period (treatments.quality.services.acknowledgement_time).
+            models.Index(fields=["kind", "created_at"], name="alert_kind_created"),
             # The critical-email sender and the escalation sweep scan unsent / unescalated criticals.
             models.Index(
                 fields=["created_at"],
