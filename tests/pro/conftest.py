@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from clinic.accounts.models import User
 from patients.models import Patient
@@ -42,11 +43,11 @@ def make_link(patient_a: Patient, neurologist: User) -> Callable[..., Questionna
 
 
 def start_url(link: QuestionnaireLink, token: str | None = None) -> str:
-    return reverse("pro:start", kwargs={"token": token or services.token_for(link)})
+    return f"{reverse('pro:start')}?{urlencode({'t': token or services.token_for(link)})}"
 
 
 def answer_url(link: QuestionnaireLink, token: str | None = None) -> str:
-    return reverse("pro:answer", kwargs={"token": token or services.token_for(link)})
+    return f"{reverse('pro:answer')}?{urlencode({'t': token or services.token_for(link)})}"
 
 
 def dob_post(patient: Patient) -> dict[str, str]:

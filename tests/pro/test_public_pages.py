@@ -6,6 +6,7 @@ after it expires; wrong dates of birth lock it; addresses are rate-limited.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -40,6 +41,11 @@ def assert_no_patient_data(body: str, patient) -> None:
 
 
 # --- before the date of birth ------------------------------------------------------------------
+
+
+def test_the_token_travels_in_the_query_string_never_the_path(link):
+    # Access logs record the path without the query: the token must not be in the path.
+    assert services.public_path(link).startswith("/q/?t=")
 
 
 def test_the_link_opens_on_a_date_of_birth_form_and_nothing_else(client, link, patient_a):
@@ -139,7 +145,8 @@ def test_a_token_pointed_at_another_link_opens_nothing(client, make_link, patien
 
 @pytest.mark.parametrize("token", ["x", "abc:def", "::", "0" * 32, "not a token"])
 def test_garbage_tokens_open_nothing(client, token):
-    assert client.get(reverse("pro:start", kwargs={"token": token})).status_code == 404
+    assert client.get(reverse("pro:start"), {"t": token}).status_code == 404
+    assert client.get(reverse("pro:start")).status_code == 404
 
 
 def test_the_questionnaire_cannot_be_posted_without_the_date_of_birth_proof(client, link):
@@ -272,8 +279,8 @@ def test_a_nurse_sends_a_link_and_sees_it_as_a_qr_code_and_text(signed_in, nurse
     assert "<path" in body
     assert "Withdraw this link" in body
     # The link shown opens the patient's date-of-birth page for anyone, signed in or not.
-    [url] = re.findall(r'value="(http://testserver/q/[^"]+/)"', body)
-    assert "Date of birth" in Client().get(url).content.decode()
+    [url] = re.findall(r'value="(http://testserver/q/\?t=[^"]+)"', body)
+    assert "Date of birth" in Client().get(html.unescape(url)).content.decode()
 
 
 def test_sending_without_a_questionnaire_is_a_message_next_to_the_field(

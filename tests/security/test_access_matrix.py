@@ -91,8 +91,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "pro:link": (PATIENT, ("link_id",)),
     "pro:revoke": (PATIENT, ("link_id",)),
     # The patient's questionnaire pages: public, opened only by a signed token.
-    "pro:start": (PUBLIC, ("token",)),
-    "pro:answer": (PUBLIC, ("token",)),
+    "pro:start": (PUBLIC, ()),
+    "pro:answer": (PUBLIC, ()),
 }
 
 TEAM_A_ROLES = ["neurologist", "nurse", "therapist"]
@@ -101,7 +101,7 @@ SIGNED_IN_ROUTES = sorted(name for name, (kind, _) in ROUTES.items() if kind != 
 B_MARKERS = ("Baker", "BBB00001")
 
 
-GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "token": "not-a-token", "figure": "monitoring"}
+GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "figure": "monitoring"}
 
 
 def url_for(name: str, side: Any) -> str:

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from redis.exceptions import RedisError
 
 from clinic.accounts.models import User
@@ -161,7 +162,9 @@ def token_for(link: QuestionnaireLink) -> str:
 
 
 def public_path(link: QuestionnaireLink) -> str:
-    return reverse("pro:start", kwargs={"token": token_for(link)})
+    """The link the patient opens: the token goes in the query string, which access logs leave
+    out, never in the path."""
+    return f"{reverse('pro:start')}?{urlencode({'t': token_for(link)})}"
 
 
 def send_link_email(link_id: int) -> bool:

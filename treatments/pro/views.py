@@ -153,6 +153,12 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _token(request: HttpRequest) -> str:
+    """The link's token: in the query string of the link itself, then in a hidden field of each
+    form. Never in the path, which the web server's access log records (the query is not)."""
+    return (request.POST.get("t") or request.GET.get("t") or "")[:200]
+
+
 def _limited(request: HttpRequest) -> bool:
     return services.over_rate_limit(
         _address(request),
@@ -164,8 +170,9 @@ def _limited(request: HttpRequest) -> bool:
 
 @login_not_required
 @never_cache
-def start(request: HttpRequest, token: str) -> HttpResponse:
+def start(request: HttpRequest) -> HttpResponse:
     """The date-of-birth check; when it matches, the questionnaires (nothing before)."""
+    token = _token(request)
     if _limited(request):
         return _too_many(request)
     opened = services.open_token(token)
@@ -205,8 +212,9 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_POST
-def answer(request: HttpRequest, token: str) -> HttpResponse:
+def answer(request: HttpRequest) -> HttpResponse:
     """Score and store the answers; the link is used from then on."""
+    token = _token(request)
     if _limited(request):
         return _too_many(request)
     opened = services.open_token(token)
