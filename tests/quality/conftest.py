@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from patients.models import EdssAssessment, Patient, PatientStatus, Referral
 from tests.factories import PatientFactory
+from treatments.catalogue.services import protocol_version_for
 from treatments.models import (
     Alert,
     AlertGrade,
@@ -25,7 +26,6 @@ from treatments.models import (
     CarePlan,
     ItemStatus,
     MonitoringItem,
-    ProtocolVersion,
 )
 from treatments.plans.services import plan_dmt
 
@@ -135,7 +135,7 @@ def clinic(patient_a, patient_b, neurologist, nurse, other_neurologist, team_a) 
     natalizumab = plan_dmt(patient=alice, drug_key="natalizumab_iv", by=neurologist)
     care = CarePlan.objects.create(
         patient=alice,
-        protocol_version=ProtocolVersion.objects.filter(drug_key="general").first(),
+        protocol_version=protocol_version_for(drug_key="general", region="EU", on=TODAY),
         anchor_on=date(2025, 1, 1),
         anchor_label="Diagnosis",
         tracking_from=date(2025, 1, 1),

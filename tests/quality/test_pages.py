@@ -92,6 +92,12 @@ def test_bad_periods_are_explained_next_to_the_field(
     assert message in response.content.decode()
 
 
+def test_bad_filters_from_htmx_send_the_browser_to_the_whole_page(signed_in, nurse, clinic):
+    params = {"start": "2026-06-01", "end": "2026-05-01"}
+    response = signed_in(nurse).get(DASHBOARD, params, headers={"HX-Request": "true"})
+    assert response["HX-Redirect"] == f"{DASHBOARD}?start=2026-06-01&end=2026-05-01"
+
+
 def test_without_filters_the_last_twelve_months_are_shown(signed_in, nurse, clinic):
     body = signed_in(nurse).get(DASHBOARD).content.decode()
     assert "01 Jul 2025 to 15 Jun 2026" in body

@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.access import ClinicRequest, patient_page, render_page, role_required
 from clinic.audit import services as audit
@@ -45,10 +46,11 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
             "query": form.querystring(),
         }
         return render_page(request, "treatments/quality.html", context, partial="quality-figures")
-    status = 400
     if request.htmx:
-        return render(request, "treatments/quality.html#quality-figures", context, status=status)
-    return render(request, "treatments/quality.html", context, status=status)
+        # htmx does not swap a 400 in: send the browser to the whole page, which shows each
+        # error beside its field.
+        return HttpResponseClientRedirect(request.get_full_path())
+    return render(request, "treatments/quality.html", context, status=400)
 
 
 @role_required("neurologist", "nurse", "admin")
