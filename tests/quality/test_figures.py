@@ -124,6 +124,19 @@ def test_edss_trend_at_each_months_end(team_a_scope):
     ]
 
 
+def test_an_edss_on_the_last_day_of_a_month_counts_to_the_last_day_12_months_on(team_a, nurse):
+    # As the missing-EDSS sweep reads it (day - 12 months <= assessed_on): on 29 February 2024
+    # an EDSS of 28 February 2023 is within 12 months, one of 27 February is not.
+    from tests.factories import PatientFactory
+    from tests.quality.conftest import edss
+
+    edss(PatientFactory(care_team=team_a), date(2023, 2, 28))
+    edss(PatientFactory(care_team=team_a), date(2023, 2, 27))
+    february = Period(date(2024, 2, 1), date(2024, 2, 29), TODAY)
+    coverage = services.edss_coverage(scope=services.scope_for_teams([team_a]), period=february)
+    assert (coverage.patients, coverage.recorded) == (2, 1)
+
+
 # --- referrals -------------------------------------------------------------------------------
 
 

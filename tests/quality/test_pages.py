@@ -38,13 +38,15 @@ def test_a_nurse_sees_her_teams_figures_with_trends_and_drill_downs(signed_in, n
     assert body.count('<svg class="chart"') == 3  # server-rendered, no script
     assert f'href="{drill("monitoring")}?start=2026-01-01&amp;end=2026-05-31"' in body
     assert "no-store" in response["Cache-Control"]
-    assert clinic.bob.family_name not in body
+    assert clinic.bob.mrn not in body
 
 
 def test_the_dashboard_shows_no_patient_names(signed_in, neurologist, clinic):
     body = signed_in(neurologist).get(DASHBOARD, PERIOD).content.decode()
     for patient in (clinic.alice, clinic.carol, clinic.dave, clinic.gina):
-        assert patient.family_name not in body
+        # (MRNs and "FAMILY, Given": a generated family name can be an ordinary word.)
+        assert patient.mrn not in body
+        assert patient.listing_name not in body
 
 
 def test_the_admin_sees_the_whole_clinic_in_aggregate_only(signed_in, admin_user, clinic):
@@ -139,7 +141,7 @@ def test_the_csv_has_every_figure_and_is_audited(signed_in, nurse, clinic):
     assert table[("acknowledgement", "abnormal-result alerts", "median_hours")][9] == "4.0"
     assert ["trend", "monitoring", "", "", "2", "", "", "", "100.0", "", "2026-01"] in rows
     body = response.content.decode()
-    assert clinic.alice.family_name not in body  # counts only
+    assert clinic.alice.mrn not in body  # counts only
     assert AccessEvent.objects.filter(action=Action.EXPORT, detail="quality dashboard CSV").exists()
 
 

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
             model_name="monitoringitem",
             index=models.Index(
                 fields=["window_closes_on"],
-                include=("status", "investigation", "plan", "patient", "completed_on"),
+                include=("status", "investigation", "protocol_version", "patient", "completed_on"),
                 name="monitoring_window_closes_idx",
             ),
         ),

@@ -157,7 +157,7 @@ class MonitoringItem(models.Model):
             # period's items from here, the columns they count included, without the table.
             models.Index(
                 fields=["window_closes_on"],
-                include=["status", "investigation", "plan", "patient", "completed_on"],
+                include=["status", "investigation", "protocol_version", "patient", "completed_on"],
                 name="monitoring_window_closes_idx",
             ),
             # A team's open items, patient by patient: the worklist's tab counts and rows, the

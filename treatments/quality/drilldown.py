@@ -31,7 +31,6 @@ from clinic.accounts.models import User
 from patients.models import EdssAssessment, Patient, PatientStatus, Referral
 from treatments.models import ACTIVE_STATUSES, Alert, AlertKind, ItemStatus, MonitoringItem
 from treatments.quality.services import (
-    GENERAL,
     JCV,
     MRI,
     PML_SCHEDULE_DRUGS,
@@ -90,14 +89,13 @@ def _missed_items(*, period: Period, figure: str, drug: str, test: str) -> Query
         test = MRI
     if figure == "jcv":
         test = JCV
+    # An item's drug is its protocol version's, as on the dashboard ("general" for care plans).
     if figure == "mri_pml":
-        items = items.filter(plan__drug_key__in=PML_SCHEDULE_DRUGS)
+        items = items.filter(protocol_version__drug_key__in=PML_SCHEDULE_DRUGS)
     if test:
         items = items.filter(investigation=test)
-    if drug == GENERAL:
-        items = items.filter(plan__isnull=True)
-    elif drug:
-        items = items.filter(plan__drug_key=drug)
+    if drug:
+        items = items.filter(protocol_version__drug_key=drug)
     return items
 
 

@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from clinic.accounts.models import CareTeam
 from patients.models import EdssAssessment, Patient, PatientStatus, Referral
-from treatments.models import Alert, AlertKind, DmtPlan, MonitoringItem
+from treatments.models import Alert, AlertKind, MonitoringItem, ProtocolVersion
 from treatments.monitoring.sweeps import NO_EDSS_MONTHS
 from treatments.protocols import add_months, all_protocols, investigation_name
 from treatments.protocols.schema import DrugClass
@@ -98,6 +98,13 @@ class Scope:
     def patients(self) -> QuerySet[Patient]:
         patients = Patient.objects.all()
         return patients if self.team_ids is None else patients.filter(care_team__in=self.team_ids)
+
+    def join(self, rows: str) -> str:
+        """The patients' table joined to ``rows`` (an alias) when teams are chosen; the whole
+        clinic needs no join."""
+        if self.team_ids is None:
+            return ""
+        return f"JOIN {_db(Patient)} p ON p.id = {rows}.patient_id"
 
     def sql(self, alias: str = "p") -> tuple[str, list[Any]]:
         """A WHERE fragment on the patient table's alias, and its parameters."""
@@ -183,53 +190,68 @@ def _rows(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-_ITEMS_FROM = f"""
-    FROM {_db(MonitoringItem)} mi
-    JOIN {_db(Patient)} p ON p.id = mi.patient_id
-    LEFT JOIN {_db(DmtPlan)} pl ON pl.id = mi.plan_id
-    WHERE mi.window_closes_on BETWEEN %s AND %s
-      AND mi.status NOT IN ('waived', 'cancelled')
-"""
-_DRUG = f"COALESCE(pl.drug_key, '{GENERAL}')"  # a constant, never input
-_MONTH = "date_trunc('month', mi.window_closes_on)"
+def _items_from(scope: Scope, *, join: str = "") -> tuple[str, list[Any]]:
+    """FROM and WHERE for the period's judged items: the patients' table is joined only to
+    choose teams (the whole clinic needs no join). Parameters: the window's two dates, then
+    the returned ones."""
+    where, params = scope.sql()
+    join += f" {scope.join('mi')}"
+    return (
+        f"""
+        FROM {_db(MonitoringItem)} mi {join}
+        WHERE mi.window_closes_on BETWEEN %s AND %s
+          AND mi.status NOT IN ('waived', 'cancelled') AND {where}
+        """,
+        params,
+    )
 
 
 def monitoring_adherence(*, scope: Scope, period: Period) -> Monitoring:
     """Monitoring done within its window, by drug, by test and by month; overdue items and
     their median delay; MRI (per protocol and natalizumab's PML schedule) and JCV adherence.
 
-    Two statements: the counts for every breakdown from one scan (hashed, no sort), then the
-    median delays of the overdue items only (a median cannot be added up from groups)."""
-    where, params = scope.sql()
+    Two statements. The counts per drug, test and month from one read of the window index
+    (its columns are all the statement needs): an item's drug is its protocol version's, so
+    items are grouped by version first (a handful of values, hashed) and the versions joined
+    afterwards; every other breakdown is a sum of these rows. Then the median delays of the
+    overdue items alone, per drug, per test and overall (a median does not add up)."""
     window = [period.start, period.last_closed]
+    versions = _db(ProtocolVersion)
+    items, params = _items_from(scope)
     counts = _rows(
         f"""
-        SELECT {_DRUG} AS drug, MAX(pl.drug_name) AS drug_name, mi.investigation AS test,
-               {_MONTH}::date AS month,
-               GROUPING({_DRUG}, mi.investigation, {_MONTH}) AS grouping,
-               COUNT(*) AS due,
-               COUNT(*) FILTER (WHERE mi.status = 'done_in_window') AS on_time,
-               COUNT(*) FILTER (WHERE mi.status = 'done_late') AS late,
-               COUNT(*) FILTER (WHERE mi.status IN ('scheduled', 'booked')) AS still_open
-        {_ITEMS_FROM} AND {where}
-        GROUP BY GROUPING SETS (({_DRUG}, mi.investigation, {_MONTH}), ({_DRUG}), ())
-        """,
+        WITH grouped AS (
+            SELECT mi.protocol_version_id AS version_id, mi.investigation AS test,
+                   date_trunc('month', mi.window_closes_on)::date AS month,
+                   COUNT(*) AS due,
+                   COUNT(*) FILTER (WHERE mi.status = 'done_in_window') AS on_time,
+                   COUNT(*) FILTER (WHERE mi.status = 'done_late') AS late,
+                   COUNT(*) FILTER (WHERE mi.status IN ('scheduled', 'booked')) AS still_open
+            {items}
+            GROUP BY 1, 2, 3
+        )
+        SELECT v.drug_key AS drug, MAX(v.drug_name) AS drug_name, g.test, g.month,
+               SUM(g.due)::int AS due, SUM(g.on_time)::int AS on_time,
+               SUM(g.late)::int AS late, SUM(g.still_open)::int AS still_open
+        FROM grouped g JOIN {versions} v ON v.id = g.version_id
+        GROUP BY v.drug_key, g.test, g.month
+        """,  # noqa: S608 (only model table names and fixed fragments are formatted in)
         [*window, *params],
     )
+    items, params = _items_from(scope, join=f"JOIN {versions} v ON v.id = mi.protocol_version_id")
     medians = _rows(
         f"""
-        SELECT {_DRUG} AS drug, mi.investigation AS test,
-               GROUPING({_DRUG}, mi.investigation) AS grouping,
+        SELECT v.drug_key AS drug, mi.investigation AS test,
+               GROUPING(v.drug_key, mi.investigation) AS grouping,
                percentile_cont(0.5) WITHIN GROUP (
                    ORDER BY COALESCE(mi.completed_on, %s::date) - mi.window_closes_on
                ) AS median_delay
-        {_ITEMS_FROM} AND mi.status <> 'done_in_window' AND {where}
-        GROUP BY GROUPING SETS (({_DRUG}), (mi.investigation), ())
+        {items} AND mi.status <> 'done_in_window'
+        GROUP BY GROUPING SETS ((v.drug_key), (mi.investigation), ())
         """,
         [period.today, *window, *params],
     )
-    # GROUPING() sets a bit for each column *not* grouped (drug 4, test 2, month 1 in counts;
-    # drug 2, test 1 in medians).
+    # GROUPING() sets a bit for each column *not* grouped: drug 2, test 1.
     median = {
         ("drug", r["drug"])
         if r["grouping"] == 1
@@ -239,51 +261,53 @@ def monitoring_adherence(*, scope: Scope, period: Period) -> Monitoring:
         for r in medians
         if r["median_delay"] is not None
     }
-    finest = [r for r in counts if r["grouping"] == 0]
+
+    def summed(key: str, label: str, rows: Iterable[dict[str, Any]], kind: str) -> Tally:
+        tally = Tally(key, label, median_delay=median.get((kind, key if kind != "all" else "")))
+        for r in rows:
+            tally.add(_tally(r))
+        return tally
+
+    drugs = {r["drug"]: r["drug_name"] for r in counts}
     by_drug = sorted(
         (
-            _tally(
-                r,
-                r["drug"],
-                GENERAL_LABEL if r["drug"] == GENERAL else r["drug_name"],
-                median.get(("drug", r["drug"])),
+            summed(
+                drug,
+                GENERAL_LABEL if drug == GENERAL else name,
+                (r for r in counts if r["drug"] == drug),
+                "drug",
             )
-            for r in counts
-            if r["grouping"] == 0b011
+            for drug, name in drugs.items()
         ),
         key=lambda t: (t.key == GENERAL, t.label),
     )
-    per_test: dict[str, Tally] = {}
-    for r in finest:
-        per_test.setdefault(r["test"], Tally(r["test"], investigation_name(r["test"]))).add(
-            _tally(r)
-        )
-    for key, tally in per_test.items():
-        tally.median_delay = median.get(("test", key))
-    by_test = sorted(per_test.values(), key=lambda t: t.label)
-    overall = Tally("all", "All monitoring", median_delay=median.get(("all", "")))
-    for r in counts:
-        if r["grouping"] == 0b111:
-            overall.add(_tally(r))
-    mri_pml = Tally("mri_pml", "Brain MRI on natalizumab (PML schedule)")
-    for r in finest:
-        if r["test"] == MRI and r["drug"] in PML_SCHEDULE_DRUGS:
-            mri_pml.add(_tally(r))
+    by_test = sorted(
+        (
+            summed(test, investigation_name(test), (r for r in counts if r["test"] == test), "test")
+            for test in {r["test"] for r in counts}
+        ),
+        key=lambda t: t.label,
+    )
+    tests = {t.key: t for t in by_test}
+
+    def pml(r: dict[str, Any]) -> bool:
+        return bool(r["test"] == MRI and r["drug"] in PML_SCHEDULE_DRUGS)
+
     months = period.months()
     return Monitoring(
-        overall=overall,
+        overall=summed("all", "All monitoring", counts, "all"),
         by_drug=by_drug,
         by_test=by_test,
-        mri=per_test.get(MRI) or Tally(MRI, investigation_name(MRI)),
-        mri_pml=mri_pml,
-        jcv=per_test.get(JCV) or Tally(JCV, investigation_name(JCV)),
+        mri=tests.get(MRI) or Tally(MRI, investigation_name(MRI)),
+        mri_pml=summed(
+            "mri_pml", "Brain MRI on natalizumab (PML schedule)", filter(pml, counts), "-"
+        ),
+        jcv=tests.get(JCV) or Tally(JCV, investigation_name(JCV)),
         trend={
-            "all": _monthly(months, finest, lambda r: True),
-            MRI: _monthly(months, finest, lambda r: r["test"] == MRI),
-            "mri_pml": _monthly(
-                months, finest, lambda r: r["test"] == MRI and r["drug"] in PML_SCHEDULE_DRUGS
-            ),
-            JCV: _monthly(months, finest, lambda r: r["test"] == JCV),
+            "all": _monthly(months, counts, lambda r: True),
+            MRI: _monthly(months, counts, lambda r: r["test"] == MRI),
+            "mri_pml": _monthly(months, counts, pml),
+            JCV: _monthly(months, counts, lambda r: r["test"] == JCV),
         },
     )
 
@@ -330,28 +354,44 @@ def edss_coverage(*, scope: Scope, period: Period) -> EdssCoverage:
         }
     )
     where, params = scope.sql()
-    # Each assessment answers for the days from it to the patient's next one (LEAD), so the
-    # ranges of one patient never overlap and a plain count needs no DISTINCT; it covers a day
-    # when it is also no more than 12 months before it.
+    # Each assessment answers for the days from it to the patient's next one (LEAD): the days
+    # one patient's assessments answer for never overlap, so no DISTINCT is needed. It covers
+    # those no more than 12 months on, as `day - 12 months <= assessed_on` reads: up to
+    # e + 12 months, or to the day before (e + 1) + 12 months when that is later (28 Feb 2023
+    # covers 29 Feb 2024). Which of the days asked about that is, width_bucket finds in their
+    # sorted array: the first index covered (lo) and the last (hi). Counting +1 at lo and -1
+    # after hi, and adding up along the days, gives the patients covered on each day without
+    # comparing every pair.
+    twelve_on = (
+        "GREATEST((a.on_day + make_interval(months => %s))::date, "
+        "(a.on_day + 1 + make_interval(months => %s))::date - 1)"
+    )
     sql = f"""
         WITH patients AS (
             SELECT p.id FROM {_db(Patient)} p WHERE p.status = %s AND {where}
         ),
         assessed AS (
             SELECT e.assessed_on AS on_day,
-                   COALESCE(LEAD(e.assessed_on) OVER (
+                   LEAD(e.assessed_on) OVER (
                        PARTITION BY e.patient_id ORDER BY e.assessed_on
-                   ), 'infinity'::date) AS next_day
+                   ) AS next_day
             FROM {_db(EdssAssessment)} e
             WHERE e.assessed_on >= %s AND e.assessed_on <= %s
               AND e.patient_id IN (SELECT id FROM patients)
+        ),
+        covered AS (
+            SELECT width_bucket(a.on_day - 1, %s::date[]) AS lo,
+                   width_bucket(
+                       LEAST(COALESCE(a.next_day - 1, 'infinity'::date), {twelve_on}),
+                       %s::date[]
+                   ) - 1 AS hi
+            FROM assessed a
         )
-        SELECT m.on_day, (SELECT COUNT(*) FROM patients) AS patients, COUNT(a.on_day) AS recorded
-        FROM unnest(%s::date[]) AS m(on_day)
-        LEFT JOIN assessed a
-               ON a.on_day <= m.on_day AND m.on_day < a.next_day
-              AND a.on_day >= (m.on_day - make_interval(months => %s))::date
-        GROUP BY m.on_day ORDER BY m.on_day
+        SELECT -1 AS k, COUNT(*) AS n FROM patients
+        UNION ALL
+        SELECT lo, COUNT(*) FROM covered WHERE lo <= hi GROUP BY lo
+        UNION ALL
+        SELECT hi + 1, -COUNT(*) FROM covered WHERE lo <= hi GROUP BY hi + 1
     """  # noqa: S608 (only model table names and fixed fragments are formatted in)
     rows = _rows(
         sql,
@@ -362,18 +402,24 @@ def edss_coverage(*, scope: Scope, period: Period) -> EdssCoverage:
             days[-1],
             days,
             NO_EDSS_MONTHS,
+            NO_EDSS_MONTHS,
+            days,
         ],
     )
+    patients = sum(r["n"] for r in rows if r["k"] == -1)
+    change: defaultdict[int, int] = defaultdict(int)
+    for r in rows:
+        if r["k"] >= 0:
+            change[r["k"]] += r["n"]
+    recorded, running = [], 0
+    for k in range(len(days)):
+        running += change[k]
+        recorded.append(running)
     trend = [
-        MonthPoint(
-            r["on_day"].replace(day=1),
-            round(100 * r["recorded"] / r["patients"], 1) if r["patients"] else None,
-            r["patients"],
-        )
-        for r in rows
+        MonthPoint(day.replace(day=1), round(100 * n / patients, 1) if patients else None, patients)
+        for day, n in zip(days, recorded, strict=True)
     ]
-    last = rows[-1] if rows else {"patients": 0, "recorded": 0}
-    return EdssCoverage(last["patients"], last["recorded"], trend)
+    return EdssCoverage(patients, recorded[-1] if recorded else 0, trend)
 
 
 @dataclass
@@ -401,8 +447,7 @@ def referral_response(*, scope: Scope, period: Period, now: datetime | None = No
                COUNT(*) FILTER (WHERE r.responded_at > r.due_at) AS late,
                COUNT(*) FILTER (WHERE r.responded_at IS NULL AND r.due_at < %s) AS still_open,
                COUNT(*) FILTER (WHERE r.responded_at IS NULL AND r.due_at >= %s) AS waiting
-        FROM {_db(Referral)} r
-        JOIN {_db(Patient)} p ON p.id = r.patient_id
+        FROM {_db(Referral)} r {scope.join("r")}
         WHERE r.sent_at >= %s AND r.sent_at < %s
           AND NOT (r.state = 'cancelled' AND r.responded_at IS NULL)
           AND {where}
@@ -467,8 +512,7 @@ def acknowledgement_time(*, scope: Scope, period: Period) -> Acknowledgement:
                COUNT(*) FILTER (WHERE {seen} IS NULL AND a.status <> 'resolved') AS waiting,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY {hours}) AS median_hours,
                percentile_cont(0.9) WITHIN GROUP (ORDER BY {hours}) AS p90_hours
-        FROM {_db(Alert)} a
-        JOIN {_db(Patient)} p ON p.id = a.patient_id
+        FROM {_db(Alert)} a {scope.join("a")}
         WHERE a.kind = %s AND a.created_at >= %s AND a.created_at < %s AND {where}
         GROUP BY GROUPING SETS ((date_trunc('month', a.created_at AT TIME ZONE %s)), ())
     """  # noqa: S608 (only model table names and fixed fragments are formatted in)
