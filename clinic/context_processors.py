@@ -23,6 +23,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if may(user, Perm.PATIENT_VIEW):
         items.append(("Referrals", reverse("referrals:board")))
         items.append(("Alerts", reverse("alerts:inbox")))
+    if may(user, Perm.QUALITY_VIEW):
+        items.append(("Quality", reverse("quality:dashboard")))
     items.append(("DMT catalogue", reverse("treatments:catalogue")))
     if user.can_break_glass and may(user, Perm.BREAK_GLASS):
         items.append(("Emergency access", reverse("emergency:access")))

@@ -66,6 +66,9 @@ class Perm(StrEnum):
     SYMPTOMATIC_RECORD = "symptomatic_record"
     SYMPTOMATIC_STOP = "symptomatic_stop"
     LAB_REVIEW = "lab_review"
+    QUESTIONNAIRE_SEND = "questionnaire_send"
+    QUALITY_VIEW = "quality_view"
+    QUALITY_DRILLDOWN = "quality_drilldown"
     LAB_UPLOAD = "lab_upload"
     # Alerts, by family (treatments.alerts.families says which kind is in which family)
     ALERT_SAFETY_ACKNOWLEDGE = "alert_safety_acknowledge"
@@ -199,6 +202,26 @@ TABLE: tuple[Section, ...] = (
             _rule(
                 Perm.LAB_REVIEW,
                 "work the lab review queue (match a held result to its patient, or reject it)",
+                _N,
+                _U,
+            ),
+            _rule(
+                Perm.QUESTIONNAIRE_SEND,
+                "send a patient a questionnaire link (MSIS-29, MFIS, PHQ-9) and withdraw it",
+                _N,
+                _U,
+                _T,
+            ),
+            _rule(
+                Perm.QUALITY_VIEW,
+                "see the quality dashboard (their teams; the clinic admin: the clinic, totals only)",
+                _N,
+                _U,
+                _A,
+            ),
+            _rule(
+                Perm.QUALITY_DRILLDOWN,
+                "open the patients behind a quality figure",
                 _N,
                 _U,
             ),

@@ -484,6 +484,13 @@ ALERT_EMAIL_RETRY_MINUTES = env_int("MYELIN_ALERT_EMAIL_RETRY_MINUTES", 5, minim
 # Break glass (patients.emergency): requests per clinician in any 24 hours, matched or not.
 BREAK_GLASS_PER_DAY = env_int("MYELIN_BREAK_GLASS_PER_DAY", 3, minimum=1, maximum=50)
 
+# Patient-reported questionnaires (treatments.pro): how long a link lives, how many wrong dates
+# of birth lock it, and how many requests one address may make to the public pages.
+PRO_LINK_DAYS = env_int("MYELIN_PRO_LINK_DAYS", 14, minimum=1, maximum=60)
+PRO_DOB_ATTEMPTS = env_int("MYELIN_PRO_DOB_ATTEMPTS", 5, minimum=1, maximum=20)
+PRO_RATE_LIMIT = env_int("MYELIN_PRO_RATE_LIMIT", 60, minimum=5)  # requests per address ...
+PRO_RATE_WINDOW_SECONDS = 600  # ... in this window
+
 # Clinic-wide choices that change behaviour.
 LABEL_REGION = env_choice("MYELIN_LABEL_REGION", "EU", ["US", "EU"])
 # The FHIR export (treatments.fhir): the identifier system of this hospital's MRNs.

@@ -26,6 +26,9 @@ urlpatterns = [
     path("safety/", include("treatments.safety.urls")),
     path("labs/", include("treatments.labimport.urls")),
     path("fhir/", include("treatments.fhir.urls")),
+    path("quality/", include("treatments.quality.urls")),
+    # Patient questionnaires: /pro/... for clinicians, /q/<token>/ for patients (public).
+    path("", include("treatments.pro.urls")),
 ]
 
 handler400 = "clinic.errors.bad_request"

@@ -17,6 +17,11 @@ Deliberate choices (also stated on each measure):
 * **MSIS-29** is entered as the 0-100 transformed subscale scores (as §8.2 states); the change
   rule is ~8 points on the physical scale (§8.2, verify). :func:`msis29_transform` converts a raw
   item sum.
+* **PHQ-9** is not in §8.2: it is the depression screen patients complete from a questionnaire
+  link (``treatments.pro``), stored item by item (item 9 asks about self-harm and must be seen).
+  Its total is the sum of the nine items (0-27), read in the published severity bands
+  (:func:`phq9_severity`, Kroenke et al. 2001); a change of 5 points or more is meaningful
+  (Löwe et al. 2004). It is patient-reported only: a rehab session does not record it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ __all__ = [
     "get_measure",
     "meaningful_change",
     "msis29_transform",
+    "phq9_severity",
     "score",
     "scores",
     "validate",
@@ -102,6 +108,8 @@ class Measure:
     score_maximum: Decimal | None
     change_rule: ChangeRule
     source: str
+    # Completed by the patient from a questionnaire link only, never logged in a rehab session.
+    patient_reported_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,7 @@ def _whole(
 
 
 _BBS_ITEMS = tuple(_whole(f"item_{n}", f"Item {n}", "4", required=False) for n in range(1, 15))
+_PHQ9_ITEMS = tuple(_whole(f"item_{n}", f"Item {n}", "3") for n in range(1, 10))
 
 _MEASURE_LIST = (
     Measure(
@@ -278,6 +287,24 @@ _MEASURE_LIST = (
             "§8.2",
         ),
         source="§8.2",
+    ),
+    Measure(
+        key="phq9",
+        name="PHQ-9",
+        score_unit="points (0-27)",
+        score_description="Sum of the 9 items (0-3 each)",
+        fields=_PHQ9_ITEMS,
+        higher_is_better=False,
+        score_minimum=_d("0"),
+        score_maximum=_d("27"),
+        change_rule=ChangeRule(
+            "points",
+            _d("5"),
+            "≥ 5 points (Löwe et al. 2004; severity bands at 5, 10, 15 and 20)",
+            "Löwe B et al., Med Care 2004;42:1194-1201",
+        ),
+        source="Kroenke K, Spitzer RL, Williams JBW, J Gen Intern Med 2001;16:606-613",
+        patient_reported_only=True,
     ),
 )
 
@@ -478,6 +505,8 @@ def scores(measure: str, fields: Mapping[str, object]) -> dict[str, Decimal]:
         case "mfis":
             parts = {key: values[key] for key in ("physical", "cognitive", "psychosocial")}
             return {"score": sum(parts.values(), Decimal(0)), **parts}
+        case "phq9":
+            return {"score": sum((values[s.key] for s in _PHQ9_ITEMS), Decimal(0))}
     raise AssertionError(f"No scoring for {spec.key}")  # pragma: no cover
 
 
@@ -545,3 +574,22 @@ def msis29_transform(scale: str, raw_sum: int, *, version: int = 2) -> Decimal:
         raise ValueError(f"A v{version} {scale} raw sum is {low}-{high}, not {raw_sum}.")
     value = Decimal(raw_sum - low) * 100 / (high - low)
     return value.quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+# (lowest total, band) in ascending order: Kroenke, Spitzer & Williams 2001, table 4.
+_PHQ9_BANDS: Final = (
+    (0, "None or minimal"),
+    (5, "Mild"),
+    (10, "Moderate"),
+    (15, "Moderately severe"),
+    (20, "Severe"),
+)
+
+
+def phq9_severity(total: Decimal | int) -> str:
+    """The PHQ-9 severity band of a total (0-4 none or minimal, 5-9 mild, 10-14 moderate,
+    15-19 moderately severe, 20-27 severe)."""
+    number = Decimal(total)
+    if not 0 <= number <= 27 or number != number.to_integral_value():
+        raise ValueError(f"A PHQ-9 total is a whole number from 0 to 27, not {total}.")
+    return [band for low, band in _PHQ9_BANDS if number >= low][-1]

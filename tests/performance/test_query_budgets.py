@@ -26,6 +26,8 @@ PATIENT_PAGE_BUDGET = 9
 WORKLIST_BUDGET = 9  # + the tab counts and the rows
 INBOX_BUDGET = 4
 REFERRAL_BOARD_BUDGET = 5
+# The team choices (the form's and the scope's) and the dashboard's five aggregate statements.
+QUALITY_BUDGET = 9
 
 
 def _count(client: Client, url: str) -> int:
@@ -77,3 +79,10 @@ def test_referral_board_stays_within_budget_whatever_the_referrals(
 ) -> None:
     client = sign_in_generated(busiest(Role.NEUROLOGIST))
     assert _count(client, reverse("referrals:board")) == REFERRAL_BOARD_BUDGET
+
+
+def test_quality_dashboard_stays_within_budget_whatever_the_clinic(
+    clinic_size: int, sign_in_generated: Callable[[User], Client]
+) -> None:
+    client = sign_in_generated(busiest(Role.NURSE))
+    assert _count(client, reverse("quality:dashboard")) == QUALITY_BUDGET

@@ -44,6 +44,9 @@ EXPECTED: dict[str, str] = {
     "symptomatic_record": "N U",
     "symptomatic_stop": "N U",
     "lab_review": "N U",
+    "questionnaire_send": "N U T",
+    "quality_view": "N U A",
+    "quality_drilldown": "N U",
     "lab_upload": "N U A",
     # Alerts
     "alert_safety_acknowledge": "N U",

@@ -116,6 +116,15 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "fhir:patient": (PATIENT, ("external_id",)),
     "fhir:everything": (PATIENT, ("external_id",)),
     "fhir:group_export": (GLOBAL, ("team_id",)),
+    "quality:dashboard": (GLOBAL, ()),
+    "quality:export": (GLOBAL, ()),
+    "quality:drill": (GLOBAL, ("figure",)),
+    "pro:send": (PATIENT, ("external_id",)),
+    "pro:link": (PATIENT, ("link_id",)),
+    "pro:revoke": (PATIENT, ("link_id",)),
+    # The patient's questionnaire pages: public, opened only by a signed token.
+    "pro:start": (PUBLIC, ()),
+    "pro:answer": (PUBLIC, ()),
 }
 # The FHIR endpoint answers programs, not people: without credentials it says 401 (with an
 # OperationOutcome) instead of sending them to the sign-in page, and it refuses anything but GET
@@ -233,6 +242,14 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     "fhir:patient": "fhir_export",
     "fhir:everything": "fhir_export",
     "fhir:group_export": "fhir_export",
+    "quality:dashboard": "quality_view",
+    "quality:export": "quality_view",
+    "quality:drill": "quality_drilldown",
+    "pro:send": "questionnaire_send",
+    "pro:link": "questionnaire_send",
+    "pro:revoke": "questionnaire_send",
+    "pro:start": OPEN,
+    "pro:answer": OPEN,
 }
 # The alert routes check the alert's family after the role: the matrix walks them once per family.
 ALERT_STEPS = {
@@ -256,7 +273,7 @@ SIGNED_IN_ROUTES = sorted(name for name, (kind, _) in ROUTES.items() if kind != 
 B_MARKERS = ("Baker", "BBB00001")
 
 
-GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "mapping_id": 1}
+GLOBAL_KWARGS = {"drug_key": "ocrelizumab_iv", "mapping_id": 1, "figure": "monitoring"}
 
 
 def url_for(name: str, side: Any, world: dict[str, Any] | None = None) -> str:
@@ -406,11 +423,18 @@ def test_clinicians_cannot_change_users_or_teams(role, cast, world, signed_in):
 
 
 def test_public_routes_show_no_patient_data(world):
+    from treatments.pro.services import public_path
+
     client = Client()
-    for name in ["healthz", "healthz_live", "accounts:login", "fhir:metadata"]:
-        body = client.get(reverse(name)).content.decode()
-        assert "Archer" not in body
-        assert "Baker" not in body
+    # A genuine questionnaire link of each patient opens on its date-of-birth form only.
+    urls = [
+        reverse(name) for name in ["healthz", "healthz_live", "accounts:login", "fhir:metadata"]
+    ]
+    urls += [public_path(world[side].link) for side in ("a", "b")]
+    for url in urls:
+        body = client.get(url).content.decode()
+        for marker in ("Archer", "AAA00001", *B_MARKERS):
+            assert marker not in body, url
 
 
 # ---------------------------------------------------------------------------------------------

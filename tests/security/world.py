@@ -17,6 +17,7 @@ from treatments.models import Alert, AlertGrade, AlertKind, Channel
 from treatments.models.monitoring import ItemStatus, MonitoringItem
 from treatments.models.results import Result
 from treatments.plans.services import plan_dmt
+from treatments.pro.services import create_link
 from treatments.symptomatic.services import record_symptomatic_treatment
 
 
@@ -30,6 +31,7 @@ class Side:
     referral: Any
     alert: Any
     review: Any
+    link: Any
 
     def kwargs(self) -> dict[str, Any]:
         return {
@@ -41,6 +43,7 @@ class Side:
             "referral_id": self.referral.external_id,
             "alert_id": self.alert.pk,
             "review_id": self.review.pk,
+            "link_id": self.link.pk,
             "action": "triage",
             "key": "safety-panel",
             "drug_key": "ocrelizumab_iv",
@@ -111,7 +114,8 @@ def build_side(patient: Any, clinician: Any, tag: str) -> Side:
         by=clinician,
     )
     review = held.outcomes[0].message.review
-    return Side(patient, plan, item, result, treatment, referral, alert, review)
+    link = create_link(patient=patient, keys=["msis29", "mfis"], by=clinician)
+    return Side(patient, plan, item, result, treatment, referral, alert, review, link)
 
 
 def all_routes() -> list[tuple[str, URLPattern]]:

@@ -20,6 +20,7 @@ VALID = {
     "six_mwt": {"distance_m": "420"},
     "msis29": {"physical": "35.0", "psychological": "22.2"},
     "mfis": {"physical": 20, "cognitive": 15, "psychosocial": 3},
+    "phq9": {f"item_{n}": 1 for n in range(1, 10)},
 }
 
 

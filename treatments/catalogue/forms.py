@@ -18,7 +18,7 @@ from treatments.models import (
 class SettingsForm(forms.ModelForm):
     class Meta:
         model = ClinicSettings
-        fields = ["label_region", "review_interval_months"]
+        fields = ["label_region", "review_interval_months", "phq9_enabled"]
 
     def clean_review_interval_months(self) -> int:
         value: int = self.cleaned_data["review_interval_months"]

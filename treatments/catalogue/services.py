@@ -91,12 +91,20 @@ def protocol_version_for(*, drug_key: str, region: str, on: date) -> ProtocolVer
     return version
 
 
-def update_clinic_settings(*, label_region: str, review_interval_months: int, by: User) -> None:
+def update_clinic_settings(
+    *,
+    label_region: str,
+    review_interval_months: int,
+    by: User,
+    phq9_enabled: bool | None = None,
+) -> None:
     ensure(by, Perm.CATALOGUE_SETTINGS)
     with transaction.atomic():
         clinic = ClinicSettings.load()
         clinic.label_region = label_region
         clinic.review_interval_months = review_interval_months
+        if phq9_enabled is not None:
+            clinic.phq9_enabled = phq9_enabled
         clinic.full_clean()
         clinic.save()
         audit.record(

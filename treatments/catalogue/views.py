@@ -184,6 +184,7 @@ def clinic_settings(request: ClinicRequest) -> HttpResponse:
         catalogue_services.update_clinic_settings(
             label_region=form.cleaned_data["label_region"],
             review_interval_months=form.cleaned_data["review_interval_months"],
+            phq9_enabled=form.cleaned_data["phq9_enabled"],
             by=request.user,
         )
         messages.success(

@@ -60,12 +60,14 @@ from treatments.models.plans import (
     StopReason,
 )
 from treatments.models.pml import PmlCategoryChange, PmlGrade, PmlProfile, PriorImmunosuppressant
+from treatments.models.pro import LinkState, QuestionnaireLink, QuestionnaireLinkQuerySet
 from treatments.models.reference_ranges import RangeSex, ReferenceRange, ReferenceRangeQuerySet
 from treatments.models.rehab import (
     ChangeDirection,
     Frequency,
     Intervention,
     OutcomeMeasurement,
+    OutcomeSource,
     PlanProgress,
     RehabSession,
     SessionSetting,
@@ -131,11 +133,13 @@ __all__ = [
     "Intervention",
     "ItemStatus",
     "LabCodeMapping",
+    "LinkState",
     "MessageFormat",
     "MessageState",
     "MonitoringItem",
     "MonitoringItemQuerySet",
     "OutcomeMeasurement",
+    "OutcomeSource",
     "PlanProgress",
     "PlanStatus",
     "PmlCategoryChange",
@@ -146,6 +150,8 @@ __all__ = [
     "ProtocolVersion",
     "ProtocolVersionQuerySet",
     "QualitativeValue",
+    "QuestionnaireLink",
+    "QuestionnaireLinkQuerySet",
     "RangeSex",
     "RangeSource",
     "ReferenceRange",

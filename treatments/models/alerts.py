@@ -36,6 +36,7 @@ class AlertKind(models.TextChoices):
     REFERRAL_OVERDUE = "referral_overdue", "Referral past its deadline"
     DISABILITY_PROGRESSION = "disability_progression", "Disability progression"
     NO_EDSS = "no_edss", "No EDSS for 12 months"
+    PHQ9_SELF_HARM = "phq9_self_harm", "PHQ-9: thoughts of self-harm"
 
 
 class AlertFamily(models.TextChoices):
@@ -160,6 +161,9 @@ class Alert(models.Model):
             # Auto-resolution and the patient page look alerts up by what raised them.
             models.Index(fields=["raised_by_type", "raised_by_id"], name="alert_raised_by"),
             models.Index(fields=["patient", "status"], name="alert_patient_status"),
+            # The quality dashboard's time to acknowledgement: one kind's alerts raised in a
+            # period (treatments.quality.services.acknowledgement_time).
+            models.Index(fields=["kind", "created_at"], name="alert_kind_created"),
             # The critical-email sender and the escalation sweep scan unsent / unescalated criticals.
             models.Index(
                 fields=["created_at"],

@@ -85,6 +85,12 @@ class ClinicSettings(models.Model):
     review_interval_months = models.PositiveSmallIntegerField(
         default=6, help_text="Neurology review with EDSS every 3 to 6 months."
     )
+    phq9_enabled = models.BooleanField(
+        "Offer the PHQ-9 in patient questionnaires",
+        default=False,
+        help_text="A PHQ-9 item 9 answer above 'not at all' raises a critical alert for the "
+        "patient's neurologist: switch it on only when someone reads alerts every day.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -165,6 +165,14 @@ class MonitoringItem(models.Model):
                 name="monitoring_open_close_idx",
             ),
             models.Index(fields=["patient", "due_on"], name="monitoring_patient_due"),
+            # Every item by the day its window closes, done or not: the quality dashboard's
+            # adherence figures (treatments.quality.services.monitoring_adherence) read a
+            # period's items from here, the columns they count included, without the table.
+            models.Index(
+                fields=["window_closes_on"],
+                include=["status", "investigation", "protocol_version", "patient", "completed_on"],
+                name="monitoring_window_closes_idx",
+            ),
             # A team's open items, patient by patient: the worklist's tab counts and rows, the
             # patient page's monitoring panel. Done items (most of a long history) stay out.
             models.Index(

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from clinic.accounts.models import Discipline
 from patients.models.scoping import PatientOwnedQuerySet
-from treatments.outcomes import MEASURES
+from treatments.outcomes import MEASURES, phq9_severity
 
 
 class SessionSetting(models.TextChoices):
@@ -52,6 +52,11 @@ class ChangeDirection(models.TextChoices):
     NONE = "none", "No meaningful change"
     BETTER = "better", "Meaningful improvement"
     WORSE = "worse", "Meaningful worsening"
+
+
+class OutcomeSource(models.TextChoices):
+    CLINICIAN = "clinician", "Clinician"
+    PATIENT_REPORTED = "patient_reported", "Patient-reported"
 
 
 class RehabSessionQuerySet(PatientOwnedQuerySet["RehabSession"]):
@@ -112,7 +117,27 @@ class RehabSession(models.Model):
 
 @pghistory.track()
 class OutcomeMeasurement(models.Model):
-    session = models.ForeignKey(RehabSession, on_delete=models.CASCADE, related_name="measurements")
+    """One measure taken on one day: by a therapist in a session, or reported by the patient
+    through a questionnaire link (``source``; exactly one of ``session`` and
+    ``questionnaire_link`` says where it came from)."""
+
+    session = models.ForeignKey(
+        RehabSession,
+        on_delete=models.CASCADE,
+        related_name="measurements",
+        null=True,
+        blank=True,
+    )
+    questionnaire_link = models.ForeignKey(
+        "treatments.QuestionnaireLink",
+        on_delete=models.PROTECT,
+        related_name="measurements",
+        null=True,
+        blank=True,
+    )
+    source = models.CharField(
+        max_length=20, choices=OutcomeSource.choices, default=OutcomeSource.CLINICIAN
+    )
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="outcome_measurements"
     )
@@ -143,6 +168,22 @@ class OutcomeMeasurement(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["session", "measure"], name="outcome_once_per_session"),
+            models.UniqueConstraint(
+                fields=["questionnaire_link", "measure"],
+                condition=Q(questionnaire_link__isnull=False),
+                name="outcome_once_per_questionnaire_link",
+            ),
+            models.CheckConstraint(
+                name="outcome_source_matches_origin",
+                condition=Q(
+                    source="clinician", session__isnull=False, questionnaire_link__isnull=True
+                )
+                | Q(
+                    source="patient_reported",
+                    session__isnull=True,
+                    questionnaire_link__isnull=False,
+                ),
+            ),
             models.CheckConstraint(
                 name="outcome_known_measure", condition=Q(measure__in=list(MEASURES))
             ),
@@ -159,6 +200,15 @@ class OutcomeMeasurement(models.Model):
     @property
     def is_flagged(self) -> bool:
         return self.change != ChangeDirection.NONE
+
+    @property
+    def is_patient_reported(self) -> bool:
+        return self.source == OutcomeSource.PATIENT_REPORTED
+
+    @property
+    def band(self) -> str:
+        """The published severity band, for the measures that have one (PHQ-9)."""
+        return phq9_severity(self.score) if self.measure == "phq9" else ""
 
 
 class Frequency(models.TextChoices):

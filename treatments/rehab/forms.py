@@ -120,7 +120,12 @@ class MeasureForm(forms.Form):
 
 
 def measure_forms(data: Any = None) -> list[MeasureForm]:
-    return [MeasureForm(data, measure=measure) for measure in outcomes.MEASURES.values()]
+    """The measures a session records (patient-reported-only ones come from questionnaires)."""
+    return [
+        MeasureForm(data, measure=measure)
+        for measure in outcomes.MEASURES.values()
+        if not measure.patient_reported_only
+    ]
 
 
 class TherapyPlanForm(PatientDatesMixin, forms.ModelForm):

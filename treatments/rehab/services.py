@@ -32,6 +32,7 @@ from treatments import outcomes
 from treatments.models import (
     ChangeDirection,
     OutcomeMeasurement,
+    OutcomeSource,
     PlanProgress,
     RehabSession,
     TherapyPlan,
@@ -83,6 +84,21 @@ def _neighbours(
     return before, after
 
 
+def save_in_sequence(measurement: OutcomeMeasurement) -> OutcomeMeasurement:
+    """Save a new measurement compared with the patient's previous value of the measure
+    (whoever recorded it: a therapist or the patient), and re-compare the next one if it was
+    entered late, so every flag is against the value that really preceded it."""
+    before, after = _neighbours(
+        patient=measurement.patient, measure=measurement.measure, on=measurement.measured_on
+    )
+    _compare(measurement, before)
+    measurement.save()
+    if after is not None:
+        _compare(after, measurement)
+        after.save()
+    return measurement
+
+
 def log_session(
     *,
     patient: Patient,
@@ -110,6 +126,12 @@ def log_session(
     if referral is not None and referral.patient_id != patient.pk:
         raise RehabRefused("That referral is for another patient.")
     measurements = measurements or {}
+    for key in measurements:
+        if key in outcomes.MEASURES and outcomes.MEASURES[key].patient_reported_only:
+            raise RehabRefused(
+                f"{outcomes.MEASURES[key].name} is completed by the patient from a questionnaire "
+                "link, not logged in a session."
+            )
     errors = {key: outcomes.validate(key, fields) for key, fields in measurements.items()}
     errors = {key: errs for key, errs in errors.items() if errs}
     if errors:
@@ -130,20 +152,16 @@ def log_session(
         )
         for key, fields in measurements.items():
             raw = {name: str(value) for name, value in fields.items() if value not in (None, "")}
-            measurement = OutcomeMeasurement(
-                session=session,
-                patient=patient,
-                measure=key,
-                measured_on=held_on,
-                fields=raw,
-                score=outcomes.score(key, raw),
+            save_in_sequence(
+                OutcomeMeasurement(
+                    session=session,
+                    patient=patient,
+                    measure=key,
+                    measured_on=held_on,
+                    fields=raw,
+                    score=outcomes.score(key, raw),
+                )
             )
-            before, after = _neighbours(patient=patient, measure=key, on=held_on)
-            _compare(measurement, before)
-            measurement.save()
-            if after is not None:
-                _compare(after, measurement)
-                after.save()
         audit.record(
             user=by,
             patient=patient,
@@ -255,15 +273,7 @@ def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
         rows = by_measure.get(key)
         if not rows:
             continue
-        series = [Series(spec.name, [(m.measured_on, m.score) for m in rows])]
-        if key == "msis29":
-            series.append(
-                Series(
-                    "Psychological",
-                    [(m.measured_on, Decimal(m.fields["psychological"])) for m in rows],
-                )
-            )
-            series[0] = Series("Physical", series[0].points)
+        series = _series(key, spec, rows)
         chart = time_chart(
             ChartSpec(
                 title=f"{spec.name} ({spec.score_unit}; "
@@ -272,10 +282,10 @@ def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
                 periods=periods,
                 markers=[mk for mk in markers if mk.on >= start],
                 y_min=float(spec.score_minimum)
-                if key in ("bbs", "sdmt", "mfis", "msis29")
+                if key in ("bbs", "sdmt", "mfis", "msis29", "phq9")
                 else None,
                 y_max=float(spec.score_maximum)
-                if key in ("bbs", "mfis", "msis29") and spec.score_maximum is not None
+                if key in ("bbs", "mfis", "msis29", "phq9") and spec.score_maximum is not None
                 else None,
                 unit=f" {spec.score_unit}",
                 start=start,
@@ -285,6 +295,39 @@ def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
         )
         trends.append(Trend(spec, chart, rows[-1]))
     return trends
+
+
+def _series(key: str, spec: outcomes.Measure, rows: list[OutcomeMeasurement]) -> list[Series]:
+    """One series per source (clinician, patient-reported) that has values; MSIS-29 draws its
+    physical and psychological scales as two."""
+    series = []
+    for source, suffix in (
+        (OutcomeSource.CLINICIAN, ""),
+        (OutcomeSource.PATIENT_REPORTED, " (patient-reported)"),
+    ):
+        mine = [m for m in rows if m.source == source]
+        if not mine:
+            continue
+        if key == "msis29":
+            series.append(Series(f"Physical{suffix}", [(m.measured_on, m.score) for m in mine]))
+            series.append(
+                Series(
+                    f"Psychological{suffix}",
+                    [(m.measured_on, Decimal(m.fields["psychological"])) for m in mine],
+                )
+            )
+        else:
+            series.append(Series(f"{spec.name}{suffix}", [(m.measured_on, m.score) for m in mine]))
+    return series
+
+
+def patient_reported(*, patient: Patient, limit: int = 30) -> list[OutcomeMeasurement]:
+    """The patient's questionnaire scores, newest first (one query)."""
+    return list(
+        OutcomeMeasurement.objects.filter(patient=patient, source=OutcomeSource.PATIENT_REPORTED)
+        .select_related("questionnaire_link")
+        .order_by("-measured_on", "-id")[:limit]
+    )
 
 
 # -- what rehab contributes to the patient page ---------------------------------------------

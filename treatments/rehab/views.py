@@ -48,6 +48,7 @@ def patient(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     if not request.htmx:
         context["trends"] = services.outcome_trends(patient=the_patient, today=today)
         context["plans"] = services.plans_with_progress(patient=the_patient, today=today)
+        context["reported"] = services.patient_reported(patient=the_patient)
     return render_page(request, "rehab/patient.html", context, partial="rehab-sessions")
 
 
