@@ -59,6 +59,7 @@ FAMILY_OF_KIND: dict[str, str] = {
     AlertKind.PML_RISK: AlertFamily.SAFETY,
     AlertKind.DISABILITY_PROGRESSION: AlertFamily.SAFETY,
     AlertKind.NO_EDSS: AlertFamily.SAFETY,
+    AlertKind.PHQ9_SELF_HARM: AlertFamily.SAFETY,
     AlertKind.REFERRAL_OVERDUE: AlertFamily.REFERRAL,
 }
 
