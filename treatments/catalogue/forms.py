@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from django import forms
 
+from clinic.forms import DateInput
+from treatments.errors import ServiceErrorMixin
 from treatments.models import (
     ClinicSettings,
 )
 
 
-class SettingsForm(forms.ModelForm):
+class SettingsForm(ServiceErrorMixin, forms.ModelForm):
     class Meta:
         model = ClinicSettings
-        fields = ["label_region", "review_interval_months"]
+        fields = ["label_region", "review_interval_months", "go_live_on"]
+        widgets = {"go_live_on": DateInput()}
 
     def clean_review_interval_months(self) -> int:
         value: int = self.cleaned_data["review_interval_months"]

@@ -10,6 +10,7 @@ from clinic.access import ClinicRequest, render_page
 from clinic.permissions import Perm, requires
 from treatments.catalogue import forms
 from treatments.catalogue import services as catalogue_services
+from treatments.errors import TreatmentError
 from treatments.models import (
     ClinicSettings,
     ProtocolVersion,
@@ -115,14 +116,19 @@ def clinic_settings(request: ClinicRequest) -> HttpResponse:
     clinic = ClinicSettings.load()
     form = forms.SettingsForm(request.POST or None, instance=clinic)
     if request.method == "POST" and form.is_valid():
-        catalogue_services.update_clinic_settings(
-            label_region=form.cleaned_data["label_region"],
-            review_interval_months=form.cleaned_data["review_interval_months"],
-            by=request.user,
-        )
-        messages.success(
-            request, "Clinic settings saved. New plans use them; running plans keep theirs."
-        )
-        return redirect("treatments:settings")
+        try:
+            catalogue_services.update_clinic_settings(
+                label_region=form.cleaned_data["label_region"],
+                review_interval_months=form.cleaned_data["review_interval_months"],
+                go_live_on=form.cleaned_data["go_live_on"],
+                by=request.user,
+            )
+        except TreatmentError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request, "Clinic settings saved. New plans use them; running plans keep theirs."
+            )
+            return redirect("treatments:settings")
     status = 422 if request.method == "POST" else 200
     return render(request, "treatments/settings.html", {"form": form}, status=status)

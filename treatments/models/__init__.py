@@ -21,6 +21,7 @@ from treatments.models.catalogue import (
 )
 from treatments.models.monitoring import (
     DONE_STATUSES,
+    GO_LIVE_MARKABLE,
     OPEN_STATUSES,
     SETTLED_STATUSES,
     CarePlan,
@@ -67,6 +68,7 @@ __all__ = [
     "FAMILY_OF_KIND",
     "GENERAL_DRUG_KEY",
     "GRADE_RANK",
+    "GO_LIVE_MARKABLE",
     "OPEN_STATUSES",
     "PLAN_CONDITION_CHOICES",
     "SETTLED_STATUSES",

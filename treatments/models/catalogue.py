@@ -75,7 +75,10 @@ class ClinicSettings(models.Model):
     """The clinic's choices for the catalogue: one row, edited by admins.
 
     `label_region` decides which region's protocol new plans pin (running plans keep theirs);
-    `review_interval_months` is the neurology-review interval of the general protocol (3-6).
+    `review_interval_months` is the neurology-review interval of the general protocol (3-6);
+    `go_live_on` is the day the clinic began tracking in Myelin: monitoring items of a history
+    entered afterwards that fell due before it are marked "before go-live" and never alert
+    (empty: no history boundary, every item is live).
     """
 
     SINGLETON_ID = 1
@@ -84,6 +87,15 @@ class ClinicSettings(models.Model):
     label_region = models.CharField(max_length=2, choices=Region.choices)
     review_interval_months = models.PositiveSmallIntegerField(
         default=6, help_text="Neurology review with EDSS every 3 to 6 months."
+    )
+    go_live_on = models.DateField(
+        "Go-live date",
+        null=True,
+        blank=True,
+        help_text=(
+            "The day the clinic began tracking in Myelin. Monitoring of past therapy that fell "
+            "due before it is shown as 'before go-live' and never alerts."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 

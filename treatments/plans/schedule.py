@@ -24,6 +24,7 @@ from treatments.catalogue.services import protocol_version_for
 from treatments.models import (
     CURRENT_STATUSES,
     GENERAL_DRUG_KEY,
+    GO_LIVE_MARKABLE,
     OPEN_STATUSES,
     AlertKind,
     CarePlan,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 
 HORIZON_MONTHS = 13
+BEFORE_GO_LIVE_NOTE = "Closed automatically: due before the clinic's go-live date."
 logger = logging.getLogger("myelin.treatments")
 # --- materialising monitoring ----------------------------------------------------------------
 
@@ -81,12 +83,13 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
     if plan.started_on is None:
         return SyncReport()
     events = plan.plan_events(list(plan.administrations.all()))
+    clinic = ClinicSettings.load()
     due, owed = _schedule(
         plan.protocol_version.protocol,
         events,
         on=on,
         items=plan.items.all(),
-        review_interval_months=ClinicSettings.load().review_interval_months,
+        review_interval_months=clinic.review_interval_months,
         conditions=_engine_conditions(plan.patient, plan.conditions),
     )
     return _upsert(
@@ -96,6 +99,7 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
         due=due,
         owed=owed,
         reason=_cancel_reason(plan),
+        go_live_on=clinic.go_live_on,
     )
 
 
@@ -203,6 +207,7 @@ def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
         due=due,
         owed=owed,
         reason=f"No longer due: general duties now counted from the {label}.",
+        go_live_on=clinic.go_live_on,
     )
 
 
@@ -214,6 +219,7 @@ def _upsert(
     due: list[DueItem],
     owed: set[tuple[str, date, int]],
     reason: str,
+    go_live_on: date | None = None,
 ) -> SyncReport:
     """Make the owner's items match the engine's list, keyed on (rule, anchor, occurrence).
 
@@ -221,6 +227,11 @@ def _upsert(
     open rows whose dates changed are updated; open rows the engine no longer returns are
     cancelled. Done and waived
     rows are never touched; a cancelled row the engine wants again is reopened.
+
+    An item due before the clinic's go-live date is stored as "before go-live" (a history
+    entered afterwards: the anchors are real, but nobody was tracking then), and one whose due
+    date moves across that date is re-marked, so it never alerts and the first item after
+    go-live is the first one a nurse sees. A booked row keeps its booking.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -243,6 +254,7 @@ def _upsert(
                 explanation=d.explanation,
                 source=d.source[:200],
                 survives_stop=d.survives_stop,
+                status=MonitoringItem.go_live_status(d.due_on, go_live_on),
                 **owner,
             )
             for key, d in wanted.items()
@@ -251,12 +263,13 @@ def _upsert(
         MonitoringItem.objects.bulk_create(new, ignore_conflicts=True)
         changed: list[MonitoringItem] = []
         cancelled: list[MonitoringItem] = []
+        gone_before_go_live: list[int] = []
         for key, item in existing.items():
             if item.is_settled:
                 continue
             d = wanted.get(key)
             if d is None:
-                if key not in owed and item.is_open:
+                if key not in owed and (item.is_open or item.is_before_go_live):
                     item.status = ItemStatus.CANCELLED
                     item.cancelled_reason = reason[:200]
                     item.updated_at = now
@@ -264,11 +277,17 @@ def _upsert(
                 continue
             fresh = (d.due_on, d.window_opens_on, d.window_closes_on, d.explanation)
             current = (item.due_on, item.window_opens_on, item.window_closes_on, item.explanation)
-            if item.status == ItemStatus.CANCELLED or fresh != current:
+            status = item.status
+            if item.status == ItemStatus.CANCELLED or item.status in GO_LIVE_MARKABLE:
+                status = MonitoringItem.go_live_status(d.due_on, go_live_on)
+            if status != item.status or fresh != current:
                 item.due_on, item.window_opens_on, item.window_closes_on, item.explanation = fresh
                 if item.status == ItemStatus.CANCELLED:
-                    item.status = ItemStatus.SCHEDULED
                     item.cancelled_reason = ""
+                if status == ItemStatus.BEFORE_GO_LIVE and item.status != status:
+                    item.overdue_since = None
+                    gone_before_go_live.append(item.pk)
+                item.status = status
                 item.updated_at = now
                 changed.append(item)
         fields = [
@@ -278,6 +297,7 @@ def _upsert(
             "window_opens_on",
             "window_closes_on",
             "explanation",
+            "overdue_since",
             "updated_at",
         ]
         MonitoringItem.objects.bulk_update([*changed, *cancelled], fields)
@@ -285,6 +305,8 @@ def _upsert(
             close_item_alerts(
                 [item.pk for item in cancelled], "Closed automatically: the check is no longer due."
             )
+        if gone_before_go_live:
+            close_item_alerts(gone_before_go_live, BEFORE_GO_LIVE_NOTE)
     return SyncReport(len(new), len(changed), len(cancelled))
 
 
