@@ -176,8 +176,7 @@ TABLE: tuple[Section, ...] = (
             _rule(Perm.PLAN_CONDITIONS, "change the conditions of a DMT plan", _N),
             _rule(
                 Perm.HISTORY_RECORD,
-                "record past therapy (a DMT started before Myelin, with its past doses and "
-                "stop)",
+                "record past therapy (a DMT started before Myelin, with its past doses and stop)",
                 _N,
             ),
         ),

@@ -6,51 +6,108 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('treatments', '0007_monitoring_patient_open_index'),
+        ("treatments", "0007_monitoring_patient_open_index"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='dmtplan',
-            name='insert_insert',
+            model_name="dmtplan",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='dmtplan',
-            name='update_update',
+            model_name="dmtplan",
+            name="update_update",
         ),
         migrations.AddField(
-            model_name='clinicsettings',
-            name='go_live_on',
-            field=models.DateField(blank=True, help_text="The day the clinic began tracking in Myelin. Monitoring of past therapy that fell due before it is shown as 'before go-live' and never alerts.", null=True, verbose_name='Go-live date'),
+            model_name="clinicsettings",
+            name="go_live_on",
+            field=models.DateField(
+                blank=True,
+                help_text="The day the clinic began tracking in Myelin. Monitoring of past therapy that fell due before it is shown as 'before go-live' and never alerts.",
+                null=True,
+                verbose_name="Go-live date",
+            ),
         ),
         migrations.AddField(
-            model_name='dmtplan',
-            name='recorded_as_history',
-            field=models.BooleanField(default=False, help_text='Entered afterwards as past therapy (treatments.plans.history or the go-live import): its start and doses are records of the past, not actions taken in Myelin.'),
+            model_name="dmtplan",
+            name="recorded_as_history",
+            field=models.BooleanField(
+                default=False,
+                help_text="Entered afterwards as past therapy (treatments.plans.history or the go-live import): its start and doses are records of the past, not actions taken in Myelin.",
+            ),
         ),
         migrations.AddField(
-            model_name='dmtplanevent',
-            name='recorded_as_history',
-            field=models.BooleanField(default=False, help_text='Entered afterwards as past therapy (treatments.plans.history or the go-live import): its start and doses are records of the past, not actions taken in Myelin.'),
+            model_name="dmtplanevent",
+            name="recorded_as_history",
+            field=models.BooleanField(
+                default=False,
+                help_text="Entered afterwards as past therapy (treatments.plans.history or the go-live import): its start and doses are records of the past, not actions taken in Myelin.",
+            ),
         ),
         migrations.AlterField(
-            model_name='monitoringitem',
-            name='status',
-            field=models.CharField(choices=[('scheduled', 'Scheduled'), ('booked', 'Booked'), ('done_in_window', 'Done in window'), ('done_late', 'Done late'), ('overdue', 'Overdue'), ('waived', 'Waived'), ('cancelled', 'Cancelled'), ('before_go_live', 'Before go-live')], default='scheduled', max_length=16),
+            model_name="monitoringitem",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("scheduled", "Scheduled"),
+                    ("booked", "Booked"),
+                    ("done_in_window", "Done in window"),
+                    ("done_late", "Done late"),
+                    ("overdue", "Overdue"),
+                    ("waived", "Waived"),
+                    ("cancelled", "Cancelled"),
+                    ("before_go_live", "Before go-live"),
+                ],
+                default="scheduled",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='monitoringitemevent',
-            name='status',
-            field=models.CharField(choices=[('scheduled', 'Scheduled'), ('booked', 'Booked'), ('done_in_window', 'Done in window'), ('done_late', 'Done late'), ('overdue', 'Overdue'), ('waived', 'Waived'), ('cancelled', 'Cancelled'), ('before_go_live', 'Before go-live')], default='scheduled', max_length=16),
+            model_name="monitoringitemevent",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("scheduled", "Scheduled"),
+                    ("booked", "Booked"),
+                    ("done_in_window", "Done in window"),
+                    ("done_late", "Done late"),
+                    ("overdue", "Overdue"),
+                    ("waived", "Waived"),
+                    ("cancelled", "Cancelled"),
+                    ("before_go_live", "Before go-live"),
+                ],
+                default="scheduled",
+                max_length=16,
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='dmtplan',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "treatments_dmtplanevent" ("baseline_override_by_id", "baseline_override_reason", "conditions", "created_at", "created_by_id", "drug_key", "drug_name", "id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_on", "protocol_version_id", "recorded_as_history", "started_on", "status", "stop_note", "stop_reason", "stopped_on", "suspend_reason", "suspended_on", "switched_from_id", "updated_at") VALUES (NEW."baseline_override_by_id", NEW."baseline_override_reason", NEW."conditions", NEW."created_at", NEW."created_by_id", NEW."drug_key", NEW."drug_name", NEW."id", NEW."patient_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."planned_on", NEW."protocol_version_id", NEW."recorded_as_history", NEW."started_on", NEW."status", NEW."stop_note", NEW."stop_reason", NEW."stopped_on", NEW."suspend_reason", NEW."suspended_on", NEW."switched_from_id", NEW."updated_at"); RETURN NULL;', hash='5d3641bfb5d77d2a3fdf2cc60c9243c597c8a05f', operation='INSERT', pgid='pgtrigger_insert_insert_6ee02', table='treatments_dmtplan', when='AFTER')),
+            model_name="dmtplan",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "treatments_dmtplanevent" ("baseline_override_by_id", "baseline_override_reason", "conditions", "created_at", "created_by_id", "drug_key", "drug_name", "id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_on", "protocol_version_id", "recorded_as_history", "started_on", "status", "stop_note", "stop_reason", "stopped_on", "suspend_reason", "suspended_on", "switched_from_id", "updated_at") VALUES (NEW."baseline_override_by_id", NEW."baseline_override_reason", NEW."conditions", NEW."created_at", NEW."created_by_id", NEW."drug_key", NEW."drug_name", NEW."id", NEW."patient_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."planned_on", NEW."protocol_version_id", NEW."recorded_as_history", NEW."started_on", NEW."status", NEW."stop_note", NEW."stop_reason", NEW."stopped_on", NEW."suspend_reason", NEW."suspended_on", NEW."switched_from_id", NEW."updated_at"); RETURN NULL;',
+                    hash="5d3641bfb5d77d2a3fdf2cc60c9243c597c8a05f",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_6ee02",
+                    table="treatments_dmtplan",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='dmtplan',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "treatments_dmtplanevent" ("baseline_override_by_id", "baseline_override_reason", "conditions", "created_at", "created_by_id", "drug_key", "drug_name", "id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_on", "protocol_version_id", "recorded_as_history", "started_on", "status", "stop_note", "stop_reason", "stopped_on", "suspend_reason", "suspended_on", "switched_from_id", "updated_at") VALUES (NEW."baseline_override_by_id", NEW."baseline_override_reason", NEW."conditions", NEW."created_at", NEW."created_by_id", NEW."drug_key", NEW."drug_name", NEW."id", NEW."patient_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."planned_on", NEW."protocol_version_id", NEW."recorded_as_history", NEW."started_on", NEW."status", NEW."stop_note", NEW."stop_reason", NEW."stopped_on", NEW."suspend_reason", NEW."suspended_on", NEW."switched_from_id", NEW."updated_at"); RETURN NULL;', hash='b443adc411573eea08162394cfb7ea82a7328fcb', operation='UPDATE', pgid='pgtrigger_update_update_ae888', table='treatments_dmtplan', when='AFTER')),
+            model_name="dmtplan",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "treatments_dmtplanevent" ("baseline_override_by_id", "baseline_override_reason", "conditions", "created_at", "created_by_id", "drug_key", "drug_name", "id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_on", "protocol_version_id", "recorded_as_history", "started_on", "status", "stop_note", "stop_reason", "stopped_on", "suspend_reason", "suspended_on", "switched_from_id", "updated_at") VALUES (NEW."baseline_override_by_id", NEW."baseline_override_reason", NEW."conditions", NEW."created_at", NEW."created_by_id", NEW."drug_key", NEW."drug_name", NEW."id", NEW."patient_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."planned_on", NEW."protocol_version_id", NEW."recorded_as_history", NEW."started_on", NEW."status", NEW."stop_note", NEW."stop_reason", NEW."stopped_on", NEW."suspend_reason", NEW."suspended_on", NEW."switched_from_id", NEW."updated_at"); RETURN NULL;',
+                    hash="b443adc411573eea08162394cfb7ea82a7328fcb",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_ae888",
+                    table="treatments_dmtplan",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

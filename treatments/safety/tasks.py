@@ -22,4 +22,6 @@ def reassess_pml_risk() -> int:
 @shared_task(name="treatments.reassess_pml_for_patient")
 def reassess_pml_for_patient(patient_id: int, reason: str) -> bool:
     """After a change of a patient's natalizumab history (a past therapy entered)."""
-    return safety_services.reassess_pml_for_patient(patient_id=patient_id, reason=reason) is not None
+    return (
+        safety_services.reassess_pml_for_patient(patient_id=patient_id, reason=reason) is not None
+    )
