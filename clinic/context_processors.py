@@ -31,6 +31,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("System status", reverse("clinic:status")))
     if may(user, Perm.AUDIT_VIEW):
         items.append(("Audit", reverse("audit:report")))
+    if may(user, Perm.GOLIVE_IMPORT):
+        items.append(("Go-live import", reverse("treatments:golive")))
     current = request.path
     # The most specific matching entry is the current page (/patients/caseload/ is Caseload,
     # not also Patients).
