@@ -51,6 +51,9 @@ def every_four_weeks(first: date, until: date) -> list[date]:
 
 @pytest.fixture
 def live_clinic(eu_clinic: ClinicSettings) -> ClinicSettings:
+    # The catalogue the migration loaded, which a transactional test before this one may have
+    # flushed (the form lists the drugs from it).
+    catalogue_services.load_catalogue()
     eu_clinic.go_live_on = GO_LIVE
     eu_clinic.save()
     return eu_clinic

@@ -88,7 +88,14 @@ def protocol_version_for(*, drug_key: str, region: str, on: date) -> ProtocolVer
     try:
         protocol = get_protocol(drug_key, region, on=on)
     except LookupError as error:
-        raise TreatmentError(str(error), field="drug_key") from None
+        # Not stored yet either: the earliest version in the code, for a history older than it.
+        in_code = [
+            p for p in all_protocols() if p.drug_key == drug_key and p.label_region.value == region
+        ]
+        first = min(in_code, key=lambda p: p.effective_from, default=None)
+        if first is None or first.effective_from <= on:
+            raise TreatmentError(str(error), field="drug_key") from None
+        protocol = first
     version, _ = ProtocolVersion.objects.get_or_create(
         drug_key=protocol.drug_key,
         region=protocol.label_region.value,

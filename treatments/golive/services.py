@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pghistory
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clinic.accounts.models import CareTeam, Role, User
@@ -35,6 +35,7 @@ from clinic.celery import enqueue_on_commit
 from clinic.permissions import Perm, ensure
 from patients.models import CourseState, Patient, PatientStatus
 from patients.records.services import ClinicalHistory, derived_status
+from treatments.catalogue.services import load_catalogue
 from treatments.golive.parsing import (
     DMT_COLUMNS,
     DMT_FILE,
@@ -55,12 +56,12 @@ from treatments.models import (
     ProtocolVersion,
 )
 from treatments.plans.history import (
-    administrations,
+    administration_days,
     overlap_problem,
     past_therapy_problems,
 )
-from treatments.plans.schedule import sync_care_plan, sync_plan_monitoring
-from treatments.safety.services import is_natalizumab, reassess_pml_risk
+from treatments.plans.schedule import materialise_new, sync_care_plan, sync_plan_monitoring
+from treatments.safety.services import reassess_pml_risk
 
 logger = logging.getLogger("myelin.golive")
 
@@ -104,7 +105,10 @@ class _Checked:
 
 
 def _versions(region: str) -> dict[str, list[ProtocolVersion]]:
-    """Every drug's stored protocol versions for the region, newest first (one query)."""
+    """Every drug's stored protocol versions for the region, newest first. Versions of the code
+    catalogue not stored yet are stored first (idempotent), as protocol_version_for would when
+    a plan pins one."""
+    load_catalogue()
     found: dict[str, list[ProtocolVersion]] = defaultdict(list)
     for version in (
         ProtocolVersion.objects.drugs()
@@ -365,19 +369,17 @@ def _write(checked: _Checked, *, by: User, today: date) -> list[int]:
             plans.append((_plan(item, by_mrn[mrn], by=by), item))
     DmtPlan.objects.bulk_create([plan for plan, _ in plans], batch_size=1000)
     _link_switches(plans)
-    given = DmtAdministration.objects.bulk_create(
+    given = _copy_administrations(
         [
-            dose
+            (plan.pk, kind, day, note, by.pk)
             for plan, item in plans
-            for dose in administrations(
-                plan=plan,
+            for kind, day, note in administration_days(
                 protocol=item.version.protocol,
+                started_on=item.row.started_on,
                 doses=item.row.doses,
                 courses=item.row.courses,
-                by=by,
             )
-        ],
-        batch_size=5000,
+        ]
     )
     audit.record_many(
         user=by,
@@ -410,12 +412,28 @@ def _write(checked: _Checked, *, by: User, today: date) -> list[int]:
                 Category.TREATMENT,
                 detail=(
                     f"{IMPORT_NOTE}: {len(patients)} patients, {len(plans)} DMT plans, "
-                    f"{len(given)} doses or courses"
+                    f"{given} doses or courses"
                 ),
             )
         ],
     )
     return [p.pk for p in patients]
+
+
+def _copy_administrations(rows: list[tuple[int, str, date, str, int]]) -> int:
+    """COPY the doses in: a natalizumab history alone is some fifty infusions a patient, and
+    building a model instance for each was most of an import's time. Row triggers (the
+    history) fire for COPY as for INSERT, under the import's history context."""
+    meta = DmtAdministration._meta
+    names = ("plan", "kind", "given_on", "note", "recorded_by", "recorded_at")
+    columns = ", ".join(f'"{meta.get_field(name).column}"' for name in names)  # type: ignore[union-attr]
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f'COPY "{meta.db_table}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row((*row, now))
+    return len(rows)
 
 
 def _patient(row: PatientRow, checked: _Checked, *, today: date) -> Patient:
@@ -496,30 +514,37 @@ def _link_switches(plans: list[tuple[DmtPlan, _Plan]]) -> None:
 
 
 def materialise_monitoring(*, patient_ids: Sequence[int], on: date | None = None) -> int:
-    """Materialise the imported patients' monitoring (each plan's, then the general duties) and
-    assess natalizumab PML risk, one patient per transaction: one that fails (a catalogue
-    error) is logged by id and the others go on; the nightly extension retries it. Returns how
-    many monitoring items were created."""
+    """Materialise the imported patients' monitoring (each plan's, then the general duties),
+    set-based (schedule.materialise_new), and assess natalizumab PML risk. Returns how many
+    monitoring items were created. If the chunk cannot be scheduled at once (a catalogue
+    error), each patient is synchronised on its own, and one that fails is logged by id; the
+    nightly extension retries it."""
     on = on or timezone.localdate()
-    created = 0
-    patients = Patient.objects.filter(pk__in=list(patient_ids)).order_by("pk")
-    plans: dict[int, list[DmtPlan]] = defaultdict(list)
-    for plan in (
-        DmtPlan.objects.filter(patient_id__in=list(patient_ids), started_on__isnull=False)
-        .select_related("protocol_version")
-        .order_by("started_on")
+    patients = list(Patient.objects.filter(pk__in=list(patient_ids)).order_by("pk"))
+    try:
+        with transaction.atomic():
+            created = materialise_new(patients=patients, on=on)
+    except (LookupError, ValueError):
+        logger.exception("Go-live monitoring of a chunk failed; synchronising patient by patient")
+        created = sum(_sync_one(patient, on=on) for patient in patients)
+    for plan in DmtPlan.objects.current().filter(
+        patient_id__in=[p.pk for p in patients], drug_key__startswith="natalizumab"
     ):
-        plans[plan.patient_id].append(plan)
-    for patient in patients:
         try:
-            with transaction.atomic():
-                for plan in plans[patient.pk]:
-                    plan.patient = patient
-                    created += sync_plan_monitoring(plan=plan, on=on).created
-                created += sync_care_plan(patient=patient, on=on).created
-                for plan in plans[patient.pk]:
-                    if plan.is_current and is_natalizumab(plan):
-                        reassess_pml_risk(plan=plan, reason=IMPORT_NOTE, on=on)
-        except (LookupError, ValueError):
-            logger.exception("Go-live monitoring failed for patient id %s", patient.pk)
+            reassess_pml_risk(plan=plan, reason=IMPORT_NOTE, on=on)
+        except ValueError:
+            logger.exception("PML assessment of imported plan %s failed", plan.pk)
     return created
+
+
+def _sync_one(patient: Patient, *, on: date) -> int:
+    try:
+        with transaction.atomic():
+            created = 0
+            for plan in DmtPlan.objects.filter(patient=patient, started_on__isnull=False):
+                plan.patient = patient
+                created += sync_plan_monitoring(plan=plan, on=on).created
+            return created + sync_care_plan(patient=patient, on=on).created
+    except (LookupError, ValueError):
+        logger.exception("Go-live monitoring failed for patient id %s", patient.pk)
+        return 0

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 EARLIEST_HISTORY = date(1900, 1, 1)
 HISTORY_NOTE = "Past therapy (entered as history)"
+FIRST_DOSE_NOTE = "First dose (past therapy)"
 NATALIZUMAB_PREFIX = "natalizumab"
 
 
@@ -198,25 +199,32 @@ def overlap_problem(
     return None
 
 
-def administrations(
-    *, plan: DmtPlan, protocol: Protocol, doses: Iterable[date], courses: Iterable[date], by: User
-) -> list[DmtAdministration]:
-    """The first dose (a course for a course-based drug, as start_dmt_plan records it) and
-    every past dose and course, unsaved. The first dose listed again is the same dose."""
+def administration_days(
+    *, protocol: Protocol, started_on: date, doses: Iterable[date], courses: Iterable[date]
+) -> list[tuple[str, date, str]]:
+    """(kind, day, note) of the first dose (a course for a course-based drug, as
+    start_dmt_plan records it) and of every past dose and course, oldest first. The first dose
+    listed again is the same dose."""
     first_kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
-    given = {(first_kind, plan.started_on)}
+    given = {(first_kind, started_on)}
     given |= {(AdministrationKind.DOSE, day) for day in doses}
     given |= {(AdministrationKind.COURSE, day) for day in courses}
     return [
-        DmtAdministration(
-            plan=plan,
-            kind=kind,
-            given_on=day,
-            note="First dose (past therapy)" if day == plan.started_on else HISTORY_NOTE,
-            recorded_by=by,
-        )
+        (kind, day, FIRST_DOSE_NOTE if day == started_on else HISTORY_NOTE)
         for kind, day in sorted(given, key=lambda pair: (pair[1], pair[0]))
-        if day is not None
+    ]
+
+
+def administrations(
+    *, plan: DmtPlan, protocol: Protocol, doses: Iterable[date], courses: Iterable[date], by: User
+) -> list[DmtAdministration]:
+    """The plan's administrations (administration_days), unsaved."""
+    assert plan.started_on is not None
+    return [
+        DmtAdministration(plan=plan, kind=kind, given_on=day, note=note, recorded_by=by)
+        for kind, day, note in administration_days(
+            protocol=protocol, started_on=plan.started_on, doses=doses, courses=courses
+        )
     ]
 
 

@@ -240,23 +240,7 @@ def _upsert(
         }
         wanted = {item.key: item for item in due}
         new = [
-            MonitoringItem(
-                patient_id=patient_id,
-                protocol_version=version,
-                rule_key=d.rule_key,
-                investigation=d.investigation,
-                anchor=d.anchor,
-                anchor_on=d.anchor_on,
-                occurrence=d.occurrence,
-                due_on=d.due_on,
-                window_opens_on=d.window_opens_on,
-                window_closes_on=d.window_closes_on,
-                explanation=d.explanation,
-                source=d.source[:200],
-                survives_stop=d.survives_stop,
-                status=MonitoringItem.go_live_status(d.due_on, go_live_on),
-                **owner,
-            )
+            _new_item(d, owner=owner, patient_id=patient_id, version=version, go_live_on=go_live_on)
             for key, d in wanted.items()
             if key not in existing
         ]
@@ -308,6 +292,122 @@ def _upsert(
         if gone_before_go_live:
             close_item_alerts(gone_before_go_live, BEFORE_GO_LIVE_NOTE)
     return SyncReport(len(new), len(changed), len(cancelled))
+
+
+def _new_item(
+    d: DueItem,
+    *,
+    owner: dict[str, Any],
+    patient_id: int,
+    version: ProtocolVersion,
+    go_live_on: date | None,
+) -> MonitoringItem:
+    return MonitoringItem(
+        patient_id=patient_id,
+        protocol_version=version,
+        rule_key=d.rule_key,
+        investigation=d.investigation,
+        anchor=d.anchor,
+        anchor_on=d.anchor_on,
+        occurrence=d.occurrence,
+        due_on=d.due_on,
+        window_opens_on=d.window_opens_on,
+        window_closes_on=d.window_closes_on,
+        explanation=d.explanation,
+        source=d.source[:200],
+        survives_stop=d.survives_stop,
+        status=MonitoringItem.go_live_status(d.due_on, go_live_on),
+        **owner,
+    )
+
+
+def materialise_new(*, patients: Sequence[Patient], on: date) -> int:
+    """Set-based first materialisation for patients with no monitoring yet (the go-live
+    import): each started plan's items and the general duties, with the same engine, anchors,
+    horizon and go-live marking as sync_plan_monitoring and sync_care_plan, in a few bulk
+    inserts instead of a dozen queries a plan. A patient who already has a care plan or a plan
+    with items is skipped: the sync functions keep those. Returns the items created."""
+    clinic = ClinicSettings.load()
+    horizon = horizon_for(on)
+    by_id = {p.pk: p for p in patients if p.status == PatientStatus.ACTIVE}
+    has_items = set(
+        MonitoringItem.objects.filter(patient_id__in=list(by_id)).values_list(
+            "patient_id", flat=True
+        )
+    )
+    has_items |= set(
+        CarePlan.objects.filter(patient_id__in=list(by_id)).values_list("patient_id", flat=True)
+    )
+    fresh = {pk: p for pk, p in by_id.items() if pk not in has_items}
+    plans = list(
+        DmtPlan.objects.filter(patient_id__in=list(fresh), started_on__isnull=False)
+        .select_related("protocol_version")
+        .prefetch_related("administrations")
+        .order_by("started_on", "id")
+    )
+    items: list[MonitoringItem] = []
+    latest: dict[int, DmtPlan] = {}
+    for plan in plans:
+        patient = fresh[plan.patient_id]
+        latest[patient.pk] = plan
+        due = schedule(
+            plan.protocol_version.protocol,
+            plan.plan_events(list(plan.administrations.all())),
+            horizon=horizon,
+            review_interval_months=clinic.review_interval_months,
+            conditions=_engine_conditions(patient, plan.conditions),
+        )
+        items += [
+            _new_item(
+                d,
+                owner={"plan": plan},
+                patient_id=patient.pk,
+                version=plan.protocol_version,
+                go_live_on=clinic.go_live_on,
+            )
+            for d in due
+        ]
+    version = protocol_version_for(drug_key=GENERAL_DRUG_KEY, region=clinic.label_region, on=on)
+    care_plans = []
+    for patient in fresh.values():
+        plan = latest.get(patient.pk)
+        if plan is not None and plan.started_on is not None:
+            anchor_on, label = plan.started_on, f"start of {plan.drug_name}"
+        elif patient.diagnosis_on is not None:
+            anchor_on, label = patient.diagnosis_on, "diagnosis"
+        else:
+            anchor_on, label = on, "start of tracking"
+        care_plans.append(
+            CarePlan(
+                patient=patient,
+                protocol_version=version,
+                anchor_on=anchor_on,
+                anchor_label=label,
+                tracking_from=on,
+            )
+        )
+    CarePlan.objects.bulk_create(care_plans, batch_size=1000)
+    general = version.protocol
+    for care_plan in care_plans:
+        due = schedule(
+            general,
+            PlanEvents(first_dose_on=care_plan.anchor_on),
+            horizon=horizon,
+            review_interval_months=clinic.review_interval_months,
+        )
+        items += [
+            _new_item(
+                d,
+                owner={"care_plan": care_plan},
+                patient_id=care_plan.patient_id,
+                version=version,
+                go_live_on=clinic.go_live_on,
+            )
+            for d in due
+            if d.window_closes_on >= care_plan.tracking_from
+        ]
+    MonitoringItem.objects.bulk_create(items, batch_size=2000, ignore_conflicts=True)
+    return len(items)
 
 
 def extend_monitoring(*, on: date) -> SyncReport:
