@@ -437,6 +437,7 @@ def _copy_administrations(rows: list[tuple[int, str, date, str, int]]) -> int:
 
 
 def _patient(row: PatientRow, checked: _Checked, *, today: date) -> Patient:
+    assert row.date_of_birth is not None  # a valid row (checked.patients) has one
     team = checked.teams[row.care_team.lower()]
     history = ClinicalHistory(
         course_states=[CourseState(course=c, start_on=d) for c, d in row.courses[-1:]]

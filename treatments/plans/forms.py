@@ -111,7 +111,7 @@ class DateListField(forms.CharField):
     def to_python(self, value: Any) -> list[Any]:  # type: ignore[override]
         text = super().to_python(value)
         try:
-            return parse_days(text)
+            return parse_days(text or "")
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
 

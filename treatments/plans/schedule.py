@@ -370,9 +370,9 @@ def materialise_new(*, patients: Sequence[Patient], on: date) -> int:
     version = protocol_version_for(drug_key=GENERAL_DRUG_KEY, region=clinic.label_region, on=on)
     care_plans = []
     for patient in fresh.values():
-        plan = latest.get(patient.pk)
-        if plan is not None and plan.started_on is not None:
-            anchor_on, label = plan.started_on, f"start of {plan.drug_name}"
+        newest = latest.get(patient.pk)
+        if newest is not None and newest.started_on is not None:
+            anchor_on, label = newest.started_on, f"start of {newest.drug_name}"
         elif patient.diagnosis_on is not None:
             anchor_on, label = patient.diagnosis_on, "diagnosis"
         else:
