@@ -37,6 +37,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("Audit", reverse("audit:report")))
     if may(user, Perm.LAB_UPLOAD) and not may(user, Perm.LAB_REVIEW):
         items.append(("Lab import", reverse("labimport:messages")))
+    if may(user, Perm.GOLIVE_IMPORT):
+        items.append(("Go-live import", reverse("treatments:golive")))
     current = request.path
     # The most specific matching entry is the current page (/patients/caseload/ is Caseload,
     # not also Patients).

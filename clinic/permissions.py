@@ -55,6 +55,7 @@ class Perm(StrEnum):
     PLAN_STOP = "plan_stop"
     PLAN_SWITCH = "plan_switch"
     PLAN_CONDITIONS = "plan_conditions"
+    HISTORY_RECORD = "history_record"
     # Monitoring, results, safety, other treatments
     WORKLIST_VIEW = "worklist_view"
     ITEM_BOOK = "item_book"
@@ -91,6 +92,7 @@ class Perm(StrEnum):
     USER_MANAGE = "user_manage"
     AUDIT_VIEW = "audit_view"
     SYSTEM_STATUS_VIEW = "system_status_view"
+    GOLIVE_IMPORT = "golive_import"
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,11 @@ TABLE: tuple[Section, ...] = (
             _rule(Perm.PLAN_STOP, "stop a DMT or abandon a plan", _N),
             _rule(Perm.PLAN_SWITCH, "switch a DMT to another drug", _N),
             _rule(Perm.PLAN_CONDITIONS, "change the conditions of a DMT plan", _N),
+            _rule(
+                Perm.HISTORY_RECORD,
+                "record past therapy (a DMT started before Myelin, with its past doses and stop)",
+                _N,
+            ),
         ),
     ),
     Section(
@@ -285,14 +292,19 @@ TABLE: tuple[Section, ...] = (
         (
             _rule(
                 Perm.CATALOGUE_SETTINGS,
-                "change the catalogue settings (label region, review interval, default reference "
-                "ranges, local laboratory codes)",
+                "change the catalogue settings (label region, review interval, go-live date, "
+                "default reference ranges, local laboratory codes)",
                 _A,
             ),
             _rule(Perm.REFERRAL_TARGETS, "set the referral response targets", _A),
             _rule(Perm.USER_MANAGE, "manage users, roles and care teams", _A),
             _rule(Perm.AUDIT_VIEW, "read and export the audit trail", _A),
             _rule(Perm.SYSTEM_STATUS_VIEW, "see the system status", _A),
+            _rule(
+                Perm.GOLIVE_IMPORT,
+                "import patients and their DMT history at go-live (CSV)",
+                _A,
+            ),
         ),
     ),
 )

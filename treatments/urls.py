@@ -1,6 +1,7 @@
 """The `treatments:` URL namespace, made of its sub-domains' routes (each package's urls.py)."""
 
 from treatments.catalogue import urls as catalogue
+from treatments.golive import urls as golive
 from treatments.monitoring import urls as monitoring
 from treatments.plans import urls as plans
 from treatments.summary import urls as summary
@@ -14,4 +15,5 @@ urlpatterns = [
     *plans.urlpatterns,
     *symptomatic.urlpatterns,
     *summary.urlpatterns,
+    *golive.urlpatterns,
 ]

@@ -33,6 +33,7 @@ EXPECTED: dict[str, str] = {
     "plan_stop": "N",
     "plan_switch": "N",
     "plan_conditions": "N",
+    "history_record": "N",
     # Monitoring, results and safety
     "worklist_view": "N U",
     "item_book": "N U",
@@ -69,6 +70,7 @@ EXPECTED: dict[str, str] = {
     "user_manage": "A",
     "audit_view": "A",
     "system_status_view": "A",
+    "golive_import": "A",
 }
 
 

@@ -536,6 +536,38 @@ def sweep_worker_memory() -> None:
     figure("sweep worker peak RSS", peak_mb, "MB", "< 200 MB", peak_mb < 200)
 
 
+GOLIVE_PATIENTS = int(os.environ.get("MYELIN_BENCH_GOLIVE_PATIENTS", "5000"))
+
+
+def golive() -> None:
+    """The go-live import (issue #15) of 5,000 patients with their DMT history, dry run and
+    all-or-nothing import, on a committed scratch copy; then their monitoring, materialised as
+    the after-commit tasks do (treatments.bench.golive)."""
+    from treatments.bench.golive import GoLiveTimes, time_golive
+
+    timed: list[GoLiveTimes] = []
+
+    def step() -> float:
+        timed.append(time_golive(GOLIVE_PATIENTS))
+        return timed[0].import_s
+
+    _on_scratch_copy(step)
+    found = timed[0]
+    if found.unavailable:
+        figure("go-live import", "not available", "", found.unavailable)
+        return
+    label = f"{GOLIVE_PATIENTS:,} patients"
+    figure(f"go-live dry run ({label})", found.dry_run_s, "s")
+    figure(f"go-live import ({label})", found.import_s, "s", "< 60 s", found.import_s < 60)
+    figure("go-live plans / doses and courses", f"{found.plans:,} / {found.doses:,}", "")
+    figure(
+        f"go-live monitoring after commit ({label})",
+        found.materialise_s,
+        "s",
+        f"{found.items:,} items",
+    )
+
+
 def report(parameters: dict[str, Any]) -> None:
     print()
     print("Parameters: " + ", ".join(f"{k}={v}" for k, v in parameters.items()))
@@ -578,7 +610,11 @@ def main() -> int:
         sweep,
         sweep_worker_memory,
         lab_import,
+        golive,
     ]
+    # `python -m treatments.bench.run golive` runs only the steps named.
+    if sys.argv[1:]:
+        steps = [step for step in steps if step.__name__ in sys.argv[1:]]
     for step in steps:
         started = time.monotonic()
         step()

@@ -15,10 +15,11 @@ from treatments.models import (
 )
 
 
-class SettingsForm(forms.ModelForm):
+class SettingsForm(ServiceErrorMixin, forms.ModelForm):
     class Meta:
         model = ClinicSettings
-        fields = ["label_region", "review_interval_months", "phq9_enabled"]
+        fields = ["label_region", "review_interval_months", "go_live_on", "phq9_enabled"]
+        widgets = {"go_live_on": DateInput()}
 
     def clean_review_interval_months(self) -> int:
         value: int = self.cleaned_data["review_interval_months"]

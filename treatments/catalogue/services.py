@@ -7,19 +7,27 @@ Bad input is refused with `TreatmentError`, which names the form field it belong
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import BigIntegerField, Exists, OuterRef
+from django.db.models.functions import Cast
+from django.utils import timezone
 
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, ensure
 from treatments import labs
+from treatments.alerts import services as alerts
 from treatments.errors import TreatmentError
 from treatments.models import (
+    Alert,
+    AlertKind,
     ClinicSettings,
+    ItemStatus,
+    MonitoringItem,
     ProtocolVersion,
     RangeSex,
     ReferenceRange,
@@ -32,6 +40,13 @@ from treatments.protocols import (
 
 if TYPE_CHECKING:
     from clinic.accounts.models import User
+
+
+class Unset:
+    """The caller left a setting out (None is a value: "no go-live date")."""
+
+
+UNSET = Unset()
 
 
 # --- catalogue -------------------------------------------------------------------------------
@@ -77,7 +92,14 @@ def protocol_version_for(*, drug_key: str, region: str, on: date) -> ProtocolVer
     try:
         protocol = get_protocol(drug_key, region, on=on)
     except LookupError as error:
-        raise TreatmentError(str(error), field="drug_key") from None
+        # Not stored yet either: the earliest version in the code, for a history older than it.
+        in_code = [
+            p for p in all_protocols() if p.drug_key == drug_key and p.label_region.value == region
+        ]
+        first = min(in_code, key=lambda p: p.effective_from, default=None)
+        if first is None or first.effective_from <= on:
+            raise TreatmentError(str(error), field="drug_key") from None
+        protocol = first
     version, _ = ProtocolVersion.objects.get_or_create(
         drug_key=protocol.drug_key,
         region=protocol.label_region.value,
@@ -91,28 +113,49 @@ def protocol_version_for(*, drug_key: str, region: str, on: date) -> ProtocolVer
     return version
 
 
+# A go-live date is the start of tracking in Myelin: not before the oldest history a record may
+# hold, and not so far ahead that live duties would be hidden for more than a year.
+EARLIEST_GO_LIVE = date(1900, 1, 1)
+GO_LIVE_AHEAD_DAYS = 366
+ITEM_TYPE = "treatments.monitoringitem"
+
+
 def update_clinic_settings(
     *,
     label_region: str,
     review_interval_months: int,
     by: User,
     phq9_enabled: bool | None = None,
+    go_live_on: date | Unset | None = UNSET,
 ) -> None:
+    """Save the clinic's settings. A changed go-live date re-marks every monitoring item that is
+    not booked, done or waived: due before it "before go-live" (its alerts close), due on or
+    after it scheduled again. Left out, the go-live date is kept."""
     ensure(by, Perm.CATALOGUE_SETTINGS)
+    if not isinstance(go_live_on, Unset):
+        _check_go_live(go_live_on)
     with transaction.atomic():
-        clinic = ClinicSettings.load()
+        clinic = ClinicSettings.objects.select_for_update().get(pk=ClinicSettings.load().pk)
         clinic.label_region = label_region
         clinic.review_interval_months = review_interval_months
         if phq9_enabled is not None:
             clinic.phq9_enabled = phq9_enabled
+        moved = not isinstance(go_live_on, Unset) and go_live_on != clinic.go_live_on
+        if not isinstance(go_live_on, Unset):
+            clinic.go_live_on = go_live_on
         clinic.full_clean()
         clinic.save()
+        detail = "clinic catalogue settings"
+        if moved:
+            marked, unmarked = mark_before_go_live(go_live_on=clinic.go_live_on)
+            when = f"{clinic.go_live_on:%Y-%m-%d}" if clinic.go_live_on else "none"
+            detail += f"; go-live date {when} ({marked} items before go-live, {unmarked} live)"
         audit.record(
             user=by,
             action=Action.UPDATE,
             category=Category.TREATMENT,
             obj=clinic,
-            detail="clinic catalogue settings",
+            detail=detail,
         )
 
 
@@ -192,3 +235,46 @@ def add_reference_range(
             detail=f"reference range {analyte}",
         )
     return row
+
+
+def _check_go_live(go_live_on: date | None) -> None:
+    if go_live_on is None:
+        return
+    if go_live_on < EARLIEST_GO_LIVE:
+        raise TreatmentError("The go-live date cannot be before 1900.", field="go_live_on")
+    latest = timezone.localdate() + timedelta(days=GO_LIVE_AHEAD_DAYS)
+    if go_live_on > latest:
+        raise TreatmentError(
+            f"The go-live date cannot be more than a year ahead (after {latest:%d %b %Y}).",
+            field="go_live_on",
+        )
+
+
+def mark_before_go_live(*, go_live_on: date | None) -> tuple[int, int]:
+    """Set-based: scheduled items due before `go_live_on` become "before go-live" (their
+    overdue episode and alerts end), and "before go-live" items due on or after it (or every
+    one, when there is no go-live date any more) are scheduled again. Booked, done, waived and
+    cancelled rows are left alone. Returns (marked, unmarked)."""
+    now = timezone.now()
+    marked = 0
+    if go_live_on is not None:
+        marked = MonitoringItem.objects.filter(
+            status=ItemStatus.SCHEDULED, due_on__lt=go_live_on
+        ).update(status=ItemStatus.BEFORE_GO_LIVE, overdue_since=None, updated_at=now)
+    live = MonitoringItem.objects.filter(status=ItemStatus.BEFORE_GO_LIVE)
+    if go_live_on is not None:
+        live = live.filter(due_on__gte=go_live_on)
+    unmarked = live.update(status=ItemStatus.SCHEDULED, updated_at=now)
+    if marked:
+        item = MonitoringItem.objects.filter(
+            pk=Cast(OuterRef("raised_by_id"), BigIntegerField()),
+            status=ItemStatus.BEFORE_GO_LIVE,
+        )
+        alerts.auto_resolve(
+            queryset=Alert.objects.filter(
+                raised_by_type=ITEM_TYPE,
+                kind__in=[AlertKind.OVERDUE_MONITORING, AlertKind.DUE_SOON],
+            ).filter(Exists(item)),
+            note="Closed automatically: due before the clinic's go-live date.",
+        )
+    return marked, unmarked

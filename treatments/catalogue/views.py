@@ -181,16 +181,21 @@ def clinic_settings(request: ClinicRequest) -> HttpResponse:
     clinic = ClinicSettings.load()
     form = forms.SettingsForm(request.POST or None, instance=clinic)
     if request.method == "POST" and form.is_valid():
-        catalogue_services.update_clinic_settings(
-            label_region=form.cleaned_data["label_region"],
-            review_interval_months=form.cleaned_data["review_interval_months"],
-            phq9_enabled=form.cleaned_data["phq9_enabled"],
-            by=request.user,
-        )
-        messages.success(
-            request, "Clinic settings saved. New plans use them; running plans keep theirs."
-        )
-        return redirect("treatments:settings")
+        try:
+            catalogue_services.update_clinic_settings(
+                label_region=form.cleaned_data["label_region"],
+                review_interval_months=form.cleaned_data["review_interval_months"],
+                go_live_on=form.cleaned_data["go_live_on"],
+                phq9_enabled=form.cleaned_data["phq9_enabled"],
+                by=request.user,
+            )
+        except TreatmentError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request, "Clinic settings saved. New plans use them; running plans keep theirs."
+            )
+            return redirect("treatments:settings")
     status = 422 if request.method == "POST" else 200
     return render(request, "treatments/settings.html", {"form": form}, status=status)
 

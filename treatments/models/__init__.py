@@ -40,6 +40,7 @@ from treatments.models.labimport import (
 )
 from treatments.models.monitoring import (
     DONE_STATUSES,
+    GO_LIVE_MARKABLE,
     OPEN_STATUSES,
     SETTLED_STATUSES,
     CarePlan,
@@ -96,6 +97,7 @@ __all__ = [
     "DONE_STATUSES",
     "FAMILY_OF_KIND",
     "GENERAL_DRUG_KEY",
+    "GO_LIVE_MARKABLE",
     "GRADE_RANK",
     "MIN_OVERRIDE_REASON_LENGTH",
     "OPEN_STATUSES",

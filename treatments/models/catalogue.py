@@ -75,7 +75,10 @@ class ClinicSettings(models.Model):
     """The clinic's choices for the catalogue: one row, edited by admins.
 
     `label_region` decides which region's protocol new plans pin (running plans keep theirs);
-    `review_interval_months` is the neurology-review interval of the general protocol (3-6).
+    `review_interval_months` is the neurology-review interval of the general protocol (3-6);
+    `go_live_on` is the day the clinic began tracking in Myelin: monitoring items of a history
+    entered afterwards that fell due before it are marked "before go-live" and never alert
+    (empty: no history boundary, every item is live).
     """
 
     SINGLETON_ID = 1
@@ -90,6 +93,15 @@ class ClinicSettings(models.Model):
         default=False,
         help_text="A PHQ-9 item 9 answer above 'not at all' raises a critical alert for the "
         "patient's neurologist: switch it on only when someone reads alerts every day.",
+    )
+    go_live_on = models.DateField(
+        "Go-live date",
+        null=True,
+        blank=True,
+        help_text=(
+            "The day the clinic began tracking in Myelin. Monitoring of past therapy that fell "
+            "due before it is shown as 'before go-live' and never alerts."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -27,12 +27,20 @@ class ItemStatus(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
     WAIVED = "waived", "Waived"
     CANCELLED = "cancelled", "Cancelled"
+    # Due before the clinic went live (ClinicSettings.go_live_on): part of a history entered
+    # afterwards (treatments.plans.history, treatments.golive). Kept so the schedule shows the
+    # true anchors, but nobody was tracking it in Myelin then: it is never open, so no sweep,
+    # worklist or alert ever picks it up (every one of them asks for OPEN_STATUSES).
+    BEFORE_GO_LIVE = "before_go_live", "Before go-live"
 
 
 OPEN_STATUSES = (ItemStatus.SCHEDULED, ItemStatus.BOOKED)
 DONE_STATUSES = (ItemStatus.DONE_IN_WINDOW, ItemStatus.DONE_LATE)
 # Rows a re-sync must never touch: someone did or decided something about them.
 SETTLED_STATUSES = (*DONE_STATUSES, ItemStatus.WAIVED)
+# Rows a re-sync may re-mark as before or after go-live when their due date moves (never a
+# booked row: someone arranged it).
+GO_LIVE_MARKABLE = (ItemStatus.SCHEDULED, ItemStatus.BEFORE_GO_LIVE)
 
 DUE_SOON_DAYS = 7
 
@@ -258,6 +266,17 @@ class MonitoringItem(models.Model):
     @property
     def is_settled(self) -> bool:
         return self.status in SETTLED_STATUSES
+
+    @property
+    def is_before_go_live(self) -> bool:
+        return self.status == ItemStatus.BEFORE_GO_LIVE
+
+    @staticmethod
+    def go_live_status(due_on: date, go_live_on: date | None) -> ItemStatus:
+        """Scheduled, or before go-live when the clinic's go-live date is after the due date."""
+        if go_live_on is not None and due_on < go_live_on:
+            return ItemStatus.BEFORE_GO_LIVE
+        return ItemStatus.SCHEDULED
 
     @staticmethod
     def annotate_status(items: list[MonitoringItem], today: date) -> list[MonitoringItem]:

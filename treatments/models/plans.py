@@ -78,6 +78,13 @@ class DmtPlan(models.Model):
     baseline_override_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    recorded_as_history = models.BooleanField(
+        default=False,
+        help_text=(
+            "Entered afterwards as past therapy (treatments.plans.history or the go-live "
+            "import): its start and doses are records of the past, not actions taken in Myelin."
+        ),
+    )
     switched_from = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="switched_to"
     )

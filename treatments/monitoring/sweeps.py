@@ -231,6 +231,12 @@ def _item_reasons() -> list[tuple[Q | Exists, str]]:
             Exists(item.filter(status=ItemStatus.CANCELLED)),
             "Closed automatically: the check is no longer due.",
         ),
+        # An item re-marked "before go-live" (the go-live date moved later) is no one's work:
+        # the write that marked it closed its alerts; this is the level-triggered safety net.
+        (
+            Exists(item.filter(status=ItemStatus.BEFORE_GO_LIVE)),
+            "Closed automatically: due before the clinic's go-live date.",
+        ),
     ]
 
 

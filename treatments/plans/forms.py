@@ -16,6 +16,7 @@ from treatments.models import (
     ProtocolVersion,
     StopReason,
 )
+from treatments.plans.history import parse_days
 from treatments.protocols import BsaDosing
 
 
@@ -167,3 +168,53 @@ class BaselineTickForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     investigation = forms.CharField(widget=forms.HiddenInput)
     done_on = DateField(label="Done on")
     note = forms.CharField(required=False, max_length=200)
+
+
+class DateListField(forms.CharField):
+    """Dates, one per line (commas or semicolons work too), as YYYY-MM-DD."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def to_python(self, value: Any) -> list[Any]:  # type: ignore[override]
+        text = super().to_python(value)
+        try:
+            return parse_days(text or "")
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class PastTherapyForm(ServiceErrorMixin, forms.Form):
+    """A DMT the patient was on before Myelin: the service checks the dates against each other,
+    the patient and the patient's other plans."""
+
+    drug_key = forms.ChoiceField(label="Drug")
+    started_on = DateField(label="First dose given on")
+    doses = DateListField(
+        label="Later doses or infusions",
+        required=False,
+        help_text=(
+            "One date per line (YYYY-MM-DD), for drugs given as infusions or injections at "
+            "intervals. Leave empty for a daily tablet or a regular injection."
+        ),
+    )
+    courses = DateListField(
+        label="Later treatment courses",
+        required=False,
+        help_text="For drugs given in courses (cladribine, alemtuzumab): each course's start.",
+    )
+    stopped_on = DateField(label="Stopped on", required=False, help_text="Empty if still on it.")
+    stop_reason = forms.ChoiceField(
+        label="Reason for stopping",
+        required=False,
+        choices=[("", "Still on it"), *StopReason.choices],
+    )
+    stop_note = forms.CharField(
+        label="Details", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    conditions = forms.MultipleChoiceField(
+        choices=PLAN_CONDITION_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["drug_key"].choices = drug_choices()  # type: ignore[attr-defined]

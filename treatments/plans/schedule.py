@@ -24,6 +24,7 @@ from treatments.catalogue.services import protocol_version_for
 from treatments.models import (
     CURRENT_STATUSES,
     GENERAL_DRUG_KEY,
+    GO_LIVE_MARKABLE,
     OPEN_STATUSES,
     AlertKind,
     CarePlan,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 
 HORIZON_MONTHS = 13
+BEFORE_GO_LIVE_NOTE = "Closed automatically: due before the clinic's go-live date."
 logger = logging.getLogger("myelin.treatments")
 # --- materialising monitoring ----------------------------------------------------------------
 
@@ -166,12 +168,13 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
     events = plan.plan_events(list(plan.administrations.all()), list(plan.interruptions.all()))
     protocol = plan.protocol_version.protocol
     chosen = plan_conditions(plan, protocol)
+    clinic = ClinicSettings.load()
     due, owed = _schedule(
         protocol,
         events,
         on=on,
         items=plan.items.all(),
-        review_interval_months=ClinicSettings.load().review_interval_months,
+        review_interval_months=clinic.review_interval_months,
         conditions=chosen.conditions,
     )
     due, owed = _from_switch_on(protocol, due, owed, chosen)
@@ -182,6 +185,7 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
         due=due,
         owed=owed,
         reason=_cancel_reason(plan),
+        go_live_on=clinic.go_live_on,
     )
 
 
@@ -293,6 +297,7 @@ def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
         owed=owed - set(merged),
         reason=f"No longer due: general duties now counted from the {label}.",
         reasons=merged,
+        go_live_on=clinic.go_live_on,
     )
     duties.close_reviews_by_edss(patient_ids=[patient.pk])
     return report
@@ -313,6 +318,7 @@ def _upsert(
     owed: set[tuple[str, date, int]],
     reason: str,
     reasons: dict[tuple[str, date, int], str] | None = None,
+    go_live_on: date | None = None,
 ) -> SyncReport:
     """Make the owner's items match the engine's list, keyed on (rule, anchor, occurrence).
 
@@ -320,6 +326,11 @@ def _upsert(
     open rows whose dates changed are updated; open rows the engine no longer returns are
     cancelled. Done and waived
     rows are never touched; a cancelled row the engine wants again is reopened.
+
+    An item due before the clinic's go-live date is stored as "before go-live" (a history
+    entered afterwards: the anchors are real, but nobody was tracking then), and one whose due
+    date moves across that date is re-marked, so it never alerts and the first item after
+    go-live is the first one a nurse sees. A booked row keeps its booking.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -328,34 +339,20 @@ def _upsert(
         }
         wanted = {item.key: item for item in due}
         new = [
-            MonitoringItem(
-                patient_id=patient_id,
-                protocol_version=version,
-                rule_key=d.rule_key,
-                investigation=d.investigation,
-                anchor=d.anchor,
-                anchor_on=d.anchor_on,
-                occurrence=d.occurrence,
-                due_on=d.due_on,
-                window_opens_on=d.window_opens_on,
-                window_closes_on=d.window_closes_on,
-                explanation=d.explanation,
-                source=d.source[:200],
-                survives_stop=d.survives_stop,
-                **owner,
-            )
+            _new_item(d, owner=owner, patient_id=patient_id, version=version, go_live_on=go_live_on)
             for key, d in wanted.items()
             if key not in existing
         ]
         MonitoringItem.objects.bulk_create(new, ignore_conflicts=True)
         changed: list[MonitoringItem] = []
         cancelled: list[MonitoringItem] = []
+        gone_before_go_live: list[int] = []
         for key, item in existing.items():
             if item.is_settled:
                 continue
             d = wanted.get(key)
             if d is None:
-                if key not in owed and item.is_open:
+                if key not in owed and (item.is_open or item.is_before_go_live):
                     item.status = ItemStatus.CANCELLED
                     item.cancelled_reason = (reasons or {}).get(key, reason)[:200]
                     item.updated_at = now
@@ -363,11 +360,17 @@ def _upsert(
                 continue
             fresh = (d.due_on, d.window_opens_on, d.window_closes_on, d.explanation)
             current = (item.due_on, item.window_opens_on, item.window_closes_on, item.explanation)
-            if item.status == ItemStatus.CANCELLED or fresh != current:
+            status = item.status
+            if item.status == ItemStatus.CANCELLED or item.status in GO_LIVE_MARKABLE:
+                status = MonitoringItem.go_live_status(d.due_on, go_live_on)
+            if status != item.status or fresh != current:
                 item.due_on, item.window_opens_on, item.window_closes_on, item.explanation = fresh
                 if item.status == ItemStatus.CANCELLED:
-                    item.status = ItemStatus.SCHEDULED
                     item.cancelled_reason = ""
+                if status == ItemStatus.BEFORE_GO_LIVE and item.status != status:
+                    item.overdue_since = None
+                    gone_before_go_live.append(item.pk)
+                item.status = status
                 item.updated_at = now
                 changed.append(item)
         fields = [
@@ -377,6 +380,7 @@ def _upsert(
             "window_opens_on",
             "window_closes_on",
             "explanation",
+            "overdue_since",
             "updated_at",
         ]
         MonitoringItem.objects.bulk_update([*changed, *cancelled], fields)
@@ -384,7 +388,125 @@ def _upsert(
             close_item_alerts(
                 [item.pk for item in cancelled], "Closed automatically: the check is no longer due."
             )
+        if gone_before_go_live:
+            close_item_alerts(gone_before_go_live, BEFORE_GO_LIVE_NOTE)
     return SyncReport(len(new), len(changed), len(cancelled))
+
+
+def _new_item(
+    d: DueItem,
+    *,
+    owner: dict[str, Any],
+    patient_id: int,
+    version: ProtocolVersion,
+    go_live_on: date | None,
+) -> MonitoringItem:
+    return MonitoringItem(
+        patient_id=patient_id,
+        protocol_version=version,
+        rule_key=d.rule_key,
+        investigation=d.investigation,
+        anchor=d.anchor,
+        anchor_on=d.anchor_on,
+        occurrence=d.occurrence,
+        due_on=d.due_on,
+        window_opens_on=d.window_opens_on,
+        window_closes_on=d.window_closes_on,
+        explanation=d.explanation,
+        source=d.source[:200],
+        survives_stop=d.survives_stop,
+        status=MonitoringItem.go_live_status(d.due_on, go_live_on),
+        **owner,
+    )
+
+
+def materialise_new(*, patients: Sequence[Patient], on: date) -> int:
+    """Set-based first materialisation for patients with no monitoring yet (the go-live
+    import): each started plan's items and the general duties, with the same engine, anchors,
+    horizon and go-live marking as sync_plan_monitoring and sync_care_plan, in a few bulk
+    inserts instead of a dozen queries a plan. A patient who already has a care plan or a plan
+    with items is skipped: the sync functions keep those. Returns the items created."""
+    clinic = ClinicSettings.load()
+    horizon = horizon_for(on)
+    by_id = {p.pk: p for p in patients if p.status == PatientStatus.ACTIVE}
+    has_items = set(
+        MonitoringItem.objects.filter(patient_id__in=list(by_id)).values_list(
+            "patient_id", flat=True
+        )
+    )
+    has_items |= set(
+        CarePlan.objects.filter(patient_id__in=list(by_id)).values_list("patient_id", flat=True)
+    )
+    fresh = {pk: p for pk, p in by_id.items() if pk not in has_items}
+    plans = list(
+        DmtPlan.objects.filter(patient_id__in=list(fresh), started_on__isnull=False)
+        .select_related("protocol_version")
+        .prefetch_related("administrations")
+        .order_by("started_on", "id")
+    )
+    items: list[MonitoringItem] = []
+    latest: dict[int, DmtPlan] = {}
+    for plan in plans:
+        patient = fresh[plan.patient_id]
+        latest[patient.pk] = plan
+        due = schedule(
+            plan.protocol_version.protocol,
+            plan.plan_events(list(plan.administrations.all())),
+            horizon=horizon,
+            review_interval_months=clinic.review_interval_months,
+            conditions=_engine_conditions(patient, plan.conditions),
+        )
+        items += [
+            _new_item(
+                d,
+                owner={"plan": plan},
+                patient_id=patient.pk,
+                version=plan.protocol_version,
+                go_live_on=clinic.go_live_on,
+            )
+            for d in due
+        ]
+    version = protocol_version_for(drug_key=GENERAL_DRUG_KEY, region=clinic.label_region, on=on)
+    care_plans = []
+    for patient in fresh.values():
+        newest = latest.get(patient.pk)
+        if newest is not None and newest.started_on is not None:
+            anchor_on, label = newest.started_on, f"start of {newest.drug_name}"
+        elif patient.diagnosis_on is not None:
+            anchor_on, label = patient.diagnosis_on, "diagnosis"
+        else:
+            anchor_on, label = on, "start of tracking"
+        care_plans.append(
+            CarePlan(
+                patient=patient,
+                protocol_version=version,
+                anchor_on=anchor_on,
+                anchor_label=label,
+                tracking_from=on,
+            )
+        )
+    CarePlan.objects.bulk_create(care_plans, batch_size=1000)
+    general = version.protocol
+    for care_plan in care_plans:
+        due = schedule(
+            general,
+            PlanEvents(first_dose_on=care_plan.anchor_on),
+            horizon=horizon,
+            review_interval_months=clinic.review_interval_months,
+        )
+        items += [
+            _new_item(
+                d,
+                owner={"care_plan": care_plan},
+                patient_id=care_plan.patient_id,
+                version=version,
+                go_live_on=clinic.go_live_on,
+            )
+            for d in due
+            if d.window_closes_on >= care_plan.tracking_from
+        ]
+    MonitoringItem.objects.bulk_create(items, batch_size=2000, ignore_conflicts=True)
+    return len(items)
 
 
 def extend_monitoring(*, on: date) -> SyncReport:

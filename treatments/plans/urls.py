@@ -8,6 +8,7 @@ plan = patient + "plans/<int:plan_id>/"
 urlpatterns = [
     path(patient, views.patient_treatments, name="patient"),
     path(patient + "plans/new/", views.plan_new, name="plan_new"),
+    path(patient + "plans/history/", views.plan_history, name="plan_history"),
     path(plan, views.plan_detail, name="plan"),
     path(plan + "start/", views.plan_start, name="plan_start"),
     path(plan + "doses/", views.plan_dose, name="plan_dose"),

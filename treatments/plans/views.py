@@ -24,6 +24,7 @@ from patients.records.timeline import ChartPeriod
 from treatments.errors import TreatmentError
 from treatments.models import (
     AdministrationKind,
+    ClinicSettings,
     DmtPlan,
     GateOverride,
     MonitoringItem,
@@ -31,7 +32,7 @@ from treatments.models import (
     ResultValue,
     SymptomaticTreatment,
 )
-from treatments.plans import forms, gates, label_gates
+from treatments.plans import forms, gates, history, label_gates
 from treatments.plans import services as plan_services
 from treatments.protocols import investigation_name
 from treatments.symptomatic.interactions import interaction_notes
@@ -185,6 +186,53 @@ def plan_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     return render(
         request, "treatments/plan_new.html", {"patient": patient, "form": form}, status=status
     )
+
+
+@requires(Perm.HISTORY_RECORD)
+@patient_page
+def plan_history(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
+    """Record past therapy: a DMT started before Myelin, with its real dates."""
+    posting = request.method == "POST"
+    patient = _patient(request, external_id, Action.UPDATE if posting else Action.VIEW)
+    form = forms.PastTherapyForm(request.POST or None)
+    if posting and form.is_valid():
+        data = form.cleaned_data
+        try:
+            outcome = history.record_past_therapy(
+                patient=patient,
+                drug_key=data["drug_key"],
+                started_on=data["started_on"],
+                doses=data["doses"],
+                courses=data["courses"],
+                stopped_on=data["stopped_on"],
+                stop_reason=data["stop_reason"],
+                stop_note=data["stop_note"],
+                conditions=data["conditions"],
+                by=request.user,
+            )
+        except history.HistoryError as error:
+            for problem in error.problems:
+                form.add_error(
+                    problem.field if problem.field in form.fields else None, problem.message
+                )
+        else:
+            messages.success(
+                request,
+                f"Past therapy recorded: {outcome.plan.drug_name} from "
+                f"{outcome.plan.started_on:%d %b %Y}. Monitoring follows the real dates.",
+            )
+            for warning in outcome.warnings:
+                messages.warning(request, warning)
+            return redirect(outcome.plan.get_absolute_url())
+    context = {
+        "patient": patient,
+        "form": form,
+        "go_live_on": ClinicSettings.load().go_live_on,
+        "plans": DmtPlan.objects.filter(patient=patient, started_on__isnull=False).order_by(
+            "started_on"
+        ),
+    }
+    return render(request, "treatments/plan_history.html", context, status=422 if posting else 200)
 
 
 def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from treatments.models import (
     AdministrationKind,
     AlertGrade,
     AlertKind,
+    DmtAdministration,
     DmtPlan,
     PlanStatus,
     PmlCategoryChange,
@@ -182,12 +183,37 @@ def jcv_results(patient_id: int) -> list[pml.JcvResult]:
     return readings
 
 
+def natalizumab_exposure(plan: DmtPlan, on: date) -> tuple[int | None, int]:
+    """(months, infusions) of natalizumab up to `on`, over all the patient's natalizumab plans
+    (§4.1.2: exposure is cumulative, so a course stopped years ago still counts), by the real
+    dates: each plan from its first dose to its stop, and the infusions given on or before `on`
+    (a history entered afterwards has its real dates too). Two queries."""
+    plans = [
+        p
+        for p in DmtPlan.objects.filter(
+            patient_id=plan.patient_id,
+            drug_key__startswith=NATALIZUMAB_PREFIX,
+            started_on__isnull=False,
+            started_on__lte=on,
+        )
+        if p.pk != plan.pk
+    ]
+    own = exposure_months(plan, on)
+    months = None if own is None else own + sum(exposure_months(p, on) or 0 for p in plans)
+    infusions = DmtAdministration.objects.filter(
+        plan_id__in=[plan.pk, *(p.pk for p in plans)],
+        kind=AdministrationKind.DOSE,
+        given_on__lte=on,
+    ).count()
+    return months, infusions
+
+
 def assess_plan(plan: DmtPlan, profile: PmlProfile, *, on: date) -> pml.PmlRisk:
-    infusions = plan.administrations.filter(kind=AdministrationKind.DOSE).count()
+    months, infusions = natalizumab_exposure(plan, on)
     return pml.assess_pml_risk(
         jcv_results=jcv_results(plan.patient_id),
         prior_immunosuppressant=profile.prior_is,
-        exposure_months=exposure_months(plan, on),
+        exposure_months=months,
         infusions=infusions,
         extended_interval_dosing=profile.extended_interval_dosing,
     )

@@ -23,3 +23,11 @@ def reevaluate_result(result_id: int) -> int:
 def reassess_pml_risk() -> int:
     """Daily: exposure crosses 24 months as time passes, with no new result to trigger it."""
     return safety_services.reassess_all_pml_risk()
+
+
+@shared_task(name="treatments.reassess_pml_for_patient")
+def reassess_pml_for_patient(patient_id: int, reason: str) -> bool:
+    """After a change of a patient's natalizumab history (a past therapy entered)."""
+    return (
+        safety_services.reassess_pml_for_patient(patient_id=patient_id, reason=reason) is not None
+    )
