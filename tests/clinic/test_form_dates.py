@@ -20,7 +20,8 @@ from clinic.forms import DateField, PatientDatesMixin
 def every_form_class() -> list[type[forms.BaseForm]]:
     for package in (clinic, patients, treatments):
         for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
-            if ".migrations" not in module.name:
+            # A package's __main__ runs a command when imported (clinic.devstack): not a form.
+            if ".migrations" not in module.name and not module.name.endswith(".__main__"):
                 importlib.import_module(module.name)
     found, queue = [], list(forms.BaseForm.__subclasses__())
     while queue:
