@@ -14,6 +14,7 @@ from . import (
     interferons,
     mitoxantrone,
     natalizumab,
+    ponesimod,
     s1p_modulators,
     teriflunomide,
 )
@@ -26,6 +27,7 @@ _MODULES = (
     fumarates,
     fingolimod,
     s1p_modulators,
+    ponesimod,
     natalizumab,
     anti_cd20,
     alemtuzumab,
