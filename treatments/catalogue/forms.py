@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from clinic.forms import DateInput
+from clinic.forms import DateField
 from treatments import labs
 from treatments.errors import ServiceErrorMixin
 from treatments.models import (
@@ -16,10 +16,18 @@ from treatments.models import (
 
 
 class SettingsForm(ServiceErrorMixin, forms.ModelForm):
+    go_live_on = DateField(
+        label="Go-live date",
+        required=False,
+        help_text=(
+            "The day the clinic began tracking in Myelin. Monitoring of past therapy that fell "
+            "due before it is shown as 'before go-live' and never alerts."
+        ),
+    )
+
     class Meta:
         model = ClinicSettings
         fields = ["label_region", "review_interval_months", "go_live_on", "phq9_enabled"]
-        widgets = {"go_live_on": DateInput()}
 
     def clean_review_interval_months(self) -> int:
         value: int = self.cleaned_data["review_interval_months"]
@@ -58,7 +66,7 @@ class ReferenceRangeForm(ServiceErrorMixin, forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    valid_from = forms.DateField(label="Takes effect on", widget=DateInput)
+    valid_from = DateField(label="Takes effect on")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from clinic.accounts.models import CareTeam, User
+from clinic.forms import DateField
 from treatments.protocols import add_months
 from treatments.quality.services import Period, Scope, scope_for_teams
 
@@ -22,12 +23,8 @@ def default_period(today: date) -> tuple[date, date]:
 
 
 class QualityFilterForm(forms.Form):
-    start = forms.DateField(
-        label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    end = forms.DateField(
-        label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    start = DateField(label="From")
+    end = DateField(label="To")
     team = forms.ModelChoiceField(queryset=CareTeam.objects.none(), required=False)
 
     def __init__(self, data: Any, *, user: User, today: date) -> None:

@@ -453,6 +453,7 @@ SAMPLE_FIELDS = {
     "six_mwt": {"distance_m": "420"},
     "msis29": {"physical": "32.5", "psychological": "20"},
     "mfis": {"physical": "12", "cognitive": "14", "psychosocial": "3"},
+    "phq9": {f"item_{n}": "1" for n in range(1, 10)},
 }
 
 
