@@ -33,7 +33,7 @@ from clinic.devstack.output import fail, is_root, say
 from clinic.devstack.pgruntime import pg_service_bin, reachable_by_others
 from clinic.supervisor import Program, Supervisor
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent  # the checkout: clinic/devstack/__init__.py
 VAR = Path(os.environ.get("MYELIN_VAR_DIR", ROOT / "var"))
 VENV_BIN = Path(sys.executable).parent
 DB_NAME = "myelin"  # also spelled out in the existence check below

@@ -94,3 +94,10 @@ def test_make_run_starts_the_mllp_listener_only_when_it_is_enabled(
 
     assert listener.argv[-1] == "mllp_listener"
     assert not listener.essential, "the web server stays up if the listener keeps dying"
+
+
+def test_the_stack_runs_from_the_checkout_root():
+    # The dev stack is a package (clinic/devstack/): its root must still be the checkout, where
+    # manage.py, pyproject.toml and var/ live, or every step runs in the wrong folder.
+    assert (devstack.ROOT / "manage.py").is_file()
+    assert (devstack.ROOT / "pyproject.toml").is_file()
