@@ -56,6 +56,10 @@ class Perm(StrEnum):
     PLAN_SWITCH = "plan_switch"
     PLAN_CONDITIONS = "plan_conditions"
     HISTORY_RECORD = "history_record"
+    # Family planning, pregnancy and stem-cell transplantation
+    FAMILY_PLAN_RECORD = "family_plan_record"
+    PREGNANCY_RECORD = "pregnancy_record"
+    TRANSPLANT_RECORD = "transplant_record"
     # Monitoring, results, safety, other treatments
     WORKLIST_VIEW = "worklist_view"
     ITEM_BOOK = "item_book"
@@ -190,6 +194,20 @@ TABLE: tuple[Section, ...] = (
             _rule(
                 Perm.HISTORY_RECORD,
                 "record past therapy (a DMT started before Myelin, with its past doses and stop)",
+                _N,
+            ),
+            _rule(
+                Perm.FAMILY_PLAN_RECORD,
+                "plan a conception around the DMT (and record teriflunomide elimination levels)",
+                _N,
+                _U,
+            ),
+            _rule(
+                Perm.PREGNANCY_RECORD, "record a pregnancy, a delivery or a pregnancy loss", _N, _U
+            ),
+            _rule(
+                Perm.TRANSPLANT_RECORD,
+                "record a stem-cell transplant (which starts its post-transplant monitoring)",
                 _N,
             ),
         ),

@@ -516,6 +516,8 @@ PATIENT_PAGE_TIMELINE = [
     "treatments.plans.page.symptomatic_timeline",
     "treatments.safety.page.side_effect_timeline",
     "treatments.rehab.services.rehab_timeline",
+    "treatments.family.page.family_timeline",
+    "treatments.transplant.page.transplant_timeline",
 ]
 PATIENT_PAGE_PERIODS = ["treatments.plans.page.dmt_periods"]
 # (DOM id and URL segment, title, audit category when opened, source)

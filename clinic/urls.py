@@ -22,6 +22,8 @@ urlpatterns = [
     path("referrals/", include("patients.referrals.urls")),
     path("treatments/", include("treatments.urls")),
     path("rehab/", include("treatments.rehab.urls")),
+    path("family/", include("treatments.family.urls")),
+    path("transplant/", include("treatments.transplant.urls")),
     path("alerts/", include("treatments.alerts.urls")),
     path("safety/", include("treatments.safety.urls")),
     path("labs/", include("treatments.labimport.urls")),

@@ -51,6 +51,8 @@ class Category(models.TextChoices):
     AUDIT = "audit", "Audit trail"
     # Who may do what: users, roles, care teams, the break-glass right (clinic.accounts.staff).
     ADMINISTRATION = "administration", "User administration"
+    FAMILY_PLANNING = "family_planning", "Family planning and pregnancy"
+    TRANSPLANT = "transplant", "Stem-cell transplantation"
 
 
 GENESIS_HASH = "0" * 64

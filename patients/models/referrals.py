@@ -62,6 +62,8 @@ class ReferralDiscipline(models.TextChoices):
     PAIN = "pain", "Pain clinic"
     NEURO_REHAB = "neuro_rehab", "Neuro-rehabilitation"
     MS_NURSE = "ms_nurse", "MS nurse"
+    # Outside the team: the team's neurologists and nurses record its responses (§3.19, aHSCT).
+    TRANSPLANT_CENTRE = "transplant_centre", "Stem-cell transplant centre (aHSCT)"
 
 
 # Disciplines whose referrals a therapist of the same discipline (accounts.Discipline) receives.

@@ -34,6 +34,9 @@ EXPECTED: dict[str, str] = {
     "plan_switch": "N",
     "plan_conditions": "N",
     "history_record": "N",
+    "family_plan_record": "N U",
+    "pregnancy_record": "N U",
+    "transplant_record": "N",
     # Monitoring, results and safety
     "worklist_view": "N U",
     "item_book": "N U",

@@ -20,6 +20,7 @@ from treatments.models.catalogue import (
     ProtocolVersionQuerySet,
     Region,
 )
+from treatments.models.family import EliminationLevel, FamilyPlan, Pregnancy, PregnancyOutcome
 from treatments.models.gates import (
     MIN_OVERRIDE_REASON_LENGTH,
     GateAction,
@@ -89,6 +90,7 @@ from treatments.models.side_effects import (
     SideEffectReportQuerySet,
 )
 from treatments.models.symptomatic import Indication, SymptomaticTreatment, TreatmentKind
+from treatments.models.transplant import Conditioning, Transplant
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -173,4 +175,14 @@ __all__ = [
     "SymptomaticTreatment",
     "TherapyPlan",
     "TreatmentKind",
+]
+
+# Family planning and pregnancy; stem-cell transplantation (issue #18).
+__all__ += [
+    "Conditioning",
+    "EliminationLevel",
+    "FamilyPlan",
+    "Pregnancy",
+    "PregnancyOutcome",
+    "Transplant",
 ]

@@ -18,11 +18,15 @@ class Region(models.TextChoices):
 
 
 GENERAL_DRUG_KEY = "general"
+# Catalogue entries that are procedures, not drugs a clinician plans: listed in the catalogue,
+# but recorded through their own page (aHSCT: treatments.transplant), never in "Plan a DMT".
+PROCEDURE_KEYS = ("ahsct",)
 
 
 class ProtocolVersionQuerySet(models.QuerySet["ProtocolVersion"]):
     def drugs(self) -> ProtocolVersionQuerySet:
-        return self.exclude(drug_key=GENERAL_DRUG_KEY)
+        """The drugs a clinician plans (not the general duties, not procedures such as aHSCT)."""
+        return self.exclude(drug_key=GENERAL_DRUG_KEY).exclude(drug_key__in=PROCEDURE_KEYS)
 
     def in_effect(self, *, drug_key: str, region: str, on: date) -> ProtocolVersion | None:
         """The latest version of the drug's protocol for the region in effect on a date."""

@@ -280,6 +280,19 @@ _ALL: tuple[Investigation, ...] = (
         InvestigationKind.PROCEDURE,
         note="EDSS per §7.",
     ),
+    # After autologous stem-cell transplantation (§3.19).
+    Investigation(
+        "cmv_ebv_pcr",
+        "CMV and EBV DNA PCR (blood)",
+        InvestigationKind.QUALITATIVE,
+        note="Viral reactivation after aHSCT; no single LOINC code for the pair (verify).",
+    ),
+    Investigation(
+        "revaccination",
+        "Re-vaccination visit (post-transplant schedule)",
+        InvestigationKind.PROCEDURE,
+        note="Vaccines given per the transplant centre's schedule (§3.19).",
+    ),
 )
 
 INVESTIGATIONS: dict[str, Investigation] = {inv.key: inv for inv in _ALL}

@@ -56,6 +56,8 @@ class DrugClass(StrEnum):
     ANTI_CD52 = "anti_cd52"
     PURINE_ANALOGUE = "purine_analogue"
     CYTOTOXIC = "cytotoxic"
+    CELL_THERAPY = "cell_therapy"
+    """Autologous haematopoietic stem-cell transplantation (§3.19): a procedure, not a drug."""
     NONE = "none"
 
 

@@ -25,6 +25,7 @@ class SwitchGroup(StrEnum):
     ALEMTUZUMAB = "alemtuzumab"
     CLADRIBINE = "cladribine"
     MITOXANTRONE = "mitoxantrone"
+    AHSCT = "ahsct"
 
 
 DRUG_GROUPS: dict[str, SwitchGroup] = {
@@ -51,6 +52,7 @@ DRUG_GROUPS: dict[str, SwitchGroup] = {
     "alemtuzumab": SwitchGroup.ALEMTUZUMAB,
     "cladribine": SwitchGroup.CLADRIBINE,
     "mitoxantrone": SwitchGroup.MITOXANTRONE,
+    "ahsct": SwitchGroup.AHSCT,
 }
 
 # §5 "Second-line -> first-line" row: IFN/GA/teriflunomide/DMF count as first line.
@@ -205,6 +207,14 @@ def washout_guidance(from_drug: str, to_drug: str) -> WashoutGuidance:
                 "About 6 months before another second-line drug.",
                 ("cbc", "echo_lvef"),
                 "France4MS-2021",
+            )
+        case SwitchGroup.AHSCT:
+            return guidance(
+                0,
+                "After a stem-cell transplant, another DMT only if disease activity returns, "
+                "once immune reconstitution allows (lymphocytes, CD4), with the transplant centre.",
+                ("lymphocytes", "cd4"),
+                "EBMT-2019; CK",
             )
         case SwitchGroup.ALEMTUZUMAB | SwitchGroup.CLADRIBINE:
             return guidance(

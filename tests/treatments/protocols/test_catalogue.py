@@ -34,6 +34,7 @@ from .helpers import START, months
 PROTOCOLS = all_protocols()
 EXPECTED_DRUGS = {
     "general",
+    "ahsct",
     "interferon_beta_1a_im",
     "interferon_beta_1a_sc",
     "peginterferon_beta_1a",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..schema import Protocol
 from . import (
+    ahsct,
     alemtuzumab,
     anti_cd20,
     cladribine,
@@ -33,6 +34,7 @@ _MODULES = (
     alemtuzumab,
     cladribine,
     mitoxantrone,
+    ahsct,
 )
 
 PROTOCOLS: tuple[Protocol, ...] = tuple(p for module in _MODULES for p in module.PROTOCOLS)
