@@ -21,6 +21,10 @@ class TransplantForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     conditioning = forms.ChoiceField(choices=[("", "Choose the regimen…"), *Conditioning.choices])
     mobilised_on = DateField(label="Mobilisation date", required=False)
     transplanted_on = DateField(label="Stem-cell reinfusion (day 0)")
+    contraception_confirmed = forms.BooleanField(
+        label="Contraception confirmed (women: from mobilisation, as the centre advises)",
+        required=False,
+    )
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )

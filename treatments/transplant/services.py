@@ -15,7 +15,14 @@ from django.utils import timezone
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, ensure
-from patients.models import Patient, Referral, ReferralDiscipline, ReferralState
+from patients.models import (
+    Patient,
+    PregnancyStatus,
+    Referral,
+    ReferralDiscipline,
+    ReferralState,
+    Sex,
+)
 from treatments.errors import TreatmentError
 from treatments.models import Conditioning, DmtPlan, MonitoringItem, Transplant
 from treatments.plans import services as plans
@@ -84,6 +91,7 @@ def record_transplant(
     transplanted_on: date,
     mobilised_on: date | None = None,
     note: str = "",
+    contraception_confirmed: bool = False,
     by: User,
 ) -> Transplant:
     """The stem-cell reinfusion (day 0) as a dated event. The catalogue's aHSCT protocol is
@@ -122,6 +130,16 @@ def record_transplant(
         raise TreatmentError("Describe the regimen in the note.", field="note")
     if not centre.strip():
         raise TreatmentError("Name the transplant centre.", field="centre")
+    if patient.pregnancy_status == PregnancyStatus.PREGNANT:
+        raise TreatmentError(
+            "The patient is recorded as pregnant: aHSCT is to be avoided in pregnancy (EBMT-2019).",
+            field="transplanted_on",
+        )
+    if patient.sex != Sex.MALE and not contraception_confirmed:
+        raise TreatmentError(
+            "Confirm the contraception the transplant centre asks for.",
+            field="contraception_confirmed",
+        )
     current = DmtPlan.objects.current().filter(patient=patient).first()
     if current is not None:
         raise TreatmentError(
@@ -135,7 +153,12 @@ def record_transplant(
         )
     with transaction.atomic():
         plan = plans.plan_dmt(patient=patient, drug_key=DRUG_KEY, by=by, planned_on=transplanted_on)
-        plan = plans.start_dmt_plan(plan=plan, started_on=transplanted_on, by=by)
+        plan = plans.start_dmt_plan(
+            plan=plan,
+            started_on=transplanted_on,
+            by=by,
+            contraception_confirmed=contraception_confirmed,
+        )
         transplant = Transplant.objects.create(
             patient=patient,
             referral=referral,

@@ -23,6 +23,7 @@ from ..schema import (
     DrugClass,
     EfficacyCategory,
     PeriodUnit,
+    PregnancyUse,
     Protocol,
     Region,
     Route,
@@ -40,6 +41,7 @@ from ._build import (
     WARNING,
     alert,
     event_alert,
+    pregnancy,
     rule,
 )
 
@@ -290,6 +292,15 @@ def _protocol(region: Region) -> Protocol:
             "Before the transplant: stop the current DMT with its own washout (§5) as the centre "
             "asks. After it: a DMT only if disease activity returns, once immune reconstitution "
             "allows (EBMT-2019; CK)."
+        ),
+        pregnancy=pregnancy(
+            PregnancyUse.AVOID,
+            "EBMT-2019",
+            "Effective contraception from mobilisation until the transplant centre advises "
+            "otherwise (at least the first year after the transplant)",
+            verify="The reference lists a pregnancy test in the work-up and fertility "
+            "counselling (EBMT-2019); the contraception period is our choice (CK, verify with "
+            "the centre). A patient recorded as pregnant is refused.",
         ),
         pregnancy_notes=(
             "Pregnancy test before mobilisation and conditioning; fertility counselling and "
