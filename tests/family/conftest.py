@@ -11,7 +11,10 @@ from tests.treatments.conftest import eu_clinic, start_plan, today, us_clinic  #
 
 
 @pytest.fixture
-def alice(patient_a: Patient, today: date, eu_clinic: object) -> Patient:
+def alice(patient_a: Patient, request: pytest.FixtureRequest) -> Patient:
+    """Alice, 32, on the treatments clinic day under EU labels."""
+    request.getfixturevalue("today")
+    request.getfixturevalue("eu_clinic")
     patient_a.sex = "female"
     patient_a.date_of_birth = date(1994, 3, 2)
     patient_a.save(update_fields=["sex", "date_of_birth"])

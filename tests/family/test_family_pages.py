@@ -152,7 +152,8 @@ def test_delivery_with_breastfeeding_gives_the_restart_plan_and_the_timeline(
     alice.refresh_from_db()
     assert alice.pregnancy_status == PregnancyStatus.POSTPARTUM
     page = signed_in(neurologist).get(_url("patient", alice)).content.decode()
-    assert "08 Jun 2026" in page and "compatible with breast-feeding" in page
+    assert "08 Jun 2026" in page
+    assert "compatible with breast-feeding" in page
     assert plan.is_current
     titles = [event.title for event in timeline_for(alice)]
     assert "Pregnancy (estimated conception)" in titles

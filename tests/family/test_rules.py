@@ -29,13 +29,16 @@ def test_every_drug_of_the_catalogue_has_a_family_rule_with_a_source():
     for region in ("US", "EU"):
         for key in family_drug_keys():
             rule = family_rule(key, region)
-            assert rule is not None and rule.source and rule.text, key
+            assert rule is not None, key
+            assert rule.source, key
+            assert rule.text, key
 
 
 def test_interferon_continues_and_is_compatible_with_breastfeeding():
     rule = family_rule("interferon_beta_1a_sc", "EU")
     advice = plan_conception(rule, conceive_on=CONCEIVE, today=TODAY)
-    assert rule is not None and rule.breastfeeding == Breastfeeding.COMPATIBLE
+    assert rule is not None
+    assert rule.breastfeeding == Breastfeeding.COMPATIBLE
     assert advice.steps[0].action.startswith("Continue Interferon")
     assert advice.conception_fits
 
@@ -100,7 +103,8 @@ def test_a_father_on_fingolimod_is_asked_nothing():
 def test_ocrelizumab_gap_follows_the_label_region():
     us = family_rule("ocrelizumab_iv", "US")
     eu = family_rule("ocrelizumab_iv", "EU")
-    assert us is not None and eu is not None
+    assert us is not None
+    assert eu is not None
     assert (us.wait, eu.wait) == (6, 4)
     assert eu.breastfeeding == Breastfeeding.COMPATIBLE
     assert us.breastfeeding == Breastfeeding.AVOID
@@ -108,7 +112,8 @@ def test_ocrelizumab_gap_follows_the_label_region():
 
 def test_teriflunomide_elimination_is_planned_six_weeks_ahead_with_two_levels():
     rule = family_rule("teriflunomide", "EU")
-    assert rule is not None and rule.before == BeforeConception.ACCELERATED_ELIMINATION
+    assert rule is not None
+    assert rule.before == BeforeConception.ACCELERATED_ELIMINATION
     advice = plan_conception(rule, conceive_on=CONCEIVE, today=TODAY)
     start, first, second, conception = advice.steps
     assert start.on == date(2026, 12, 4)
@@ -121,9 +126,9 @@ def test_levels_confirm_elimination_only_two_below_target_fourteen_days_apart():
     assert elimination_confirmed_on([(date(2026, 7, 1), 0.01)]) is None
     # 13 days apart is not enough.
     assert elimination_confirmed_on([(date(2026, 7, 1), 0.01), (date(2026, 7, 14), 0.01)]) is None
-    assert elimination_confirmed_on(
-        [(date(2026, 7, 1), 0.01), (date(2026, 7, 15), 0.015)]
-    ) == date(2026, 7, 15)
+    assert elimination_confirmed_on([(date(2026, 7, 1), 0.01), (date(2026, 7, 15), 0.015)]) == date(
+        2026, 7, 15
+    )
 
 
 def test_a_level_at_the_target_starts_the_count_again():
@@ -137,7 +142,8 @@ def test_restart_after_delivery_waits_for_breastfeeding_to_end_when_the_drug_is_
     (restart, mri) = restart_after_delivery(
         family_rule("fingolimod", "EU"), delivered_on=delivered, breastfeeding=True
     )
-    assert restart.on is None and "when breast-feeding ends" in restart.action
+    assert restart.on is None
+    assert "when breast-feeding ends" in restart.action
     assert mri.on == date(2028, 1, 1)
     (restart, _) = restart_after_delivery(
         family_rule("fingolimod", "EU"), delivered_on=delivered, breastfeeding=False
@@ -159,9 +165,12 @@ def test_mri_is_what_pregnancy_defers():
 
 def test_impossible_pregnancy_dates_are_named_by_field():
     born = date(1994, 3, 2)
-    assert "male" in pregnancy_date_problems(
-        sex="male", born_on=born, conceived_on=date(2026, 5, 1), today=TODAY
-    )["conceived_on"]
+    assert (
+        "male"
+        in pregnancy_date_problems(
+            sex="male", born_on=born, conceived_on=date(2026, 5, 1), today=TODAY
+        )["conceived_on"]
+    )
     assert pregnancy_date_problems(
         sex="female",
         born_on=born,
@@ -169,17 +178,26 @@ def test_impossible_pregnancy_dates_are_named_by_field():
         ended_on=date(2026, 4, 1),
         today=TODAY,
     ) == {"ended_on": "The pregnancy cannot end before the conception date."}
-    assert "future" in pregnancy_date_problems(
-        sex="female", born_on=born, conceived_on=date(2026, 7, 1), today=TODAY
-    )["conceived_on"]
+    assert (
+        "future"
+        in pregnancy_date_problems(
+            sex="female", born_on=born, conceived_on=date(2026, 7, 1), today=TODAY
+        )["conceived_on"]
+    )
     # A conception at age 5 is a typo in the year.
-    assert "was 5" in pregnancy_date_problems(
-        sex="female", born_on=born, conceived_on=date(1999, 6, 1), today=TODAY
-    )["conceived_on"]
-    assert "44 weeks" in pregnancy_date_problems(
-        sex="female",
-        born_on=born,
-        conceived_on=date(2025, 1, 1),
-        ended_on=date(2025, 12, 1),
-        today=TODAY,
-    )["ended_on"]
+    assert (
+        "was 5"
+        in pregnancy_date_problems(
+            sex="female", born_on=born, conceived_on=date(1999, 6, 1), today=TODAY
+        )["conceived_on"]
+    )
+    assert (
+        "44 weeks"
+        in pregnancy_date_problems(
+            sex="female",
+            born_on=born,
+            conceived_on=date(2025, 1, 1),
+            ended_on=date(2025, 12, 1),
+            today=TODAY,
+        )["ended_on"]
+    )
