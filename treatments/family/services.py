@@ -9,6 +9,7 @@ in one transaction, and refuses bad input with `TreatmentError` naming its form 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -84,9 +85,11 @@ def dmt_for_planning(patient: Patient) -> DmtPlan | None:
 
 
 def rule_for(plan: DmtPlan | None) -> rules.FamilyRule | None:
+    """The catalogue's rule for the plan's drug, named as the plan names it."""
     if plan is None:
         return None
-    return rules.family_rule(plan.drug_key, plan.protocol_version.region)
+    rule = rules.family_rule(plan.drug_key, plan.protocol_version.region)
+    return dataclasses.replace(rule, drug_name=plan.drug_name) if rule is not None else None
 
 
 def _last_dose_on(plan: DmtPlan) -> date | None:
