@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ..schema import (
     Anchor,
+    Comparator,
     DrugClass,
     EfficacyCategory,
     PeriodUnit,
@@ -40,7 +41,7 @@ from ._build import (
     VERSION,
     WARNING,
     alert,
-    event_alert,
+    alt_and_ast,
     pregnancy,
     rule,
 )
@@ -267,12 +268,31 @@ def _protocol(region: Region) -> Protocol:
                 "EBMT-2019; CK",
                 unit=CELLS,
             ),
-            event_alert(
-                "cmv_ebv_reactivation",
-                "CMV or EBV DNA detected in blood",
+            alert(
+                "cmv_ebv_detected",
+                "cmv_ebv_pcr",
+                Comparator.POSITIVE,
+                None,
+                ABS,
                 CRITICAL,
-                "Discuss pre-emptive treatment with the transplant centre the same day.",
+                "CMV or EBV DNA detected: discuss pre-emptive treatment with the transplant "
+                "centre the same day.",
                 "EBMT-2019",
+            ),
+            *alt_and_ast(
+                alert(
+                    "alt_gt_3_uln",
+                    "alt",
+                    GT,
+                    3,
+                    ULN,
+                    WARNING,
+                    "Liver enzymes above 3 × ULN after aHSCT: look for a cause (drugs, viral "
+                    "reactivation) with the transplant centre.",
+                    "EBMT-2019; CK",
+                    verify="3 × ULN is the catalogue's usual liver threshold (CTCAE-v5 grade 2); "
+                    "the reference gives none for aHSCT.",
+                )
             ),
         ),
         side_effects=(
