@@ -518,6 +518,8 @@ PATIENT_PAGE_TIMELINE = [
     "treatments.rehab.services.rehab_timeline",
 ]
 PATIENT_PAGE_PERIODS = ["treatments.plans.page.dmt_periods"]
+# Facts in the patient header, read from annotations on the query that loads the patient.
+PATIENT_PAGE_HEADER = ["treatments.plans.header.patient_header"]
 # (DOM id and URL segment, title, audit category when opened, source)
 PATIENT_PAGE_PANELS = [
     (

@@ -138,21 +138,25 @@ def edss_chart(patient: Patient, history: services.ClinicalHistory) -> str:
 @patient_page
 @vary_on_headers("HX-Request")
 def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
+    today = timezone.localdate()
     patient = get_scoped_or_404(
         request,
-        Patient.objects.visible_to(request.user)
-        .with_emergency_access(request.user)
-        .select_related("care_team", "neurologist", "nurse"),
+        timeline.with_header(
+            Patient.objects.visible_to(request.user)
+            .with_emergency_access(request.user)
+            .select_related("care_team", "neurologist", "nurse"),
+            today,
+        ),
         external_id=external_id,
         category=Category.CLINICAL,
     )
-    today = timezone.localdate()
     history = services.clinical_history(patient)
     progressions = history.labelled_progressions()
     context: dict[str, Any] = {
         "patient": patient,
         "today": today,
         "age": patient.age_on(today),
+        "header_facts": timeline.header_facts(patient, today),
         "history": history,
         "progressions": progressions,
         "latest_progression": progressions[-1] if progressions else None,
