@@ -102,8 +102,29 @@ def patient_edit(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
     )
     form = PatientForm(request.POST or None, instance=patient, user=request.user)
     if request.method == "POST" and form.is_valid():
+        changed = form.save(commit=False)
+        note = request.POST.get("status_note", "").strip()[:200]
+        # Deceased or transferred: first show what it stops, save only once confirmed (the
+        # confirmation re-posts the same form with the status it confirms).
+        confirmed = request.POST.get("confirm_status") == changed.status
+        if "status" in form.changed_data and changed.status != "active" and not confirmed:
+            context = {
+                "patient": changed,
+                "consequences": services.status_consequences(changed, by=request.user),
+                "fields": [
+                    (name, value)
+                    for name, values in request.POST.lists()
+                    if name not in ("csrfmiddlewaretoken", "confirm_status", "status_note")
+                    for value in values
+                ],
+            }
+            return render(request, "patients/status_confirm.html", context)
         services.update_patient(
-            patient=form.save(commit=False), changed=form.changed_data, by=request.user
+            patient=changed,
+            changed=form.changed_data,
+            by=request.user,
+            status_confirmed=confirmed,
+            status_note=note,
         )
         messages.success(request, "Patient record saved.")
         return redirect(patient.get_absolute_url())
