@@ -22,7 +22,7 @@ from clinic.audit.models import Category
 from clinic.permissions import Perm, requires
 from patients.models import EmergencyAccess, Patient
 from patients.records import services, timeline
-from patients.records.charts import ChartSpec, Marker, Series, time_chart
+from patients.records.charts import ChartSpec, Marker, Series, patient_axis, time_chart
 from patients.records.forms import (
     CourseStateForm,
     EdssForm,
@@ -141,13 +141,21 @@ def patient_edit(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
 
 def edss_chart(patient: Patient, history: services.ClinicalHistory) -> str:
     today = timezone.localdate()
+    periods = timeline.periods_for(patient)
     spec = ChartSpec(
         title="EDSS over time",
         series=[
             Series("EDSS", [(a.assessed_on, Decimal(a.step)) for a in history.edss]),
         ],
-        periods=timeline.periods_for(patient),
+        periods=periods,
         markers=[Marker(r.onset_on, f"Relapse {r.onset_on:%d %b %Y}") for r in history.relapses],
+        # The outcome-measure charts share this axis (treatments.rehab.services).
+        axis=patient_axis(
+            [a.assessed_on for a in history.edss],
+            [r.onset_on for r in history.relapses],
+            periods,
+            today,
+        ),
         y_min=0,
         y_max=10,
         y_step=1,

@@ -465,7 +465,10 @@ def _settle(
                 )
                 continue
             if roll < 0.05:
-                row["status"], row["waived_reason"] = "waived", "Not clinically needed at this visit"
+                row["status"], row["waived_reason"] = (
+                    "waived",
+                    "Not clinically needed at this visit",
+                )
                 continue
             late = roll > 0.9
             taken = (
@@ -557,7 +560,9 @@ def _referrals_and_rehab(
                 "completed_at": sent + timedelta(days=60)
                 if state == ReferralState.COMPLETED
                 else None,
-                "summary": "Assessed; home programme agreed, review if it worsens" if state == ReferralState.COMPLETED else "",
+                "summary": "Assessed; home programme agreed, review if it worsens"
+                if state == ReferralState.COMPLETED
+                else "",
             }
         )
         for n in range(rng.randint(0, 6)):
