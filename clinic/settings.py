@@ -520,6 +520,11 @@ PATIENT_PAGE_TIMELINE = [
     "treatments.transplant.page.transplant_timeline",
 ]
 PATIENT_PAGE_PERIODS = ["treatments.plans.page.dmt_periods"]
+# Facts in the patient header, read from annotations on the query that loads the patient.
+PATIENT_PAGE_HEADER = ["treatments.plans.header.patient_header"]
+# What marking a patient deceased or transferred does elsewhere (asked first, then done), each
+# `fn(patient, *, reason, by, dry_run) -> list of lines in plain words`.
+PATIENT_STATUS_CONSEQUENCES = ["treatments.plans.status.status_consequences"]
 # (DOM id and URL segment, title, audit category when opened, source)
 PATIENT_PAGE_PANELS = [
     (

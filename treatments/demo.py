@@ -4,19 +4,29 @@ A plausible mix: ocrelizumab, natalizumab with JCV results, teriflunomide starte
 ago with one abnormal ALT, alemtuzumab after two courses, cladribine, a fingolimod-to-ofatumumab
 switch, dimethyl fumarate, and a natalizumab plan waiting on its baseline checks. Past duties are
 mostly done with results; some are left overdue, some booked, some due this week.
+
+Around those showcase patients, `seed_caseload` fills both teams to a clinic's size (about 60
+patients) with the bench's generator (treatments.bench.generate): years of EDSS, relapses, MRI,
+DMT history, monitoring with a few overdue items and their alerts, referrals and rehab sessions,
+written set-based so loading stays quick.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 
-from clinic.accounts.models import User
+from clinic.accounts.models import CareTeam, Role, User
+from clinic.demo import TEAM_A, TEAM_B
 from patients.models import Patient
 from treatments import labs
+from treatments.bench.generate import populate
+from treatments.bench.shape import ClinicShape, Counts, Staff
 from treatments.catalogue import services as catalogue_services
 from treatments.models import DmtPlan, MonitoringItem, QualitativeValue
 from treatments.monitoring import services as monitoring_services
@@ -262,3 +272,52 @@ def _switch(patient: Patient, today: date, neuro: User, nurse: User) -> None:
         override_reason="Lymphocytes recovered; baseline bloods on the fingolimod record.",
     )
     _work_through(patient, today, nurse)
+
+
+# Generated patients per team, beside the hand-written ones (six in North, two in South): North's
+# lead neurologist gets two of every three of North's, so her own caseload runs to a second page.
+CASELOAD_SIZES = {TEAM_A: 34, TEAM_B: 18}
+CASELOAD_SEED = 2026
+
+
+def seed_caseload(*, today: date) -> list[int]:
+    """Generated patients for the demo teams' own clinicians (the generator's names and
+    histories, MRNs in the clinic's format after the showcase patients'). Returns their ids."""
+    rng = random.Random(CASELOAD_SEED)
+    teams = {team.name: team for team in CareTeam.objects.filter(name__in=CASELOAD_SIZES)}
+    slots: list[tuple[int, int, int]] = []
+    mrns: list[str] = []
+    staff = Staff()
+    for name, size in CASELOAD_SIZES.items():
+        team = teams[name]
+        members = list(team.members.filter(is_active=True).order_by("username"))
+        neurologists = [u.pk for u in members if u.role == Role.NEUROLOGIST]
+        if team.lead_neurologist_id in neurologists:  # the lead first, twice as often
+            neurologists.remove(team.lead_neurologist_id)
+            neurologists = [team.lead_neurologist_id, team.lead_neurologist_id, *neurologists]
+        nurses = [u.pk for u in members if u.role == Role.NURSE]
+        staff.neurologists[team.pk] = neurologists
+        staff.nurses[team.pk] = nurses
+        staff.therapists[team.pk] = [
+            (u.pk, u.discipline) for u in members if u.role == Role.THERAPIST and u.discipline
+        ]
+        digit = "1" if name == TEAM_A else "2"
+        for index in range(size):
+            slots.append(
+                (team.pk, neurologists[index % len(neurologists)], nurses[index % len(nurses)])
+            )
+            mrns.append(f"MS{digit}{101 + index:05d}")
+    shape = ClinicShape(patients=len(slots), seed=CASELOAD_SEED, today=today)
+    # Made-up histories are not clinical changes: like the bench, no history rows for them when
+    # the loading role may skip row triggers; the showcase patients' stories keep theirs.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+        skip = bool(row and row[0])
+        if skip:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        try:
+            return populate(shape, rng, staff, Counts(), slots=slots, mrns=mrns)
+        finally:
+            if skip:
+                cursor.execute("SET LOCAL session_replication_role = origin")

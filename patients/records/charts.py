@@ -8,6 +8,7 @@ label is escaped here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -49,6 +50,16 @@ class ChartSpec:
     start: date | None = None
     end: date | None = None
     extra_dates: Sequence[date] = field(default_factory=tuple)
+    axis: Axis | None = None  # a time axis shared with another chart (see patient_axis)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A chart's time axis: the days it spans, and why points were left off, if any were."""
+
+    start: date
+    end: date
+    note: str = ""
 
 
 # The axis never reaches beyond these: a date outside them (a typo such as 0001-01-01 stored
@@ -87,15 +98,106 @@ def _clipped(spec: ChartSpec, today: date) -> ChartSpec:
     )
 
 
-def _span(spec: ChartSpec, today: date) -> tuple[date, date]:
-    dates = [d for s in spec.series for d, _ in s.points]
-    dates += [p.start for p in spec.periods] + [m.on for m in spec.markers] + list(spec.extra_dates)
-    start = spec.start or (min(dates) if dates else today - timedelta(days=365))
-    end = spec.end or max([*dates, today]) if dates else today
-    if end <= start:
-        end = start + timedelta(days=30)
+# An axis spans at least this many days: one point, or a few in one month, sit in a readable
+# half-year around them instead of filling the width.
+MIN_SPAN_DAYS = 180
+# How far before the first treatment the axis may reach when older points would squash it.
+BEFORE_TREATMENT_DAYS = 730
+
+
+def time_axis(
+    dates: Sequence[date],
+    periods: Sequence[ChartPeriod],
+    today: date,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> Axis:
+    """The time axis for points on `dates` and bands `periods` (pure: no database, no clock).
+
+    - Points after today are typing errors: they are left off, with a note.
+    - A point far older than the rest (a typo such as 1925 for 2025, or a record decades
+      before any treatment) would squash everything else into a sliver: when what lies before
+      the treated period (from two years before the first treatment; without treatment, two
+      years before the median point) would take more than half the width, the axis starts
+      there instead and a note says how many points are not shown and since when.
+    - One point, or points close together, get at least half a year around them.
+    """
+    notes = []
+    future = [d for d in dates if d > today]
+    dates = sorted(d for d in dates if d <= today)
+    if future:
+        notes.append(
+            f"{_count(len(future), 'point')} dated after today "
+            f"({', '.join(f'{d:%d %b %Y}' for d in sorted(future)[:3])}) not shown."
+        )
+    first = min([*dates, *(p.start for p in periods)], default=None)
+    if start is None and dates and first is not None:
+        anchor = min(p.start for p in periods) if periods else dates[len(dates) // 2]
+        floor = anchor - timedelta(days=BEFORE_TREATMENT_DAYS)
+        last = max([dates[-1], today])
+        if first < floor and (floor - first) > (last - floor):
+            hidden = [d for d in dates if d < floor]
+            if hidden:
+                notes.append(
+                    f"{_count(len(hidden), 'earlier point')} (from {hidden[0]:%b %Y}) not "
+                    f"shown: the chart starts {floor:%b %Y}, "
+                    + ("two years before the first treatment." if periods else "to stay readable.")
+                )
+            start = floor
+    if start is None:
+        start = first if first is not None else today - timedelta(days=365)
+    if end is None:
+        end = max([*dates, today]) if dates else today
+    if len(set(dates)) == 1:  # one point: room on both sides of it, whenever it was
+        half = timedelta(days=MIN_SPAN_DAYS // 2)
+        start, end = min(start, dates[0] - half), max(end, dates[0] + half)
+    if (end - start).days < MIN_SPAN_DAYS:
+        middle = start + (end - start) / 2
+        start = middle - timedelta(days=MIN_SPAN_DAYS // 2)
+        end = middle + timedelta(days=MIN_SPAN_DAYS // 2)
     pad = max(7, (end - start).days // 40)
-    return start - timedelta(days=pad), end + timedelta(days=pad)
+    return Axis(start - timedelta(days=pad), end + timedelta(days=pad), " ".join(notes))
+
+
+def patient_axis(
+    edss_dates: Sequence[date],
+    relapse_dates: Sequence[date],
+    periods: Sequence[ChartPeriod],
+    today: date,
+) -> Axis:
+    """The patient's time axis: the EDSS chart's, which the outcome-measure charts share so a
+    change in one lines up with the other."""
+    return time_axis([*edss_dates, *relapse_dates], periods, today)
+
+
+def value_axis(
+    values: Sequence[float], low: float | None, high: float | None
+) -> tuple[float, float, float]:
+    """(bottom, top, step) of the value axis: the given bounds, else nice round numbers around
+    the values; one value (or equal values) gets room above and below it."""
+    if low is not None and high is not None and high > low:
+        return low, high, _nice_step(high - low)
+    lo = low if low is not None else (min(values) if values else 0.0)
+    hi = high if high is not None else (max(values) if values else 1.0)
+    if hi <= lo:
+        pad = max(abs(hi) * 0.2, 1.0)
+        if high is None:
+            hi = hi + pad
+        if low is None:
+            lo = lo - pad if lo - pad >= 0 or lo < 0 else 0.0
+        if hi <= lo:
+            hi = lo + pad
+    step = _nice_step(hi - lo)
+    if low is None:
+        lo = math.floor(lo / step + 1e-9) * step
+    if high is None:
+        hi = math.ceil(hi / step - 1e-9) * step
+    return lo, hi, step
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def _year_step(first: int, last: int) -> int:
@@ -107,14 +209,30 @@ def _year_step(first: int, last: int) -> int:
 
 def time_chart(spec: ChartSpec, *, today: date) -> str:
     spec = _clipped(spec, today)
-    start, end = _span(spec, today)
+    dates = [d for s in spec.series for d, _ in s.points]
+    axis = spec.axis or time_axis(
+        [*dates, *(m.on for m in spec.markers), *spec.extra_dates],
+        spec.periods,
+        today,
+        start=spec.start,
+        end=spec.end,
+    )
+    start, end = axis.start, axis.end
+    note = axis.note
+    shown = [
+        Series(s.label, [(d, v) for d, v in s.points if start <= d <= end]) for s in spec.series
+    ]
+    if spec.axis is not None:  # a shared axis: say what falls outside it
+        outside = len(dates) - sum(len(s.points) for s in shown)
+        if outside:
+            note = f"{_count(outside, 'value')} outside the shared time axis not shown."
+    spec = replace(spec, series=shown, markers=[m for m in spec.markers if start <= m.on <= end])
     values = [float(v) for s in spec.series for _, v in s.points]
     if spec.reference_band:
         values += list(spec.reference_band)
-    y_min = spec.y_min if spec.y_min is not None else (min(values) if values else 0.0)
-    y_max = spec.y_max if spec.y_max is not None else (max(values) if values else 1.0)
-    if y_max <= y_min:
-        y_max = y_min + 1
+    y_min, y_max, step = value_axis(values, spec.y_min, spec.y_max)
+    if spec.y_step:
+        step = spec.y_step
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     total_days = (end - start).days or 1
 
@@ -145,7 +263,6 @@ def time_chart(spec: ChartSpec, *, today: date) -> str:
             f'<rect x="{LEFT}" y="{y(high):.1f}" width="{plot_w}" height="{max(y(low) - y(high), 0):.1f}" '
             f'fill="#e7f5ec" opacity="0.8"><title>Reference range {low:g}–{high:g}</title></rect>'
         )
-    step = spec.y_step or _nice_step(y_max - y_min)
     tick = y_min
     while tick <= y_max + 1e-9:
         parts.append(
@@ -189,11 +306,13 @@ def time_chart(spec: ChartSpec, *, today: date) -> str:
                 f"■ {escape(series.label)}</text>"
             )
     parts.append("</svg>")
+    if note:
+        parts.append(f'<p class="muted chart-note">{escape(note)}</p>')
     return "".join(parts)
 
 
 def _nice_step(span: float) -> float:
-    for step in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
+    for step in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
         if span / step <= 8:
             return float(step)
     return span / 8

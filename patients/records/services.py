@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from clinic.accounts.models import User
 from clinic.audit import services as audit
@@ -30,6 +31,7 @@ from patients.models import (
     EdssAssessment,
     MriStudy,
     Patient,
+    PatientStatus,
     Relapse,
 )
 from patients.progression import (
@@ -57,10 +59,44 @@ def create_patient(*, patient: Patient, by: User) -> Patient:
     return patient
 
 
-def update_patient(*, patient: Patient, changed: Sequence[str], by: User) -> Patient:
+def status_reason(patient: Patient, note: str = "") -> str:
+    """The reason every consequence of a status change carries."""
+    reason = f"patient {patient.get_status_display().lower()}"
+    return f"{reason} ({note.strip()})" if note.strip() else reason
+
+
+def status_consequences(patient: Patient, *, by: User, note: str = "") -> list[str]:
+    """What marking `patient` (unsaved, with its new status) as no longer active would do
+    elsewhere, one line each: what the confirmation step shows before anything changes."""
+    return [
+        line
+        for path in settings.PATIENT_STATUS_CONSEQUENCES
+        for line in import_string(path)(
+            patient, reason=status_reason(patient, note), by=by, dry_run=True
+        )
+    ]
+
+
+def update_patient(
+    *,
+    patient: Patient,
+    changed: Sequence[str],
+    by: User,
+    status_confirmed: bool = False,
+    status_note: str = "",
+) -> Patient:
     """Save changes to a patient's record. The audit entry names the changed fields (never
-    their values); pghistory keeps the values."""
+    their values); pghistory keeps the values.
+
+    Marking a patient deceased or transferred must be confirmed (the caller showed
+    `status_consequences`): it then stops their plans, cancels their open monitoring and closes
+    their alerts, with that reason, in the same transaction."""
     ensure(by, Perm.PATIENT_EDIT)
+    leaving = "status" in changed and patient.status != PatientStatus.ACTIVE
+    if leaving and not status_confirmed:
+        raise ValidationError(
+            {"status": "Confirm what the change of status stops before saving it."}
+        )
     with transaction.atomic():
         patient.save()
         audit.record(
@@ -70,6 +106,10 @@ def update_patient(*, patient: Patient, changed: Sequence[str], by: User) -> Pat
             category=Category.DEMOGRAPHICS,
             detail=("Changed: " + ", ".join(changed)) if changed else "No change",
         )
+        if leaving:
+            reason = status_reason(patient, status_note)
+            for path in settings.PATIENT_STATUS_CONSEQUENCES:
+                import_string(path)(patient, reason=reason, by=by, dry_run=False)
     return patient
 
 

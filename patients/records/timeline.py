@@ -8,7 +8,10 @@ in one list:
 - timeline events: everything that happened, by date;
 - chart periods: spans such as DMT courses, drawn as bands behind the EDSS and outcome-measure
   charts so every chart shares one time axis;
-- panels: a titled block on the patient page rendered from a named template partial.
+- panels: a titled block on the patient page rendered from a named template partial;
+- header facts (PATIENT_PAGE_HEADER): lines of the patient header (current DMT, next monitoring,
+  overdue items, open alerts), computed from annotations the source adds to the one query that
+  loads the patient, so they cost the page no query of their own.
 
 Each source takes the patient (and, for panels, the request) and must run a fixed number of
 queries whatever the patient's history.
@@ -23,7 +26,7 @@ content as a page of its own.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -34,7 +37,7 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from patients.models import Patient
+    from patients.models import Patient, PatientQuerySet
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,25 @@ class Panel:
 
     template: str  # "app/page.html#partial-name"
     context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeaderFact:
+    """One line of the patient header: a label, its words, the items it names."""
+
+    label: str
+    text: str
+    detail: Sequence[str] = ()  # the items behind a count, by name
+    tone: str = ""  # "", "muted", "warning", "critical"
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class HeaderSource:
+    """Adds its annotations to the patient's query, then reads them back as header facts."""
+
+    annotate: Callable[[PatientQuerySet, date], PatientQuerySet]
+    facts: Callable[[Patient, date], Iterable[HeaderFact]]
 
 
 TimelineSource = Callable[["Patient"], Iterable[TimelineEvent]]
@@ -94,6 +116,22 @@ def _panel_slots() -> dict[str, PanelSlot]:
         key: PanelSlot(key, title, import_string(path), category, order)
         for order, (key, title, category, path) in enumerate(settings.PATIENT_PAGE_PANELS)
     }
+
+
+@functools.cache
+def _header_sources() -> list[HeaderSource]:
+    return [import_string(path) for path in settings.PATIENT_PAGE_HEADER]
+
+
+def with_header(rows: PatientQuerySet, today: date) -> PatientQuerySet:
+    """The patient query with every header source's annotations (no query of its own)."""
+    for source in _header_sources():
+        rows = source.annotate(rows, today)
+    return rows
+
+
+def header_facts(patient: Patient, today: date) -> list[HeaderFact]:
+    return [fact for source in _header_sources() for fact in source.facts(patient, today)]
 
 
 def timeline_for(patient: Patient) -> list[TimelineEvent]:

@@ -22,7 +22,7 @@ from clinic.audit.models import Category
 from clinic.permissions import Perm, requires
 from patients.models import EmergencyAccess, Patient
 from patients.records import services, timeline
-from patients.records.charts import ChartSpec, Marker, Series, time_chart
+from patients.records.charts import ChartSpec, Marker, Series, patient_axis, time_chart
 from patients.records.forms import (
     CourseStateForm,
     EdssForm,
@@ -102,8 +102,29 @@ def patient_edit(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
     )
     form = PatientForm(request.POST or None, instance=patient, user=request.user)
     if request.method == "POST" and form.is_valid():
+        changed = form.save(commit=False)
+        note = request.POST.get("status_note", "").strip()[:200]
+        # Deceased or transferred: first show what it stops, save only once confirmed (the
+        # confirmation re-posts the same form with the status it confirms).
+        confirmed = request.POST.get("confirm_status") == changed.status
+        if "status" in form.changed_data and changed.status != "active" and not confirmed:
+            context = {
+                "patient": changed,
+                "consequences": services.status_consequences(changed, by=request.user),
+                "fields": [
+                    (name, value)
+                    for name, values in request.POST.lists()
+                    if name not in ("csrfmiddlewaretoken", "confirm_status", "status_note")
+                    for value in values
+                ],
+            }
+            return render(request, "patients/status_confirm.html", context)
         services.update_patient(
-            patient=form.save(commit=False), changed=form.changed_data, by=request.user
+            patient=changed,
+            changed=form.changed_data,
+            by=request.user,
+            status_confirmed=confirmed,
+            status_note=note,
         )
         messages.success(request, "Patient record saved.")
         return redirect(patient.get_absolute_url())
@@ -120,13 +141,21 @@ def patient_edit(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
 
 def edss_chart(patient: Patient, history: services.ClinicalHistory) -> str:
     today = timezone.localdate()
+    periods = timeline.periods_for(patient)
     spec = ChartSpec(
         title="EDSS over time",
         series=[
             Series("EDSS", [(a.assessed_on, Decimal(a.step)) for a in history.edss]),
         ],
-        periods=timeline.periods_for(patient),
+        periods=periods,
         markers=[Marker(r.onset_on, f"Relapse {r.onset_on:%d %b %Y}") for r in history.relapses],
+        # The outcome-measure charts share this axis (treatments.rehab.services).
+        axis=patient_axis(
+            [a.assessed_on for a in history.edss],
+            [r.onset_on for r in history.relapses],
+            periods,
+            today,
+        ),
         y_min=0,
         y_max=10,
         y_step=1,
@@ -138,21 +167,25 @@ def edss_chart(patient: Patient, history: services.ClinicalHistory) -> str:
 @patient_page
 @vary_on_headers("HX-Request")
 def detail(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
+    today = timezone.localdate()
     patient = get_scoped_or_404(
         request,
-        Patient.objects.visible_to(request.user)
-        .with_emergency_access(request.user)
-        .select_related("care_team", "neurologist", "nurse"),
+        timeline.with_header(
+            Patient.objects.visible_to(request.user)
+            .with_emergency_access(request.user)
+            .select_related("care_team", "neurologist", "nurse"),
+            today,
+        ),
         external_id=external_id,
         category=Category.CLINICAL,
     )
-    today = timezone.localdate()
     history = services.clinical_history(patient)
     progressions = history.labelled_progressions()
     context: dict[str, Any] = {
         "patient": patient,
         "today": today,
         "age": patient.age_on(today),
+        "header_facts": timeline.header_facts(patient, today),
         "history": history,
         "progressions": progressions,
         "latest_progression": progressions[-1] if progressions else None,

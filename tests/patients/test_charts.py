@@ -1,7 +1,16 @@
-from datetime import date
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 
-from patients.records.charts import ChartSpec, Marker, Series, time_chart
+from patients.records.charts import (
+    ChartSpec,
+    Marker,
+    Series,
+    patient_axis,
+    time_axis,
+    time_chart,
+    value_axis,
+)
 from patients.records.timeline import ChartPeriod
 
 
@@ -71,3 +80,101 @@ def test_a_long_history_labels_a_readable_number_of_years():
     )
     svg = time_chart(spec, today=date(2026, 2, 1))
     assert svg.count('stroke-dasharray="3 3"') <= 12
+
+
+# The axes, as pure functions ------------------------------------------------------------------
+
+TODAY = date(2026, 2, 1)
+
+
+def test_one_point_gets_half_a_year_around_it_and_room_above_and_below():
+    axis = time_axis([date(2025, 6, 1)], [], TODAY)
+    assert axis.start <= date(2025, 6, 1) - timedelta(days=90)
+    assert axis.end >= date(2025, 6, 1) + timedelta(days=90)
+    assert axis.note == ""
+    bottom, top, step = value_axis([22.0], None, None)
+    assert bottom < 22 < top
+    assert (top - bottom) / step <= 10  # a handful of round ticks, not hundreds
+    assert bottom == round(bottom / step) * step  # ticks on round numbers
+
+
+def test_one_value_near_zero_never_gets_a_negative_axis():
+    bottom, top, _ = value_axis([0.4], None, None)
+    assert bottom == 0
+    assert top > 0.4
+
+
+def test_a_typo_decades_before_treatment_is_clipped_with_a_note():
+    dates = [date(1925, 3, 1), *(date(2022 + n // 2, 1 + 6 * (n % 2), 1) for n in range(8))]
+    treated = [ChartPeriod(date(2022, 1, 15), None, "Ocrelizumab")]
+    axis = time_axis(dates, treated, TODAY)
+    assert axis.start.year == 2019  # two years before the first treatment, less padding
+    assert "1 earlier point (from Mar 1925) not shown" in axis.note
+    assert "first treatment" in axis.note
+
+
+def test_a_long_true_history_is_kept_when_it_does_not_squash_the_chart():
+    # Yearly EDSS since 2012, treated since 2014: nothing is hidden.
+    dates = [date(year, 5, 1) for year in range(2012, 2026)]
+    axis = time_axis(dates, [ChartPeriod(date(2014, 1, 1), None, "Fingolimod")], TODAY)
+    assert axis.start < date(2012, 5, 1)
+    assert axis.note == ""
+
+
+def test_an_untreated_patient_with_one_wrong_old_date_is_clipped_too():
+    dates = [date(1901, 1, 1), date(2024, 1, 1), date(2024, 7, 1), date(2025, 1, 1)]
+    axis = time_axis(dates, [], TODAY)
+    assert axis.start > date(2020, 1, 1)
+    assert "from Jan 1901" in axis.note
+
+
+def test_a_date_after_today_is_left_off_with_a_note():
+    axis = time_axis([date(2025, 1, 1), date(2062, 1, 1)], [], TODAY)
+    assert axis.end < date(2027, 1, 1)
+    assert "dated after today (01 Jan 2062) not shown" in axis.note
+
+
+def test_the_chart_prints_the_note_and_leaves_the_clipped_point_off():
+    spec = ChartSpec(
+        title="ALT",
+        series=[
+            Series("ALT", [(date(1925, 3, 1), 30), (date(2024, 3, 1), 20), (date(2025, 3, 1), 24)])
+        ],
+        periods=[ChartPeriod(date(2024, 1, 1), None, "Teriflunomide")],
+    )
+    svg = time_chart(spec, today=TODAY)
+    assert svg.count("<circle") == 2
+    assert "not shown" in svg
+
+
+def test_charts_on_the_patient_axis_share_their_x_positions():
+    periods = [ChartPeriod(date(2021, 3, 1), None, "Natalizumab")]
+    axis = patient_axis([date(2020, 1, 1), date(2025, 1, 1)], [date(2023, 5, 1)], periods, TODAY)
+    edss = time_chart(
+        ChartSpec(title="EDSS", series=[Series("EDSS", [(date(2024, 1, 1), 3)])], axis=axis),
+        today=TODAY,
+    )
+    walk = time_chart(
+        ChartSpec(title="T25FW", series=[Series("T25FW", [(date(2024, 1, 1), 6.1)])], axis=axis),
+        today=TODAY,
+    )
+    x_of = re.compile(r'<circle cx="([0-9.]+)"')
+    assert x_of.findall(edss) == x_of.findall(walk)
+    # A year line falls at the same place on both.
+    assert re.findall(r'<line x1="([0-9.]+)"[^>]*stroke-dasharray', edss) == re.findall(
+        r'<line x1="([0-9.]+)"[^>]*stroke-dasharray', walk
+    )
+
+
+def test_a_value_outside_the_shared_axis_is_named_not_drawn():
+    axis = patient_axis([date(2024, 1, 1), date(2025, 1, 1)], [], [], TODAY)
+    svg = time_chart(
+        ChartSpec(
+            title="T25FW",
+            series=[Series("T25FW", [(date(2010, 1, 1), 5.0), (date(2024, 6, 1), 6.0)])],
+            axis=axis,
+        ),
+        today=TODAY,
+    )
+    assert svg.count("<circle") == 1
+    assert "1 value outside the shared time axis not shown" in svg

@@ -333,3 +333,28 @@ def test_every_page_of_a_running_plan_renders(
         "/treatments/worklist/?tab=overdue",
     ):
         assert client.get(url).status_code == 200, url
+
+
+def test_a_lab_chart_appears_only_once_an_analyte_has_two_values(
+    patient_a: Patient, nurse: User, signed_in: Any, today: date
+) -> None:
+    def record(taken_on: date, value: str) -> None:
+        monitoring_services.record_result(
+            patient=patient_a,
+            investigation="lft",
+            taken_on=taken_on,
+            by=nurse,
+            values=[
+                monitoring_services.EnteredValue(
+                    "alt", Decimal(value), "U/L", Decimal("0"), Decimal("40")
+                )
+            ],
+        )
+
+    client = signed_in(nurse)
+    page = f"/treatments/patients/{patient_a.external_id}/"
+    record(date(2026, 3, 1), "22")
+    assert 'id="trend-alt"' not in client.get(page).content.decode()  # one value: the table
+
+    record(date(2026, 5, 1), "31")
+    assert 'id="trend-alt"' in client.get(page).content.decode()

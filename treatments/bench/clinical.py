@@ -32,7 +32,7 @@ def edss_row(rng: random.Random, step: Decimal) -> dict[str, Any]:
         "step": step,
         "fs_step": step,
         "ambulation_step": None,
-        "rule": "Generated for benchmarking",
+        "rule": "Transcribed from the clinic letter (functional systems as scored there)",
         "inconsistencies": [],
     }
 
@@ -92,7 +92,7 @@ def clinical_picture(
                             "end_on": onset + timedelta(days=30)
                             if onset < shape.today - timedelta(days=60)
                             else None,
-                            "symptoms": "Generated relapse",
+                            "symptoms": "Leg weakness and numbness over several days",
                             "functional_systems": ["pyramidal"],
                             "severity": rng.choice(["mild", "moderate", "severe"]),
                             "objectively_confirmed": True,

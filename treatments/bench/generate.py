@@ -74,27 +74,45 @@ def generate(shape: ClinicShape) -> Counts:
     catalogue_services.load_catalogue()
     with transaction.atomic():
         _skip_row_triggers()
-        # A busy service reviewing every 3 months (the clinic setting's lower bound); an
-        # existing clinic keeps its own choice.
-        clinic, _ = ClinicSettings.objects.get_or_create(
-            pk=ClinicSettings.SINGLETON_ID,
-            defaults={"label_region": "EU", "review_interval_months": 3},
-        )
-        region, review_months = clinic.label_region, clinic.review_interval_months
-        versions = {
-            v.drug_key: v
-            for v in ProtocolVersion.objects.filter(region=region).order_by("effective_from")
-        }
         teams, staff = _clinicians(shape, rng, counts)
-        patients = _patients(shape, rng, teams, staff, counts)
-        clinical_picture(shape, rng, patients, counts)
-        plans = _plans(shape, rng, patients, versions, counts)
-        _monitoring(shape, rng, patients, plans, versions, review_months, counts)
-        _referrals_and_rehab(shape, rng, patients, staff, counts)
-        _derive_status(shape)
+        populate(shape, rng, staff, counts, slots=_slots(shape, teams, staff))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return counts
+
+
+def populate(
+    shape: ClinicShape,
+    rng: random.Random,
+    staff: Staff,
+    counts: Counts,
+    *,
+    slots: list[tuple[int, int, int]],
+    mrns: list[str] | None = None,
+) -> list[int]:
+    """Patients for the given (team, neurologist, nurse) slots, with their clinical picture,
+    DMT history, monitoring, referrals and rehab, in the caller's transaction. The bench calls
+    it for the clinicians it made up; the demo clinic for its own teams (treatments.demo).
+    Returns the new patients' ids."""
+    # A busy service reviewing every 3 months (the clinic setting's lower bound); an
+    # existing clinic keeps its own choice.
+    clinic, _ = ClinicSettings.objects.get_or_create(
+        pk=ClinicSettings.SINGLETON_ID,
+        defaults={"label_region": "EU", "review_interval_months": 3},
+    )
+    region, review_months = clinic.label_region, clinic.review_interval_months
+    versions = {
+        v.drug_key: v
+        for v in ProtocolVersion.objects.filter(region=region).order_by("effective_from")
+    }
+    patients = _patients(shape, rng, slots, counts, mrns)
+    clinical_picture(shape, rng, patients, counts)
+    plans = _plans(shape, rng, patients, versions, counts)
+    _monitoring(shape, rng, patients, plans, versions, review_months, counts)
+    _referrals_and_rehab(shape, rng, patients, staff, counts)
+    ids = [p.id for p in patients]
+    _derive_status(ids)
+    return ids
 
 
 def _skip_row_triggers() -> None:
@@ -172,9 +190,9 @@ def _clinicians(shape: ClinicShape, rng: random.Random, counts: Counts) -> tuple
 BENCH_PASSWORD = "myelin-bench-2026"  # noqa: S105 - made-up users of a throwaway data set
 
 
-def _patients(
-    shape: ClinicShape, rng: random.Random, teams: list[int], staff: Staff, counts: Counts
-) -> list[GenPatient]:
+def _slots(shape: ClinicShape, teams: list[int], staff: Staff) -> list[tuple[int, int, int]]:
+    """(team, neurologist, nurse) of each generated patient: the small team first, then the
+    large teams, each neurologist's caseload in turn."""
     small_team = teams[-1]
     small_n = min(shape.patients, shape.neurologists_per_team * shape.small_caseload)
     slots: list[tuple[int, int, int]] = []  # team, neurologist, nurse
@@ -194,6 +212,16 @@ def _patients(
         # The last nurse of each team owns no alerts: the inbox's "with none" case.
         nurse = nurses[index % max(1, len(nurses) - 1)]
         slots.append((team, staff.neurologists[team][n], nurse))
+    return slots
+
+
+def _patients(
+    shape: ClinicShape,
+    rng: random.Random,
+    slots: list[tuple[int, int, int]],
+    counts: Counts,
+    mrns: list[str] | None = None,
+) -> list[GenPatient]:
     rows = []
     gen: list[GenPatient] = []
     for index, (team, neuro, nurse) in enumerate(slots):
@@ -205,7 +233,7 @@ def _patients(
         rows.append(
             {
                 "external_id": uuid.UUID(int=rng.getrandbits(128), version=4),
-                "mrn": f"G{shape.seed % 100:02d}{index:07d}",
+                "mrn": mrns[index] if mrns else f"G{shape.seed % 100:02d}{index:07d}",
                 "given_name": rng.choice(GIVEN),
                 "family_name": rng.choice(FAMILY),
                 "date_of_birth": born,
@@ -272,7 +300,7 @@ def _plans(
                     "started_on": start,
                     "stopped_on": stop,
                     "stop_reason": rng.choice(STOP_REASONS) if stop else "",
-                    "baseline_override_reason": "Generated history",
+                    "baseline_override_reason": "Baseline work-up done before Myelin was in use",
                     "created_by_id": p.neurologist_id,
                     "_prev": previous,
                 }
@@ -437,7 +465,10 @@ def _settle(
                 )
                 continue
             if roll < 0.05:
-                row["status"], row["waived_reason"] = "waived", "Generated: not clinically needed"
+                row["status"], row["waived_reason"] = (
+                    "waived",
+                    "Not clinically needed at this visit",
+                )
                 continue
             late = roll > 0.9
             taken = (
@@ -454,7 +485,7 @@ def _settle(
                     "patient_id": row["patient_id"],
                     "investigation": row["investigation"],
                     "taken_on": taken,
-                    "lab": "Generated laboratory",
+                    "lab": "Hospital laboratory",
                     "qualitative": "abnormal" if abnormal else "normal",
                     "is_abnormal": abnormal,
                     "recorded_by_id": nurse,
@@ -519,7 +550,7 @@ def _referrals_and_rehab(
                 "patient_id": p.id,
                 "discipline": discipline,
                 "urgency": Urgency.ROUTINE,
-                "reason": "Generated referral",
+                "reason": "Mobility, fatigue and daily activities: assessment and advice",
                 "referred_by_id": p.neurologist_id,
                 "state": state,
                 "sent_at": sent,
@@ -529,7 +560,9 @@ def _referrals_and_rehab(
                 "completed_at": sent + timedelta(days=60)
                 if state == ReferralState.COMPLETED
                 else None,
-                "summary": "Generated summary" if state == ReferralState.COMPLETED else "",
+                "summary": "Assessed; home programme agreed, review if it worsens"
+                if state == ReferralState.COMPLETED
+                else "",
             }
         )
         for n in range(rng.randint(0, 6)):
@@ -554,14 +587,15 @@ def _referrals_and_rehab(
     bulk_rows(RehabSession, sessions, counts)
 
 
-def _derive_status(shape: ClinicShape) -> None:
+def _derive_status(patient_ids: list[int]) -> None:
     """The caseload's derived columns, in three set-based statements (the service's per-patient
     refresh would take minutes at this size): current course, latest and previous EDSS with the
     trend, last relapse onset."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE patients_patient p SET current_course = c.course FROM patients_coursestate c"
-            " WHERE c.patient_id = p.id AND c.end_on IS NULL AND p.mrn LIKE 'G%%'"
+            " WHERE c.patient_id = p.id AND c.end_on IS NULL AND p.id = ANY(%s)",
+            [patient_ids],
         )
         cursor.execute(
             "WITH ranked AS (SELECT patient_id, step, assessed_on, row_number() OVER"
@@ -570,12 +604,14 @@ def _derive_status(shape: ClinicShape) -> None:
             " previous_edss = pr.step, edss_trend = CASE WHEN pr.step IS NULL THEN ''"
             " WHEN l.step > pr.step THEN 'up' WHEN l.step < pr.step THEN 'down' ELSE 'stable' END"
             " FROM ranked l LEFT JOIN ranked pr ON pr.patient_id = l.patient_id AND pr.n = 2"
-            " WHERE l.n = 1 AND l.patient_id = p.id AND p.mrn LIKE 'G%%'"
+            " WHERE l.n = 1 AND l.patient_id = p.id AND p.id = ANY(%s)",
+            [patient_ids],
         )
         cursor.execute(
             "UPDATE patients_patient p SET last_relapse_onset_on = r.onset FROM"
             " (SELECT patient_id, max(onset_on) AS onset FROM patients_relapse GROUP BY patient_id) r"
-            " WHERE r.patient_id = p.id AND p.mrn LIKE 'G%%'"
+            " WHERE r.patient_id = p.id AND p.id = ANY(%s)",
+            [patient_ids],
         )
 
 

@@ -126,7 +126,7 @@ def treatments_panel(request: HttpRequest, patient: Patient) -> Panel:
         "panel_plan": current,
         # Checks overridden at the start and still owed: open items until done.
         "panel_to_chase": overrides_to_chase(current) if current is not None else [],
-        "panel_overdue": sum(1 for item in open_items if item.window_closes_on < today),
+        "panel_overdue": [item for item in open_items if item.window_closes_on < today],
         "panel_next": [item for item in open_items if item.window_closes_on >= today][:5],
     }
     return Panel(template="treatments/patient.html#treatments-panel", context=context)

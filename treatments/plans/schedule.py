@@ -162,9 +162,25 @@ def _from_switch_on(
 
 
 def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
-    """Upsert the plan's items from its pinned protocol up to on + 13 months (idempotent)."""
+    """Upsert the plan's items from its pinned protocol up to on + 13 months (idempotent).
+    A transferred or deceased patient's plan owes nothing more, even the duties that outlive a
+    stop: its open items are cancelled (treatments.plans.status)."""
     if plan.started_on is None:
         return SyncReport()
+    if plan.patient.status != PatientStatus.ACTIVE:
+        closing = list(plan.items.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True))
+        if not closing:
+            return SyncReport()
+        cancelled = MonitoringItem.objects.filter(pk__in=closing).update(
+            status=ItemStatus.CANCELLED,
+            cancelled_reason=(
+                f"No longer due: patient {plan.patient.get_status_display().lower()}."
+            ),
+            updated_at=timezone.now(),
+        )
+        status = plan.patient.get_status_display().lower()
+        close_item_alerts(closing, f"Closed automatically: patient {status}.")
+        return SyncReport(cancelled=cancelled)
     events = plan.plan_events(list(plan.administrations.all()), list(plan.interruptions.all()))
     protocol = plan.protocol_version.protocol
     chosen = plan_conditions(plan, protocol)
@@ -252,7 +268,8 @@ def sync_care_plan(*, patient: Patient, on: date) -> SyncReport:
                 updated_at=timezone.now(),
             )
             if closing:
-                close_item_alerts(closing, "Closed automatically: the check is no longer due.")
+                status = patient.get_status_display().lower()
+                close_item_alerts(closing, f"Closed automatically: patient {status}.")
         return SyncReport(cancelled=cancelled)
     latest = (
         DmtPlan.objects.filter(patient=patient, started_on__isnull=False)

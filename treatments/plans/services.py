@@ -425,6 +425,14 @@ def stop_dmt_plan(
     """Stop (or abandon a planned) DMT. Duties after the stop are cancelled unless the protocol
     says they survive it (alemtuzumab's 48 months, natalizumab's post-stop PML vigilance)."""
     ensure(by, Perm.PLAN_STOP)
+    return end_dmt_plan(plan=plan, stopped_on=stopped_on, reason=reason, note=note, by=by)
+
+
+def end_dmt_plan(
+    *, plan: DmtPlan, stopped_on: date, reason: str, note: str = "", by: User
+) -> DmtPlan:
+    """Stop a plan without the capability check: for `stop_dmt_plan`, and for a patient's death
+    or transfer, which ends their DMT whoever records it (treatments.plans.status)."""
     if plan.status == PlanStatus.STOPPED:
         raise TreatmentError("This DMT is already stopped.")
     if reason not in StopReason.values:

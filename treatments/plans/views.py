@@ -122,7 +122,8 @@ def treatments_context(patient: Patient, *, today: date) -> dict[str, Any]:
 
 
 def trend_charts(patient: Patient, *, plans: list[DmtPlan], today: date) -> list[dict[str, str]]:
-    """One SVG chart per analyte with values, the latest lab range as the reference band."""
+    """One SVG chart per analyte with at least two values, the latest lab range as the
+    reference band."""
     rows = (
         ResultValue.objects.filter(result__patient=patient)
         .order_by("analyte", "result__taken_on", "id")
@@ -138,6 +139,8 @@ def trend_charts(patient: Patient, *, plans: list[DmtPlan], today: date) -> list
     ]
     charts = []
     for analyte, points in by_analyte.items():
+        if len(points) < 2:
+            continue  # one value is no trend: it is in the results table
         _, _, _, unit, lln, uln = points[-1]
         band = (float(lln), float(uln)) if lln is not None and uln is not None else None
         name = investigation_name(analyte)

@@ -20,8 +20,8 @@ from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, ensure
-from patients.models import Patient, Referral
-from patients.records.charts import ChartSpec, Marker, Series, time_chart
+from patients.models import EdssAssessment, Patient, Referral
+from patients.records.charts import ChartSpec, Marker, Series, patient_axis, time_chart
 from patients.records.timeline import (
     Panel,
     TimelineEvent,
@@ -262,9 +262,12 @@ def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
         return []
     periods = periods_for(patient)
     markers = [Marker(e.on, e.title) for e in timeline_for(patient) if e.kind == "relapse"]
-    first = min(m.measured_on for m in measurements)
-    starts = [first, *(p.start for p in periods if p.end is None or p.end >= first)]
-    start = min(starts)
+    # The EDSS chart's time axis, so a change here lines up with one there; a patient with no
+    # EDSS yet gets an axis of their own around the measurements.
+    edss_dates = list(
+        EdssAssessment.objects.filter(patient=patient).values_list("assessed_on", flat=True)
+    )
+    axis = patient_axis(edss_dates, [m.on for m in markers], periods, today) if edss_dates else None
     by_measure: dict[str, list[OutcomeMeasurement]] = {}
     for m in measurements:
         by_measure.setdefault(m.measure, []).append(m)
@@ -280,7 +283,7 @@ def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
                 f"{'higher is better' if spec.higher_is_better else 'higher is worse'})",
                 series=series,
                 periods=periods,
-                markers=[mk for mk in markers if mk.on >= start],
+                markers=markers,
                 y_min=float(spec.score_minimum)
                 if key in ("bbs", "sdmt", "mfis", "msis29", "phq9")
                 else None,
@@ -288,8 +291,7 @@ def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
                 if key in ("bbs", "mfis", "msis29", "phq9") and spec.score_maximum is not None
                 else None,
                 unit=f" {spec.score_unit}",
-                start=start,
-                end=today,
+                axis=axis,
             ),
             today=today,
         )

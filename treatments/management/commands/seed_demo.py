@@ -8,6 +8,7 @@ from django.db import transaction
 
 from clinic import demo
 from clinic.accounts.models import User
+from patients.models import Patient
 
 
 class Command(BaseCommand):
@@ -37,6 +38,8 @@ class Command(BaseCommand):
             from treatments.labimport import demo as lab_demo
 
             lab_demo.seed(today=localdate())  # the sample lab messages (labimport/samples)
+            # The rest of both teams' caseloads, generated set-based around the showcase patients.
+            generated = treatments_demo.seed_caseload(today=localdate())
         # What beat and the result hooks would do over the next minutes, done now so the demo
         # opens with its alerts in place (each step is idempotent).
         # Older results were reviewed at the time; the recent ones wait for the clinic's review.
@@ -52,7 +55,10 @@ class Command(BaseCommand):
         Result.objects.filter(taken_on__lt=timezone.localdate() - timedelta(days=30)).update(
             reviewed_by=User.objects.get(username="dr.okafor"), reviewed_at=timezone.now()
         )
-        for result_id in Result.objects.order_by("taken_on", "pk").values_list("pk", flat=True):
+        # The generated patients' results were graded as they were generated (their abnormal
+        # ones already have alerts); the showcase patients' go through the real evaluation.
+        showcase = Result.objects.exclude(patient_id__in=generated)
+        for result_id in showcase.order_by("taken_on", "pk").values_list("pk", flat=True):
             evaluation.evaluate_result(result_id=result_id)
         safety_services.reassess_all_pml_risk()
         for sweep in (
@@ -62,4 +68,6 @@ class Command(BaseCommand):
             sweeps.sweep_missing_edss,
         ):
             sweep()
-        self.stdout.write(self.style.SUCCESS("Demo clinic loaded."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo clinic loaded: {Patient.objects.count()} patients.")
+        )
