@@ -18,6 +18,7 @@ from patients.edss import (
     EdssInputError,
     EdssResult,
     calculate_edss,
+    check_score,
 )
 from patients.models import (
     FS_CHOICES,
@@ -192,12 +193,18 @@ class EdssForm(PatientDatesMixin, forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         scores = {name: data.get(name) for name in (*FS_ORDER, "ambulation")}
-        if any(value is None for value in scores.values()):
-            return data  # the missing field already has its message
-        try:
+        valid = True
+        for name, value in scores.items():
+            if value is None:
+                valid = False  # missing or not a number: the field already has its message
+                continue
+            try:  # each score on its own, so every invalid grade is reported at once
+                check_score(name, value)
+            except EdssInputError as error:
+                self.add_error(error.field, str(error))
+                valid = False
+        if valid:
             self.result = calculate_edss(**scores)  # type: ignore[arg-type]
-        except EdssInputError as error:
-            self.add_error(error.field, str(error))
         return data
 
     @property
