@@ -542,6 +542,12 @@ CORRECTABLE_RECORDS = [
     "patients.records.corrections.EDSS",
     "patients.records.corrections.RELAPSE",
     "patients.records.corrections.MRI",
+    "patients.referrals.corrections.REFERRAL_NOTE",
+    "treatments.corrections.kinds.RESULT",
+    "treatments.corrections.kinds.SIDE_EFFECT",
+    "treatments.corrections.kinds.DOSE",
+    "treatments.corrections.kinds.SYMPTOMATIC",
+    "treatments.corrections.kinds.REHAB_SESSION",
 ]
 
 # ---------------------------------------------------------------------------------------------

@@ -57,7 +57,11 @@ def _refusal(kind: CorrectableKind, record: Correctable, step: str, request: Cli
 
 
 def _apply(error: ValidationError, form: BaseForm | None, reason: ReasonForm) -> None:
-    """A service's field-keyed errors, next to their fields (the reason on its own form)."""
+    """A service's field-keyed errors, next to their fields (the reason on its own form). A
+    plausibility warning that may be confirmed shows its checkbox (`error.confirm`)."""
+    confirm = getattr(error, "confirm", "")
+    if confirm and form is not None and hasattr(form, "ask_to_confirm"):
+        form.ask_to_confirm(confirm)
     if not hasattr(error, "error_dict"):
         (form or reason).add_error(None, error)
         return

@@ -116,14 +116,15 @@ class Correctable(models.Model):
         return None
 
 
-def link_amendments(rows: Sequence[Correctable]) -> None:
+def link_amendments[R: Sequence[Any]](rows: R) -> R:
     """For display: give each row that amends another row of `rows` an `amended_from` (the
-    original, with who amended it, when and why)."""
+    original, with who amended it, when and why). Returns `rows`."""
     by_pk = {row.pk: row for row in rows}
     for row in rows:
         original = by_pk.get(row.amends_id)  # type: ignore[attr-defined]
         if original is not None:
-            row.amended_from = original  # type: ignore[attr-defined]
+            row.amended_from = original
+    return rows
 
 
 def correction_constraints(prefix: str) -> list[models.BaseConstraint]:

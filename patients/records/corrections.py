@@ -5,7 +5,8 @@ An amendment is validated exactly like a new record (the `create_*` functions of
 recomputes the patient's derived status at once (`refresh_clinical_status`: latest EDSS and
 trend, CDP and PIRA, last relapse, NEDA-3), so the chart, the disease-activity section and the
 caseload columns follow in the same transaction. What treatments derives from these records
-(the no-EDSS alert) is level-triggered there and follows on its next sweep.
+follows: the neurology review a corrected EDSS closed is answered again at once (the tasks of
+settings.EDSS_RECORDED_TASKS), the no-EDSS alert is level-triggered and follows on its sweep.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.forms import BaseForm
@@ -22,6 +24,7 @@ from django.utils import timezone
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.celery import enqueue_on_commit
 from patients.corrections import engine
 from patients.corrections.registry import CorrectableKind
 from patients.edss import FS_NAMES, FS_ORDER
@@ -52,7 +55,15 @@ def mark_in_error(
         if isinstance(marked, CourseState):
             _reopen_course_before(marked, by=by)
         refresh_clinical_status(patient=patient)
+        if isinstance(marked, EdssAssessment):
+            _edss_changed(patient.pk)
     return marked
+
+
+def _edss_changed(patient_id: int) -> None:
+    """The neurology review a corrected EDSS closed is answered again (treatments, by name)."""
+    for task in settings.EDSS_RECORDED_TASKS:
+        enqueue_on_commit(task, patient_id)
 
 
 def _reopen_course_before(state: CourseState, *, by: User) -> None:
@@ -95,6 +106,8 @@ def _amend(record: Any, reason: str, by: User, build: Any) -> Any:
             build=build,
         )
         refresh_clinical_status(patient=record.patient)
+        if isinstance(replacement, EdssAssessment):
+            _edss_changed(record.patient_id)
     return replacement
 
 

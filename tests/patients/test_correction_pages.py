@@ -206,3 +206,20 @@ def test_with_htmx_a_refusal_is_swapped_into_the_form(
         headers={"HX-Request": "true"},
     )
     assert ok.headers["HX-Redirect"].endswith("#edss-section")
+
+
+def test_a_correction_reason_is_escaped_wherever_it_is_shown(
+    signed_in, neurologist, patient_a, record_edss
+):
+    wrong = record_edss(patient_a, date(2025, 1, 1), "2.0")
+    client = signed_in(neurologist)
+    payload = '<script>alert("xss")</script>'
+    client.post(correction_url("error", patient_a, "edss", wrong), {"correction-reason": payload})
+    for page in (
+        patient_a.get_absolute_url(),
+        reverse("patients:timeline", kwargs={"external_id": patient_a.external_id}),
+        correction_url("amend", patient_a, "edss", wrong),
+    ):
+        body = client.get(page).content.decode()
+        assert payload not in body, page
+        assert "&lt;script&gt;" in body, page

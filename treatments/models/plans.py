@@ -160,7 +160,9 @@ class DmtPlan(models.Model):
         administrations: list[DmtAdministration],
         interruptions: Sequence[DmtInterruption] = (),
     ) -> PlanEvents:
-        """What has happened on the plan, in the engine's terms."""
+        """What has happened on the plan, in the engine's terms (corrected doses count for
+        nothing, whatever list the caller loaded)."""
+        administrations = [a for a in administrations if not a.correction]
         doses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.DOSE)
         courses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.COURSE)
         return PlanEvents(

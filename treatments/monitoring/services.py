@@ -209,6 +209,52 @@ def record_result(
     """
     if not from_laboratory:
         ensure(by, Perm.RESULT_RECORD)
+    with transaction.atomic():
+        result = create_result(
+            patient=patient,
+            investigation=investigation,
+            taken_on=taken_on,
+            by=by,
+            item=item,
+            values=values,
+            qualitative=qualitative,
+            genotype=genotype,
+            index_value=index_value,
+            macular_oedema=macular_oedema,
+            mri_study_ref=mri_study_ref,
+            lab=lab,
+            note=note,
+        )
+        audit.record(
+            user=by,
+            patient=patient,
+            action=Action.CREATE,
+            category=Category.MONITORING,
+            obj=result,
+            detail=f"result {result.investigation}",
+        )
+    return result
+
+
+def create_result(
+    *,
+    patient: Patient,
+    investigation: str,
+    taken_on: date,
+    by: User,
+    item: MonitoringItem | None = None,
+    values: Sequence[EnteredValue] = (),
+    qualitative: str = "",
+    genotype: str = "",
+    index_value: Decimal | None = None,
+    macular_oedema: bool | None = None,
+    mri_study_ref: str = "",
+    lab: str = "",
+    note: str = "",
+    amends: Result | None = None,
+) -> Result:
+    """Validate and save a result, close its item and queue its evaluation (the shared part of
+    recording a result and of amending one; no permission check, no audit)."""
     if taken_on > timezone.localdate():
         raise TreatmentError("The result date cannot be in the future.", field="taken_on")
     if item is not None:
@@ -245,18 +291,11 @@ def record_result(
             note=note,
             is_abnormal=abnormal,
             recorded_by=by,
+            amends=amends,
         )
         for row in rows:
             row.result = result
         ResultValue.objects.bulk_create(rows)
-        audit.record(
-            user=by,
-            patient=patient,
-            action=Action.CREATE,
-            category=Category.MONITORING,
-            obj=result,
-            detail=f"result {investigation}",
-        )
         target = item or _matching_open_item(patient, investigation, taken_on)
         if target is not None:
             target = MonitoringItem.objects.select_for_update().get(pk=target.pk)

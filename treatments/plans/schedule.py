@@ -126,6 +126,7 @@ def _triggered(plan: DmtPlan, protocol: Protocol) -> set[Condition]:
         value = (
             ResultValue.objects.filter(
                 result__patient_id=plan.patient_id,
+                result__correction="",
                 analyte=analyte,
                 result__taken_on__lte=plan.started_on,
             )
@@ -165,7 +166,7 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
     """Upsert the plan's items from its pinned protocol up to on + 13 months (idempotent)."""
     if plan.started_on is None:
         return SyncReport()
-    events = plan.plan_events(list(plan.administrations.all()), list(plan.interruptions.all()))
+    events = plan.plan_events(list(plan.administrations.standing()), list(plan.interruptions.all()))
     protocol = plan.protocol_version.protocol
     chosen = plan_conditions(plan, protocol)
     clinic = ClinicSettings.load()

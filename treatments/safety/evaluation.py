@@ -159,7 +159,7 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
             pk__in=[int(a.raised_by_id) for a in earlier_alerts if a.raised_by_id.isdigit()]
         ).values_list("pk", "taken_on")
     }
-    events = plan.plan_events(list(plan.administrations.all()))
+    events = plan.plan_events(list(plan.administrations.standing()))
     answered = (
         MonitoringItem.objects.filter(result=result, plan=plan)
         .values_list("rule_key", "occurrence")
@@ -201,6 +201,10 @@ def evaluate_result(*, result_id: int, on: date | None = None, amended: bool = F
         result = Result.objects.get(pk=result_id)
     except Result.DoesNotExist:
         logger.warning("Result %s to evaluate no longer exists", result_id)
+        return 0
+    if not result.is_standing:
+        # Corrected before its evaluation ran: it counts for nothing (its amendment, if any, is
+        # evaluated on its own).
         return 0
     with transaction.atomic():
         outcome = evaluate(result, on=on)
