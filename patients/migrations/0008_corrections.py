@@ -483,7 +483,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="emergencyaccess",
             name="reason",
-            field=models.TextField(max_length=500),
+            field=models.TextField(max_length=2000),
         ),
         migrations.AlterField(
             model_name="mristudy",

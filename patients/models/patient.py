@@ -135,6 +135,16 @@ class PatientQuerySet(models.QuerySet["Patient"]):
             )
         )
 
+    def same_person_as(
+        self, *, given_name: str, family_name: str, date_of_birth: date
+    ) -> PatientQuerySet:
+        """Patients with these names (any case) and this date of birth: possible duplicates."""
+        return self.filter(
+            given_name__iexact=given_name.strip(),
+            family_name__iexact=family_name.strip(),
+            date_of_birth=date_of_birth,
+        )
+
     def search(self, text: str) -> PatientQuerySet:
         text = text.strip()
         if not text:
@@ -420,7 +430,7 @@ class EmergencyAccess(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
-    reason = models.TextField(max_length=limits.REASON)
+    reason = models.TextField(max_length=limits.NOTE)
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     # Set when the grant is ended before it expires (the user's right was removed).

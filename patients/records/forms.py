@@ -26,7 +26,9 @@ from patients.models import (
     DiseaseCourse,
     MriStudy,
     Patient,
+    PregnancyStatus,
     Relapse,
+    Sex,
 )
 
 
@@ -72,9 +74,17 @@ class PatientForm(forms.ModelForm):
             "allergies": forms.Textarea(attrs={"rows": 2}),
         }
 
+    # Shown (as a checkbox) only with a "possible duplicate" warning.
+    duplicate_confirmed = forms.BooleanField(
+        label="This is a different person: save the record",
+        required=False,
+        widget=forms.HiddenInput(),
+    )
+
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.possible_duplicates: list[Patient] = []
         teams = CareTeam.objects.filter(members=user)
         team_field = self.fields["care_team"]
         assert isinstance(team_field, forms.ModelChoiceField)
@@ -107,6 +117,17 @@ class PatientForm(forms.ModelForm):
         data = super().clean() or {}
         team = data.get("care_team")
         born, diagnosed = data.get("date_of_birth"), data.get("diagnosis_on")
+        pregnancy = data.get("pregnancy_status")
+        if (
+            data.get("sex") == Sex.MALE
+            and pregnancy
+            and pregnancy != PregnancyStatus.NOT_APPLICABLE
+        ):
+            self.add_error(
+                "pregnancy_status",
+                "A male patient's pregnancy status is “Not applicable”.",
+            )
+        self._check_duplicates(data)
         if born and diagnosed and diagnosed < born:
             self.add_error("diagnosis_on", "The diagnosis date cannot be before the birth date.")
         if team is not None:
@@ -115,6 +136,34 @@ class PatientForm(forms.ModelForm):
                 if person is not None and not person.care_teams.filter(pk=team.pk).exists():
                     self.add_error(name, f"This {label} is not a member of {team.name}.")
         return data
+
+    def _check_duplicates(self, data: dict[str, Any]) -> None:
+        """A patient with the same names and date of birth among those the user may see: a
+        warning with a link to each, saved only once the user confirms it is someone else.
+        Asked when a record is created, or when its names or date of birth change."""
+        identity = {"given_name", "family_name", "date_of_birth"}
+        if not all(data.get(name) for name in identity):
+            return
+        if self.instance.pk is not None and not identity & set(self.changed_data):
+            return
+        self.possible_duplicates = list(
+            Patient.objects.visible_to(self.user)
+            .same_person_as(
+                given_name=data["given_name"],
+                family_name=data["family_name"],
+                date_of_birth=data["date_of_birth"],
+            )
+            .exclude(pk=self.instance.pk)
+            .order_by("family_name", "given_name")[:5]
+        )
+        if self.possible_duplicates and not data.get("duplicate_confirmed"):
+            self.fields["duplicate_confirmed"].widget = forms.CheckboxInput()
+            self.add_error(
+                "duplicate_confirmed",
+                "Possible duplicate: a patient with the same name and date of birth is already "
+                "recorded (listed above). Open it to check, or confirm this is a different "
+                "person.",
+            )
 
 
 # ---------------------------------------------------------------------------------------------
