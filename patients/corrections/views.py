@@ -99,7 +99,9 @@ def _page(
     }
     template = "patients/correction_form.html"
     if getattr(request, "htmx", False) and request.method == "POST":
+        # htmx 2 swaps only 2xx answers: the refusal is the content to show in the form.
         template += "#correction-form"
+        status = 200
     return render(request, template, context, status=status)
 
 

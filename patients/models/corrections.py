@@ -48,8 +48,15 @@ class CorrectableQuerySet[M: models.Model](models.QuerySet[M]):
         return self.exclude(correction="")
 
 
-class PatientCorrectableQuerySet[M: models.Model](CorrectableQuerySet[M], PatientOwnedQuerySet[M]):
-    """For patient-owned records: scoping (`visible_to`) and `standing()`."""
+class PatientCorrectableQuerySet[M: models.Model](PatientOwnedQuerySet[M]):
+    """For patient-owned records: scoping (`visible_to`) and `standing()` (the same two
+    methods as CorrectableQuerySet: one base class each keeps the managers' types simple)."""
+
+    def standing(self) -> Self:
+        return self.filter(correction="")
+
+    def corrected(self) -> Self:
+        return self.exclude(correction="")
 
 
 class Correctable(models.Model):

@@ -433,3 +433,19 @@ def test_the_edss_form_reports_every_invalid_grade_at_once():
     assert not form.is_valid()
     assert {"visual", "cerebellar"} <= set(form.errors)
     assert form.result is None
+
+
+def test_an_mri_entered_in_error_no_longer_counts(patient_a, neurologist, record_edss, record_mri):
+    record_edss(patient_a, date(2025, 2, 1), "2.0")
+    record_mri(patient_a, date(2025, 1, 15), t2=0, gad=0, baseline=True)
+    record_mri(patient_a, date(2025, 3, 1), t2=0, gad=0)
+    wrong = record_mri(patient_a, date(2025, 6, 1), t2=3, gad=1)
+    patient_a.refresh_from_db()
+    assert patient_a.neda_achieved is False
+    in_error(wrong, neurologist, reason="Another patient's scan")
+    patient_a.refresh_from_db()
+    assert patient_a.neda_achieved is True
+    assert [m.study_on for m in services.clinical_history(patient_a, fresh=True).mri] == [
+        date(2025, 1, 15),
+        date(2025, 3, 1),
+    ]

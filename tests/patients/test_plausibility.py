@@ -141,7 +141,11 @@ def _project_forms() -> list[type[forms.BaseForm]]:
                 importlib.import_module(module.name)
 
     def subclasses(cls: type) -> list[type]:
-        return [s for sub in cls.__subclasses__() for s in (sub, *subclasses(sub))]
+        found: list[type] = []
+        children: list[type] = type.__subclasses__(cls)
+        for child in children:
+            found += [child, *subclasses(child)]
+        return found
 
     return [
         form
@@ -217,5 +221,5 @@ def test_a_text_beyond_the_limit_is_refused_at_its_field(signed_in, neurologist,
 
 def test_long_words_wrap_in_table_cells_and_timelines():
     css = (Path(settings.BASE_DIR) / "clinic/static/css/myelin.css").read_text()
-    assert ".table td, .table th, .timeline li" in css
+    assert ".table td.text, .table td.correction-cell, .timeline li" in css
     assert "overflow-wrap: anywhere" in css

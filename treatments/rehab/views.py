@@ -40,7 +40,7 @@ def patient(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         )
     )
     page = Paginator(sessions, SESSIONS_PAGE_SIZE).get_page(request.GET.get("page"))
-    link_amendments(page.object_list)
+    link_amendments(list(page.object_list))
     context = {
         "patient": the_patient,
         "page": page,

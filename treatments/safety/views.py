@@ -71,7 +71,7 @@ def side_effects(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
         "reported_by", "corrected_by"
     )
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
-    link_amendments(page.object_list)
+    link_amendments(list(page.object_list))
     context = {
         "patient": patient,
         "plan": plan,
