@@ -50,10 +50,14 @@ def clean_reason(reason: str) -> str:
     return text
 
 
-def lock_for_correction[C: Correctable](record: C, by: User) -> C:
-    """The record's row, locked, if `by` may correct it now."""
+def lock_for_correction[C: Correctable](record: C, by: User, *, by_source: bool = False) -> C:
+    """The record's row, locked, if `by` may correct it now. `by_source`: the correction comes
+    from where the record came from (the laboratory corrects its own result, through the lab
+    import, whose own capabilities decide who may feed it): only "already corrected" refuses."""
     locked = type(record)._default_manager.select_for_update().get(pk=record.pk)
-    refusal = locked.correction_refusal(by)
+    if by_source and locked.correction:
+        raise ValidationError(f"This record was already {locked.get_correction_display().lower()}.")  # type: ignore[attr-defined]
+    refusal = None if by_source else locked.correction_refusal(by)
     if refusal is not None:
         if locked.correction:
             raise ValidationError(refusal)
@@ -101,6 +105,7 @@ def amend[C: Correctable](
     patient_id: int,
     category: str,
     build: Callable[[C], C],
+    by_source: bool = False,
 ) -> C:
     """Replace the record by the one `build(original)` saves (with `amends=original`).
 
@@ -108,7 +113,7 @@ def amend[C: Correctable](
     (field-keyed) to refuse: then nothing is changed, the original included."""
     text = clean_reason(reason)
     with transaction.atomic():
-        locked = lock_for_correction(record, by)
+        locked = lock_for_correction(record, by, by_source=by_source)
         _mark(locked, Correction.AMENDED, text, by)
         replacement = build(locked)
         if replacement.amends_id != locked.pk:  # type: ignore[attr-defined]

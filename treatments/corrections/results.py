@@ -23,13 +23,14 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from clinic import limits
 from clinic.accounts.models import User
 from clinic.audit.models import Category
 from clinic.celery import enqueue_on_commit
 from patients.corrections import engine
 from treatments.alerts.services import resolve_raised_by
 from treatments.errors import TreatmentError, as_validation_error
-from treatments.models import ItemStatus, MonitoringItem, Result
+from treatments.models import ItemStatus, MonitoringItem, RangeSource, Result
 from treatments.monitoring.services import EnteredValue, create_result
 from treatments.protocols import analytes_of, get_investigation
 from treatments.safety.rules import JCV, RESULT_TYPE
@@ -163,6 +164,66 @@ def amend_result(
         patient_id=result.patient_id,
         category=Category.MONITORING,
         build=build,
+    )
+
+
+def amend_from_laboratory(
+    *,
+    result: Result,
+    values: Sequence[EnteredValue],
+    qualitative: str,
+    index_value: Decimal | None,
+    note: str,
+    reason: str,
+    by: User,
+) -> Result:
+    """The laboratory corrected a result it sent (HL7 OBX-11 = C), or finalised a preliminary
+    one: an amendment like any other, on the laboratory's authority (`by` is the import's
+    account; who may feed the import is its own check). The values the laboratory names
+    replace the original's, the others are carried over as they were (with the lab's range, or
+    ranged against the clinic default again); the original stays, struck through, and what it
+    closed and raised follows as for a clinician's amendment."""
+
+    def build(original: Result) -> Result:
+        named = {v.analyte for v in values}
+        kept = [
+            EnteredValue(
+                analyte=row.analyte,
+                value=row.value,
+                unit=row.unit,  # canonical: converts to itself
+                low=row.lln if row.range_source == RangeSource.LAB else None,
+                high=row.uln if row.range_source == RangeSource.LAB else None,
+            )
+            for row in original.values.all()
+            if row.analyte not in named
+        ]
+        item = release_item(original, rematch=False)
+        _resolve_raised(original, "corrected by the laboratory")
+        return create_result(
+            patient=original.patient,
+            investigation=original.investigation,
+            taken_on=original.taken_on,
+            by=by,
+            item=item,
+            values=[*kept, *values],
+            qualitative=qualitative or original.qualitative,
+            genotype=original.genotype,
+            index_value=index_value if index_value is not None else original.index_value,
+            macular_oedema=original.macular_oedema,
+            mri_study_ref=original.mri_study_ref,
+            lab=original.lab,
+            note="\n".join(part for part in (original.note, note) if part)[: limits.NOTE],
+            amends=original,
+        )
+
+    return engine.amend(
+        record=result,
+        reason=reason,
+        by=by,
+        patient_id=result.patient_id,
+        category=Category.MONITORING,
+        build=build,
+        by_source=True,
     )
 
 
