@@ -44,6 +44,8 @@ class Perm(StrEnum):
     BREAK_GLASS = "break_glass"
     CASELOAD_VIEW = "caseload_view"
     FHIR_EXPORT = "fhir_export"
+    RECORD_AMEND_OWN = "record_amend_own"
+    RECORD_AMEND_ANY = "record_amend_any"
     # DMT plans
     PLAN_CREATE = "plan_create"
     PLAN_START = "plan_start"
@@ -171,6 +173,19 @@ TABLE: tuple[Section, ...] = (
                 "an API token for it",
                 _N,
                 _U,
+            ),
+            _rule(
+                Perm.RECORD_AMEND_OWN,
+                "amend, or mark entered in error, a clinical record they recorded (with a reason)",
+                _N,
+                _U,
+                _T,
+            ),
+            _rule(
+                Perm.RECORD_AMEND_ANY,
+                "amend, or mark entered in error, any clinical record of their care teams (with "
+                "a reason)",
+                _N,
             ),
         ),
     ),

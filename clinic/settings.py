@@ -542,6 +542,20 @@ PATIENT_PAGE_PANELS = [
     ("referral-panel", "Referrals", "referral", "patients.referrals.services.referral_panel"),
     ("rehab-panel", "Rehabilitation", "rehab", "treatments.rehab.services.rehab_panel"),
 ]
+# The clinical records that can be amended or marked entered in error (patients.corrections):
+# each a `CorrectableKind` saying how it is found, shown, amended and what it derives.
+CORRECTABLE_RECORDS = [
+    "patients.records.corrections.COURSE_STATE",
+    "patients.records.corrections.EDSS",
+    "patients.records.corrections.RELAPSE",
+    "patients.records.corrections.MRI",
+    "patients.referrals.corrections.REFERRAL_NOTE",
+    "treatments.corrections.kinds.RESULT",
+    "treatments.corrections.kinds.SIDE_EFFECT",
+    "treatments.corrections.kinds.DOSE",
+    "treatments.corrections.kinds.SYMPTOMATIC",
+    "treatments.corrections.kinds.REHAB_SESSION",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Audit trail protection (clinic.audit.protection, clinic.audit.checkpoints)

@@ -19,6 +19,7 @@ urlpatterns = [
     # The caseload is a patients page built from treatments data (treatments.caseload).
     path("patients/caseload/", include("treatments.caseload.urls")),
     path("patients/", include("patients.records.urls")),
+    path("patients/", include("patients.corrections.urls")),
     path("referrals/", include("patients.referrals.urls")),
     path("treatments/", include("treatments.urls")),
     path("rehab/", include("treatments.rehab.urls")),

@@ -280,6 +280,15 @@ def fs_step_of(converted: Mapping[str, int], options: EdssOptions) -> tuple[Deci
     return Decimal("0.0"), "all FS at grade 0"
 
 
+def check_score(field_name: str, value: int | None) -> int:
+    """One FS grade (by its key) or the ambulation score ("ambulation"), checked on its own, so
+    a form can report every invalid score at once instead of the first one
+    (``calculate_edss`` stops at the first)."""
+    if field_name == "ambulation":
+        return _checked(field_name, AMBULATION_NAME, value, AMBULATION_RANGE)
+    return _checked(field_name, FS_NAMES[field_name], value, FS_RANGES[field_name])
+
+
 def _checked(field_name: str, label: str, value: int | None, valid: tuple[int, int]) -> int:
     low, high = valid
     if value is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
 
 class TreatmentError(Exception):
     """A request the workflow refuses; `field` is the form field the message belongs next to.
@@ -26,3 +28,10 @@ class ServiceErrorMixin:
         field = error.field if error.field in self.fields else None  # type: ignore[attr-defined]
         for message in (error.message, *error.details):
             self.add_error(field, message)  # type: ignore[attr-defined]
+
+
+def as_validation_error(error: Exception) -> ValidationError:
+    """A workflow's refusal (TreatmentError, SafetyError, RehabRefused ...: a `message`, perhaps
+    a `field` and `details`) as a field-keyed ValidationError, as the correction pages expect."""
+    messages = [getattr(error, "message", str(error)), *getattr(error, "details", ())]
+    return ValidationError({getattr(error, "field", None) or NON_FIELD_ERRORS: messages})

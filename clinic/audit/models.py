@@ -30,6 +30,9 @@ class Action(models.TextChoices):
     LIST = "list", "Listed"
     CREATE = "create", "Created"
     UPDATE = "update", "Changed"
+    # Corrections of clinical records (patients.models.corrections), each its own event.
+    AMEND = "amend", "Amended"
+    ENTERED_IN_ERROR = "entered_in_error", "Marked entered in error"
     DELETE = "delete", "Deleted"
     EXPORT = "export", "Exported"
     BREAK_GLASS = "break_glass", "Emergency access"

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import limits
 from clinic.access import ClinicRequest
 from clinic.permissions import Perm, requires
 from patients.emergency import services
@@ -20,8 +21,8 @@ class EmergencyAccessForm(forms.Form):
     mrn = forms.CharField(label="MRN", max_length=12)
     reason = forms.CharField(
         label="Clinical reason",
+        max_length=limits.NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
         help_text="Why this patient needs you now. Recorded in the audit trail; the clinic "
         "admins are told.",
     )

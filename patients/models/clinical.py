@@ -13,9 +13,14 @@ import pghistory
 from django.db import models
 from django.db.models import F, Q
 
+from clinic import limits
 from clinic.dates import from_1900
 from patients.edss import FS_NAMES, FS_ORDER, FS_RANGES
-from patients.models.scoping import PatientOwnedQuerySet
+from patients.models.corrections import (
+    Correctable,
+    PatientCorrectableQuerySet,
+    correction_constraints,
+)
 from patients.progression import EdssPoint, MriPoint, RelapsePeriod
 
 
@@ -46,7 +51,7 @@ SNOMED_CODES: dict[str, str] = {
 COURSE_SHORT: dict[str, str] = {course.value: course.name for course in DiseaseCourse}
 
 
-class CourseStateQuerySet(PatientOwnedQuerySet["CourseState"]):
+class CourseStateQuerySet(PatientCorrectableQuerySet["CourseState"]):
     def overlapping(self, start_on: date, end_on: date | None) -> CourseStateQuerySet:
         """States sharing at least one day with [start_on, end_on] (open end = ongoing)."""
         query = Q(end_on__isnull=True) | Q(end_on__gte=start_on)
@@ -56,8 +61,9 @@ class CourseStateQuerySet(PatientOwnedQuerySet["CourseState"]):
 
 
 @pghistory.track()
-class CourseState(models.Model):
-    """One dated state of the disease course. At most one state is open (no end) per patient."""
+class CourseState(Correctable):
+    """One dated state of the disease course. At most one standing state is open (no end) per
+    patient."""
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="course_states"
@@ -65,7 +71,9 @@ class CourseState(models.Model):
     course = models.CharField(max_length=10, choices=DiseaseCourse.choices)
     start_on = models.DateField("From")
     end_on = models.DateField("Until", null=True, blank=True, help_text="Leave empty if current.")
-    note = models.TextField(blank=True, help_text="Basis of the diagnosis or change.")
+    note = models.TextField(
+        blank=True, max_length=limits.NOTE, help_text="Basis of the diagnosis or change."
+    )
     recorded_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -79,7 +87,7 @@ class CourseState(models.Model):
             *from_1900("course_state", "start_on", "end_on"),
             models.UniqueConstraint(
                 fields=["patient"],
-                condition=Q(end_on__isnull=True),
+                condition=Q(end_on__isnull=True, correction=""),
                 name="course_state_one_open_per_patient",
                 violation_error_message="This patient already has a current disease course.",
             ),
@@ -88,6 +96,7 @@ class CourseState(models.Model):
                 condition=Q(end_on__isnull=True) | Q(end_on__gte=F("start_on")),
                 violation_error_message="The end date cannot be before the start date.",
             ),
+            *correction_constraints("course_state"),
         ]
 
     def __str__(self) -> str:
@@ -118,7 +127,7 @@ def _fs_range_constraints() -> list[models.CheckConstraint]:
 
 
 @pghistory.track()
-class EdssAssessment(models.Model):
+class EdssAssessment(Correctable):
     """A Neurostatus-EDSS: the raw scores as entered and the step computed from them (§7).
 
     The step is computed by ``patients.edss.calculate_edss`` in ``services.record_edss`` and
@@ -150,7 +159,8 @@ class EdssAssessment(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
-    objects = PatientOwnedQuerySet.as_manager()
+    objects = PatientCorrectableQuerySet.as_manager()
+    author_field = "assessed_by"
 
     class Meta:
         ordering = ["assessed_on", "id"]
@@ -159,6 +169,7 @@ class EdssAssessment(models.Model):
             # Two scores on one day would make the trend and CDP depend on insertion order.
             models.UniqueConstraint(
                 fields=["patient", "assessed_on"],
+                condition=Q(correction=""),
                 name="edss_one_per_patient_per_day",
                 violation_error_message="An EDSS is already recorded for this patient on this day.",
             ),
@@ -173,6 +184,7 @@ class EdssAssessment(models.Model):
                 violation_error_message="The ambulation score is from 0 to 16.",
             ),
             *_fs_range_constraints(),
+            *correction_constraints("edss"),
         ]
 
     def __str__(self) -> str:
@@ -214,7 +226,7 @@ RELAPSE_SEPARATION_DAYS = 30
 
 
 @pghistory.track()
-class Relapse(models.Model):
+class Relapse(Correctable):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="relapses"
     )
@@ -222,7 +234,7 @@ class Relapse(models.Model):
     end_on = models.DateField(
         "Resolved", null=True, blank=True, help_text="Leave empty while still active."
     )
-    symptoms = models.TextField()
+    symptoms = models.TextField(max_length=limits.NOTE)
     # A list of FS_ORDER keys (JSON rather than an array: django.contrib.postgres is not
     # installed, and nothing filters on it).
     functional_systems = models.JSONField("Functional systems involved", default=list, blank=True)
@@ -247,7 +259,7 @@ class Relapse(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
-    objects = PatientOwnedQuerySet.as_manager()
+    objects = PatientCorrectableQuerySet.as_manager()
 
     class Meta:
         ordering = ["onset_on", "id"]
@@ -258,6 +270,15 @@ class Relapse(models.Model):
                 condition=Q(end_on__isnull=True) | Q(end_on__gte=F("onset_on")),
                 violation_error_message="The end date cannot be before the onset.",
             ),
+            # The same onset twice is the same relapse entered twice (issue #15); one within
+            # 30 days is saved with a warning (§9.1: the clinician decides).
+            models.UniqueConstraint(
+                fields=["patient", "onset_on"],
+                condition=Q(correction=""),
+                name="relapse_one_per_onset",
+                violation_error_message="A relapse with this onset is already recorded.",
+            ),
+            *correction_constraints("relapse"),
         ]
 
     def __str__(self) -> str:
@@ -283,7 +304,7 @@ class FieldStrength(models.TextChoices):
 
 
 @pghistory.track()
-class MriStudy(models.Model):
+class MriStudy(Correctable):
     """A brain MRI read against the previous (or re-baseline) scan (§9.3, §10)."""
 
     patient = models.ForeignKey(
@@ -306,13 +327,13 @@ class MriStudy(models.Model):
         default=False,
         help_text="The reference for later scans, e.g. 3 to 6 months after starting a DMT (§10).",
     )
-    report = models.TextField("Report", blank=True)
+    report = models.TextField("Report", blank=True, max_length=limits.REPORT)
     recorded_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
-    objects = PatientOwnedQuerySet.as_manager()
+    objects = PatientCorrectableQuerySet.as_manager()
 
     class Meta:
         ordering = ["study_on", "id"]
@@ -324,6 +345,7 @@ class MriStudy(models.Model):
                 condition=Q(contrast_given=True) | Q(gad_enhancing__isnull=True),
                 violation_error_message="Gadolinium-enhancing lesions need a contrast scan.",
             ),
+            *correction_constraints("mri"),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic import limits
 from clinic.accounts.models import CLINICAL_ROLES
 from clinic.dates import from_1900
 from clinic.links import link
@@ -134,6 +135,16 @@ class PatientQuerySet(models.QuerySet["Patient"]):
             )
         )
 
+    def same_person_as(
+        self, *, given_name: str, family_name: str, date_of_birth: date
+    ) -> PatientQuerySet:
+        """Patients with these names (any case) and this date of birth: possible duplicates."""
+        return self.filter(
+            given_name__iexact=given_name.strip(),
+            family_name__iexact=family_name.strip(),
+            date_of_birth=date_of_birth,
+        )
+
     def search(self, text: str) -> PatientQuerySet:
         text = text.strip()
         if not text:
@@ -242,7 +253,7 @@ class Patient(models.Model):
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
-    address = models.TextField(blank=True)
+    address = models.TextField(blank=True, max_length=limits.REASON)
     status = models.CharField(
         max_length=15, choices=PatientStatus.choices, default=PatientStatus.ACTIVE
     )
@@ -272,8 +283,8 @@ class Patient(models.Model):
     smoking_status = models.CharField(
         max_length=10, choices=SmokingStatus.choices, default=SmokingStatus.UNKNOWN
     )
-    comorbidities = models.TextField(blank=True)
-    allergies = models.TextField(blank=True)
+    comorbidities = models.TextField(blank=True, max_length=limits.NOTE)
+    allergies = models.TextField(blank=True, max_length=limits.NOTE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -332,6 +343,11 @@ class Patient(models.Model):
             *from_1900("patient", "date_of_birth", "diagnosis_on"),
             models.CheckConstraint(
                 name="patient_mrn_format", condition=Q(mrn__regex=r"^[A-Z0-9]{6,12}$")
+            ),
+            models.CheckConstraint(
+                name="patient_male_not_pregnant",
+                condition=~Q(sex="male") | Q(pregnancy_status="not_applicable"),
+                violation_error_message="A male patient's pregnancy status is not applicable.",
             ),
         ]
 
@@ -414,7 +430,7 @@ class EmergencyAccess(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
-    reason = models.TextField()
+    reason = models.TextField(max_length=limits.NOTE)
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     # Set when the grant is ended before it expires (the user's right was removed).

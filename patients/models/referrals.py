@@ -43,7 +43,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import limits
 from clinic.permissions import Perm, may
+from patients.models.corrections import Correctable, CorrectableQuerySet, correction_constraints
 from patients.models.scoping import PatientOwnedQuerySet
 
 if TYPE_CHECKING:
@@ -279,7 +281,9 @@ class Referral(models.Model):
     )
     discipline = models.CharField(max_length=30, choices=ReferralDiscipline.choices)
     urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
-    reason = models.TextField(help_text="The question for the receiving discipline.")
+    reason = models.TextField(
+        max_length=limits.NOTE, help_text="The question for the receiving discipline."
+    )
     referred_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, related_name="referrals_sent"
     )
@@ -288,10 +292,12 @@ class Referral(models.Model):
     target_working_days = models.PositiveSmallIntegerField()
     due_at = models.DateTimeField()
     responded_at = models.DateTimeField(null=True, blank=True)
-    decline_reason = models.TextField(blank=True)
-    cancel_reason = models.TextField(blank=True)
+    decline_reason = models.TextField(blank=True, max_length=limits.NOTE)
+    cancel_reason = models.TextField(blank=True, max_length=limits.NOTE)
     scheduled_on = models.DateField(null=True, blank=True)
-    summary = models.TextField(blank=True, help_text="The receiving discipline's summary back.")
+    summary = models.TextField(
+        blank=True, max_length=limits.REPORT, help_text="The receiving discipline's summary back."
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -416,8 +422,11 @@ def _duration(span: timedelta) -> str:
     return f"{minutes} min"
 
 
-class ReferralEvent(models.Model):
-    """One step of a referral's life: who moved it from which state to which, and why."""
+class ReferralEvent(Correctable):
+    """One step of a referral's life: who moved it from which state to which, and why.
+
+    Its note can be corrected (amended, or marked entered in error); the step itself stands,
+    because the referral's state is what it is (a wrong step is undone by the next one)."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="steps")
     by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
@@ -425,11 +434,15 @@ class ReferralEvent(models.Model):
     action = models.CharField(max_length=15)
     from_state = models.CharField(max_length=15, choices=ReferralState.choices, blank=True)
     to_state = models.CharField(max_length=15, choices=ReferralState.choices)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=limits.REPORT)
+
+    objects = CorrectableQuerySet.as_manager()
+    author_field = "by"
 
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["referral", "at"], name="referral_event_at")]
+        constraints = correction_constraints("referral_event")
 
     def __str__(self) -> str:
         return f"Referral event {self.pk}: {self.from_state or '-'} → {self.to_state}"

@@ -18,6 +18,7 @@ from patients.edss import (
     EdssInputError,
     EdssResult,
     calculate_edss,
+    check_score,
 )
 from patients.models import (
     FS_CHOICES,
@@ -25,7 +26,9 @@ from patients.models import (
     DiseaseCourse,
     MriStudy,
     Patient,
+    PregnancyStatus,
     Relapse,
+    Sex,
 )
 
 
@@ -71,9 +74,17 @@ class PatientForm(forms.ModelForm):
             "allergies": forms.Textarea(attrs={"rows": 2}),
         }
 
+    # Shown (as a checkbox) only with a "possible duplicate" warning.
+    duplicate_confirmed = forms.BooleanField(
+        label="This is a different person: save the record",
+        required=False,
+        widget=forms.HiddenInput(),
+    )
+
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.possible_duplicates: list[Patient] = []
         teams = CareTeam.objects.filter(members=user)
         team_field = self.fields["care_team"]
         assert isinstance(team_field, forms.ModelChoiceField)
@@ -106,6 +117,17 @@ class PatientForm(forms.ModelForm):
         data = super().clean() or {}
         team = data.get("care_team")
         born, diagnosed = data.get("date_of_birth"), data.get("diagnosis_on")
+        pregnancy = data.get("pregnancy_status")
+        if (
+            data.get("sex") == Sex.MALE
+            and pregnancy
+            and pregnancy != PregnancyStatus.NOT_APPLICABLE
+        ):
+            self.add_error(
+                "pregnancy_status",
+                "A male patient's pregnancy status is “Not applicable”.",
+            )
+        self._check_duplicates(data)
         if born and diagnosed and diagnosed < born:
             self.add_error("diagnosis_on", "The diagnosis date cannot be before the birth date.")
         if team is not None:
@@ -114,6 +136,34 @@ class PatientForm(forms.ModelForm):
                 if person is not None and not person.care_teams.filter(pk=team.pk).exists():
                     self.add_error(name, f"This {label} is not a member of {team.name}.")
         return data
+
+    def _check_duplicates(self, data: dict[str, Any]) -> None:
+        """A patient with the same names and date of birth among those the user may see: a
+        warning with a link to each, saved only once the user confirms it is someone else.
+        Asked when a record is created, or when its names or date of birth change."""
+        identity = {"given_name", "family_name", "date_of_birth"}
+        if not all(data.get(name) for name in identity):
+            return
+        if self.instance.pk is not None and not identity & set(self.changed_data):
+            return
+        self.possible_duplicates = list(
+            Patient.objects.visible_to(self.user)
+            .same_person_as(
+                given_name=data["given_name"],
+                family_name=data["family_name"],
+                date_of_birth=data["date_of_birth"],
+            )
+            .exclude(pk=self.instance.pk)
+            .order_by("family_name", "given_name")[:5]
+        )
+        if self.possible_duplicates and not data.get("duplicate_confirmed"):
+            self.fields["duplicate_confirmed"].widget = forms.CheckboxInput()
+            self.add_error(
+                "duplicate_confirmed",
+                "Possible duplicate: a patient with the same name and date of birth is already "
+                "recorded (listed above). Open it to check, or confirm this is a different "
+                "person.",
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,12 +242,18 @@ class EdssForm(PatientDatesMixin, forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         scores = {name: data.get(name) for name in (*FS_ORDER, "ambulation")}
-        if any(value is None for value in scores.values()):
-            return data  # the missing field already has its message
-        try:
+        valid = True
+        for name, value in scores.items():
+            if value is None:
+                valid = False  # missing or not a number: the field already has its message
+                continue
+            try:  # each score on its own, so every invalid grade is reported at once
+                check_score(name, value)
+            except EdssInputError as error:
+                self.add_error(error.field, str(error))
+                valid = False
+        if valid:
             self.result = calculate_edss(**scores)  # type: ignore[arg-type]
-        except EdssInputError as error:
-            self.add_error(error.field, str(error))
         return data
 
     @property

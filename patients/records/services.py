@@ -25,7 +25,7 @@ from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from clinic.celery import enqueue_on_commit
 from clinic.permissions import Perm, ensure
-from patients.edss import FS_ORDER, EdssInputError, calculate_edss
+from patients.edss import FS_ORDER, EdssInputError, EdssResult, calculate_edss, check_score
 from patients.models import (
     CourseState,
     EdssAssessment,
@@ -34,6 +34,7 @@ from patients.models import (
     PatientStatus,
     Relapse,
 )
+from patients.models.corrections import link_amendments
 from patients.progression import (
     LabelledProgression,
     NedaStatus,
@@ -147,7 +148,7 @@ def add_course_state(
         # Lock the patient row: two clinicians changing the course at once must not both
         # close the same open state.
         Patient.objects.select_for_update().get(pk=patient.pk)
-        states = CourseState.objects.filter(patient=patient)
+        states = CourseState.objects.standing().filter(patient=patient)
         current = states.filter(end_on__isnull=True).first()
         closed_current = False
         if end_on is None and current is not None:
@@ -210,29 +211,8 @@ def record_edss(
 ) -> EdssAssessment:
     """Compute the Neurostatus-EDSS from the raw scores and store both (§7)."""
     ensure(by, Perm.EDSS_RECORD)
-    _not_in_future("assessed_on", assessed_on, today=timezone.localdate(), what="The assessment")
-    try:
-        result = calculate_edss(
-            **{name: scores.get(name) for name in (*FS_ORDER, "ambulation")}  # type: ignore[arg-type]
-        )
-    except EdssInputError as error:
-        raise ValidationError({error.field: str(error)}) from None
     with transaction.atomic():
-        if EdssAssessment.objects.filter(patient=patient, assessed_on=assessed_on).exists():
-            raise ValidationError(
-                {"assessed_on": "An EDSS is already recorded for this patient on this day."}
-            )
-        assessment = EdssAssessment.objects.create(
-            patient=patient,
-            assessed_on=assessed_on,
-            **{name: scores[name] for name in (*FS_ORDER, "ambulation")},
-            step=result.step,
-            fs_step=result.fs_step,
-            ambulation_step=result.ambulation_step,
-            rule=result.rule,
-            inconsistencies=list(result.inconsistencies),
-            assessed_by=by,
-        )
+        assessment = create_edss(patient=patient, assessed_on=assessed_on, scores=scores, by=by)
         audit.record(
             user=by,
             patient=patient,
@@ -244,6 +224,54 @@ def record_edss(
         for task in settings.EDSS_RECORDED_TASKS:
             enqueue_on_commit(task, patient.pk)
     return assessment
+
+
+def create_edss(
+    *,
+    patient: Patient,
+    assessed_on: date,
+    scores: Mapping[str, int | None],
+    by: User,
+    amends: EdssAssessment | None = None,
+) -> EdssAssessment:
+    """Validate and save an assessment (the shared part of recording one and of amending one;
+    no permission check, no audit). Every invalid score is reported at once."""
+    _not_in_future("assessed_on", assessed_on, today=timezone.localdate(), what="The assessment")
+    result = _calculated(scores)
+    if EdssAssessment.objects.standing().filter(patient=patient, assessed_on=assessed_on).exists():
+        raise ValidationError({"assessed_on": EDSS_SAME_DAY})
+    try:
+        with transaction.atomic():
+            return EdssAssessment.objects.create(
+                patient=patient,
+                assessed_on=assessed_on,
+                **{name: scores[name] for name in (*FS_ORDER, "ambulation")},
+                step=result.step,
+                fs_step=result.fs_step,
+                ambulation_step=result.ambulation_step,
+                rule=result.rule,
+                inconsistencies=list(result.inconsistencies),
+                assessed_by=by,
+                amends=amends,
+            )
+    except IntegrityError:  # the same day saved by someone else a moment ago
+        raise ValidationError({"assessed_on": EDSS_SAME_DAY}) from None
+
+
+EDSS_SAME_DAY = "An EDSS is already recorded for this patient on this day."
+
+
+def _calculated(scores: Mapping[str, int | None]) -> EdssResult:
+    """The step, or every out-of-range score at once (a ValidationError keyed by field)."""
+    problems = {}
+    for name in (*FS_ORDER, "ambulation"):
+        try:
+            check_score(name, scores.get(name))
+        except EdssInputError as error:
+            problems[error.field] = str(error)
+    if problems:
+        raise ValidationError(problems)
+    return calculate_edss(**{name: scores.get(name) for name in (*FS_ORDER, "ambulation")})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -269,44 +297,94 @@ def record_relapse(
     """Record a relapse. One starting within 30 days of another's onset is saved, with a
     warning that it may be the same event (§9.1): the clinician decides, not the software."""
     ensure(by, Perm.RELAPSE_RECORD)
-    today = timezone.localdate()
-    _not_in_future("onset_on", onset_on, today=today, what="The onset")
-    _not_in_future("end_on", end_on, today=today, what="The end date")
-    if end_on is not None and end_on < onset_on:
-        raise ValidationError({"end_on": "The end date cannot be before the onset."})
     with transaction.atomic():
-        relapse = Relapse.objects.create(
+        recorded = create_relapse(
             patient=patient,
             onset_on=onset_on,
             end_on=end_on,
             symptoms=symptoms,
-            functional_systems=[name for name in FS_ORDER if name in set(functional_systems)],
+            functional_systems=functional_systems,
             severity=severity,
             objectively_confirmed=objectively_confirmed,
             infection_excluded=infection_excluded,
             recovery=recovery,
             treatment=treatment,
-            recorded_by=by,
+            by=by,
         )
-        neighbours = Relapse.objects.filter(
-            patient=patient,
-            onset_on__gt=onset_on - timedelta(days=30),
-            onset_on__lt=onset_on + timedelta(days=30),
-        ).exclude(pk=relapse.pk)
-        warnings = tuple(
-            f"This relapse starts within 30 days of the one with onset on "
-            f"{other.onset_on:%d %b %Y}: by §9.1 it may be part of the same event."
-            for other in neighbours
-        )
-        if not infection_excluded:
-            warnings += (
-                "Infection has not been excluded: fever or an infection (often urinary) can "
-                "cause a pseudo-relapse (§9.1).",
-            )
         audit.record(
-            user=by, patient=patient, action=Action.CREATE, category=Category.CLINICAL, obj=relapse
+            user=by,
+            patient=patient,
+            action=Action.CREATE,
+            category=Category.CLINICAL,
+            obj=recorded.relapse,
         )
         refresh_clinical_status(patient=patient)
+    return recorded
+
+
+RELAPSE_SAME_ONSET = (
+    "A relapse with onset on {onset:%d %b %Y} is already recorded for this patient: the same "
+    "relapse cannot be recorded twice (amend the existing one instead)."
+)
+
+
+def create_relapse(
+    *,
+    patient: Patient,
+    onset_on: date,
+    end_on: date | None,
+    symptoms: str,
+    functional_systems: Iterable[str],
+    severity: str,
+    objectively_confirmed: bool,
+    infection_excluded: bool,
+    recovery: str,
+    treatment: str,
+    by: User,
+    amends: Relapse | None = None,
+) -> RecordedRelapse:
+    """Validate and save a relapse (shared by recording and amending; no permission check, no
+    audit). The same onset as a standing relapse is refused; within 30 days, a warning."""
+    today = timezone.localdate()
+    _not_in_future("onset_on", onset_on, today=today, what="The onset")
+    _not_in_future("end_on", end_on, today=today, what="The end date")
+    if end_on is not None and end_on < onset_on:
+        raise ValidationError({"end_on": "The end date cannot be before the onset."})
+    standing = Relapse.objects.standing().filter(patient=patient)
+    if standing.filter(onset_on=onset_on).exists():
+        raise ValidationError({"onset_on": RELAPSE_SAME_ONSET.format(onset=onset_on)})
+    try:
+        with transaction.atomic():
+            relapse = Relapse.objects.create(
+                patient=patient,
+                onset_on=onset_on,
+                end_on=end_on,
+                symptoms=symptoms,
+                functional_systems=[name for name in FS_ORDER if name in set(functional_systems)],
+                severity=severity,
+                objectively_confirmed=objectively_confirmed,
+                infection_excluded=infection_excluded,
+                recovery=recovery,
+                treatment=treatment,
+                recorded_by=by,
+                amends=amends,
+            )
+    except IntegrityError:  # relapse_one_per_onset: the same onset saved a moment ago
+        raise ValidationError({"onset_on": RELAPSE_SAME_ONSET.format(onset=onset_on)}) from None
+    neighbours = standing.filter(
+        onset_on__gt=onset_on - timedelta(days=30),
+        onset_on__lt=onset_on + timedelta(days=30),
+    ).exclude(pk=relapse.pk)
+    warnings = tuple(
+        f"This relapse starts within 30 days of the one with onset on "
+        f"{other.onset_on:%d %b %Y}: by §9.1 it may be part of the same event."
+        for other in neighbours
+    )
+    if not infection_excluded:
+        warnings += (
+            "Infection has not been excluded: fever or an infection (often urinary) can "
+            "cause a pseudo-relapse (§9.1).",
+        )
     return RecordedRelapse(relapse, warnings)
 
 
@@ -323,6 +401,40 @@ def record_mri(
     by: User,
 ) -> MriStudy:
     ensure(by, Perm.MRI_RECORD)
+    with transaction.atomic():
+        study = create_mri(
+            patient=patient,
+            study_on=study_on,
+            field_strength=field_strength,
+            contrast_given=contrast_given,
+            new_or_enlarging_t2=new_or_enlarging_t2,
+            gad_enhancing=gad_enhancing,
+            is_baseline=is_baseline,
+            report=report,
+            by=by,
+        )
+        audit.record(
+            user=by, patient=patient, action=Action.CREATE, category=Category.CLINICAL, obj=study
+        )
+        refresh_clinical_status(patient=patient)
+    return study
+
+
+def create_mri(
+    *,
+    patient: Patient,
+    study_on: date,
+    field_strength: str,
+    contrast_given: bool,
+    new_or_enlarging_t2: int,
+    gad_enhancing: int | None,
+    is_baseline: bool,
+    report: str,
+    by: User,
+    amends: MriStudy | None = None,
+) -> MriStudy:
+    """Validate and save a study (shared by recording and amending; no permission check, no
+    audit)."""
     _not_in_future("study_on", study_on, today=timezone.localdate(), what="The scan date")
     if gad_enhancing is not None and not contrast_given:
         raise ValidationError(
@@ -334,23 +446,18 @@ def record_mri(
         )
     if new_or_enlarging_t2 < 0 or (gad_enhancing or 0) < 0:
         raise ValidationError({"new_or_enlarging_t2": "Lesion counts cannot be negative."})
-    with transaction.atomic():
-        study = MriStudy.objects.create(
-            patient=patient,
-            study_on=study_on,
-            field_strength=field_strength,
-            contrast_given=contrast_given,
-            new_or_enlarging_t2=new_or_enlarging_t2,
-            gad_enhancing=gad_enhancing,
-            is_baseline=is_baseline,
-            report=report,
-            recorded_by=by,
-        )
-        audit.record(
-            user=by, patient=patient, action=Action.CREATE, category=Category.CLINICAL, obj=study
-        )
-        refresh_clinical_status(patient=patient)
-    return study
+    return MriStudy.objects.create(
+        patient=patient,
+        study_on=study_on,
+        field_strength=field_strength,
+        contrast_given=contrast_given,
+        new_or_enlarging_t2=new_or_enlarging_t2,
+        gad_enhancing=gad_enhancing,
+        is_baseline=is_baseline,
+        report=report,
+        recorded_by=by,
+        amends=amends,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,12 +468,24 @@ def record_mri(
 @dataclass
 class ClinicalHistory:
     """All of one patient's clinical records, oldest first: four queries, whatever their
-    number. The patient page, its timeline source and the status refresh share one load."""
+    number. The patient page, its timeline source and the status refresh share one load.
+
+    `course_states`, `edss`, `relapses` and `mri` are the standing records, the only ones that
+    count (CDP, NEDA-3, the chart, the caseload columns). `rows` holds every record by type,
+    corrected ones included, for the tables and the timeline that show them struck through."""
 
     course_states: list[CourseState] = field(default_factory=list)
     edss: list[EdssAssessment] = field(default_factory=list)
     relapses: list[Relapse] = field(default_factory=list)
     mri: list[MriStudy] = field(default_factory=list)
+    rows: dict[str, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, **rows: list[Any]) -> ClinicalHistory:
+        for records in rows.values():
+            link_amendments(records)
+        standing = {name: [r for r in records if r.is_standing] for name, records in rows.items()}
+        return cls(**standing, rows=rows)
 
     @property
     def current_course(self) -> CourseState | None:
@@ -421,11 +540,13 @@ def clinical_history(patient: Patient, *, fresh: bool = False) -> ClinicalHistor
     cached = getattr(patient, _HISTORY_CACHE, None)
     if cached is not None and not fresh:
         return cached
-    history = ClinicalHistory(
-        course_states=list(CourseState.objects.filter(patient=patient)),
-        edss=list(EdssAssessment.objects.filter(patient=patient)),
-        relapses=list(Relapse.objects.filter(patient=patient)),
-        mri=list(MriStudy.objects.filter(patient=patient)),
+    history = ClinicalHistory.of(
+        course_states=list(
+            CourseState.objects.filter(patient=patient).select_related("corrected_by")
+        ),
+        edss=list(EdssAssessment.objects.filter(patient=patient).select_related("corrected_by")),
+        relapses=list(Relapse.objects.filter(patient=patient).select_related("corrected_by")),
+        mri=list(MriStudy.objects.filter(patient=patient).select_related("corrected_by")),
     )
     setattr(patient, _HISTORY_CACHE, history)
     return history

@@ -32,6 +32,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
@@ -47,6 +48,19 @@ class TimelineEvent:
     title: str
     detail: str = ""
     url: str = ""
+    # A corrected record is still shown, struck through, with this line: who, when and why
+    # (`correction_line`). Empty for a record that stands.
+    correction: str = ""
+
+
+def correction_line(record: Any) -> str:
+    """ "Entered in error 3 Mar 2026 by Dr Ada Reyes: wrong patient" for a corrected record
+    (a `patients.models.corrections.Correctable` row, `corrected_by` loaded), else ""."""
+    if not getattr(record, "correction", ""):
+        return ""
+    when = timezone.localtime(record.corrected_at).strftime("%d %b %Y")
+    who = f" by {record.corrected_by.display_name}" if record.corrected_by else ""
+    return f"{record.get_correction_display()} {when}{who}: {record.correction_reason}"
 
 
 @dataclass(frozen=True)

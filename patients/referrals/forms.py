@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic import limits
 from clinic.forms import DateField
 from patients.models import TRANSITIONS, ReferralDiscipline, ReferralState, ReferralTarget, Urgency
 
@@ -18,7 +19,7 @@ class ReferralForm(forms.Form):
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=4000,
+        max_length=limits.NOTE,
         help_text="What you are asking the receiving discipline to do, and why now.",
     )
     create_anyway = forms.BooleanField(required=False, widget=forms.HiddenInput)
@@ -34,17 +35,17 @@ class TransitionForm(forms.Form):
     """One form for every step; the fields a step needs are made required in __init__."""
 
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=limits.NOTE
     )
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=limits.NOTE
     )
     scheduled_on = DateField(label="Appointment date", required=False)
     summary = forms.CharField(
         label="Summary for the referrer",
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
-        max_length=8000,
+        max_length=limits.REPORT,
     )
 
     def __init__(self, *args: Any, action: str, **kwargs: Any) -> None:

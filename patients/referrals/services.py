@@ -31,6 +31,7 @@ from patients.models.referrals import FALLBACK_WORKING_DAYS, add_working_days
 from patients.records.timeline import (
     Panel,
     TimelineEvent,
+    correction_line,
 )
 
 
@@ -236,7 +237,9 @@ def cancel_referral(*, referral: Referral, by: User, reason: str) -> Referral:
 
 
 def referral_timeline(patient: Patient) -> Iterable[TimelineEvent]:
-    events = ReferralEvent.objects.filter(referral__patient=patient).select_related("referral")
+    events = ReferralEvent.objects.filter(referral__patient=patient).select_related(
+        "referral", "corrected_by"
+    )
     for event in events:
         referral = event.referral
         verb = "sent" if event.action == "send" else TRANSITIONS[event.action].done
@@ -246,6 +249,7 @@ def referral_timeline(patient: Patient) -> Iterable[TimelineEvent]:
             title=f"Referral to {referral.get_discipline_display()} {verb}",
             detail=event.note[:200],
             url=referral.get_absolute_url(),
+            correction=correction_line(event),
         )
 
 

@@ -26,6 +26,7 @@ from patients.models import (
     ReferralState,
     ReferralTarget,
 )
+from patients.models.corrections import link_amendments
 from patients.models.referrals import AWAITING_RESPONSE, OPEN_STATES
 from patients.referrals import services
 from patients.referrals.forms import BoardFilterForm, ReferralForm, TargetFormSet, TransitionForm
@@ -176,7 +177,7 @@ def _detail_context(
     return {
         "referral": referral,
         "patient": referral.patient,
-        "events": referral.steps.select_related("by"),
+        "events": link_amendments(list(referral.steps.select_related("by", "corrected_by"))),
         "action_forms": forms,
         "clock": referral.clock_text(now),
         "breached": referral.is_breached(now),

@@ -1,7 +1,8 @@
 """Going live (issue #15) in a real browser: a neurologist enters a new patient who has been on
 natalizumab since 2022, with the past infusions. The PML panel counts the real exposure, and
 the nurse's worklist and alerts show nothing that fell due before the clinic went live, only
-what the true history puts after it."""
+what the true history puts after it. Then the neurologist marks a wrong EDSS entered in error,
+and the chart and the confirmed disability progression change with it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from patients.models import Patient
+from patients.records import services as records
+from tests.patients.conftest import STEP_SCORES
 from treatments.catalogue import services as catalogue_services
 from treatments.models import Alert, ClinicSettings, DmtPlan, ItemStatus, MonitoringItem
 from treatments.monitoring import sweeps
@@ -104,3 +107,32 @@ def test_a_neurologist_enters_a_patient_on_natalizumab_since_2022(
     assert not MonitoringItem.objects.filter(
         pk__in=[int(pk) for pk in flagged], due_on__lt=go_live
     ).exists()
+
+    # Nadia's EDSS: 2.0, then 3.0 confirmed months later; the last 3.0 was typed for the wrong
+    # patient by the nurse, and it is what confirms the progression.
+    wrong_on = today - timedelta(days=150)
+    for days_ago, step, by in ((400, "2.0", neurologist), (300, "3.0", neurologist)):
+        records.record_edss(
+            patient=patient,
+            assessed_on=today - timedelta(days=days_ago),
+            scores=STEP_SCORES[step],
+            by=by,
+        )
+    records.record_edss(patient=patient, assessed_on=wrong_on, scores=STEP_SCORES["3.0"], by=nurse)
+    page.get_by_role("button", name="Sign out").click()
+    sign_in_as(neurologist)
+    page.goto(f"{live_server.url}/patients/{patient.external_id}/")
+    header = page.locator("#patient-header")
+    expect(header).to_contain_text("Confirmed")
+    expect(page.locator("#edss-chart svg circle")).to_have_count(3)
+
+    row = page.locator("#edss-section tbody tr", has_text=wrong_on.strftime("%d %b %Y"))
+    row.get_by_role("link", name="Entered in error").click()
+    page.get_by_label("Reason for the correction").fill("Recorded on the wrong patient")
+    page.get_by_role("button", name="Mark entered in error").click()
+
+    expect(page.locator("#messages")).to_contain_text("EDSS assessment marked entered in error")
+    expect(header).to_contain_text("No confirmed progression")
+    expect(page.locator("#edss-chart svg circle")).to_have_count(2)
+    struck = page.locator("#edss-section tr.corrected")
+    expect(struck).to_contain_text("Recorded on the wrong patient")

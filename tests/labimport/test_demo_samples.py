@@ -36,9 +36,12 @@ def test_the_demo_imports_every_sample_as_its_name_says(
         MessageState.QUEUED,
     ]
     # The panel (CBC and liver: two results) and the abnormal liver panel; the correction
-    # amends the latter instead of adding a third.
-    assert Result.objects.count() == before + 3
-    sofia = Result.objects.get(patient__mrn="MS100003", lab="NORTHLAB")
+    # amends the latter: a third standing result, the original kept struck through.
+    assert Result.objects.count() == before + 4
+    assert Result.objects.standing().count() == before + 3
+    sofia = Result.objects.standing().get(patient__mrn="MS100003", lab="NORTHLAB")
+    assert sofia.amends is not None
+    assert sofia.amends.is_amended
     assert sofia.taken_on == today - timedelta(days=2)
     assert sofia.values.get(analyte="ast").value == 59
     assert "Corrected report: AST was transcribed as 95" in sofia.note

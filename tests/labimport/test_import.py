@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from clinic.audit.models import AccessEvent
+from clinic.audit.models import AccessEvent, Action
 from patients.models import Patient
 from tests.labimport.conftest import Import
 from tests.labimport.messages import CBC, LFT, lft_panel, obr, obx, oru
@@ -93,17 +93,23 @@ def test_a_corrected_result_amends_the_earlier_one_and_its_alert(
     summary = import_text(correction)
 
     assert summary.outcomes[0].message.state == MessageState.IMPORTED
-    assert Result.objects.filter(patient=patient_a).count() == 1, "amended, not added"
+    # An amendment, like any clinical correction: one standing result, the original kept.
+    amended = Result.objects.standing().get(patient=patient_a)
+    assert amended.amends == original
     original.refresh_from_db()
-    values = {v.analyte: v.value for v in original.values.all()}
+    assert original.is_amended
+    assert "Corrected by the laboratory" in original.correction_reason
+    assert original.values.get(analyte="alt").value == Decimal("182"), "kept as it was"
+    values = {v.analyte: v.value for v in amended.values.all()}
     assert values["alt"] == Decimal("18.2")
     assert values["ast"] == Decimal("24"), "the values the correction does not name are kept"
-    assert "Corrected by the laboratory" in original.note
-    assert "Previously: ALT 182 U/L (high)" in original.note
-    assert not original.is_reviewed, "a corrected result is reviewed again"
+    assert "Corrected by the laboratory" in amended.note
+    assert not amended.is_reviewed, "a corrected result is reviewed again"
+    assert not amended.is_abnormal
     alert.refresh_from_db()
     assert alert.status == AlertStatus.RESOLVED
-    assert "amended" in alert.resolution_note
+    assert "corrected by the laboratory" in alert.resolution_note
+    assert AccessEvent.objects.filter(action=Action.AMEND, object_id=str(original.pk)).exists()
 
 
 def test_a_final_result_amends_its_preliminary_one(
@@ -114,8 +120,11 @@ def test_a_final_result_amends_its_preliminary_one(
 
     import_text(oru(*lft_panel("44", status="F"), born=patient_a.date_of_birth, control_id="F1"))
 
-    result = Result.objects.get(patient=patient_a)
+    result = Result.objects.standing().get(patient=patient_a)
     assert result.values.get(analyte="alt").value == Decimal("44")
+    assert result.amends is not None
+    assert result.amends.is_amended
+    assert "Final result." in result.amends.correction_reason
 
 
 def test_the_same_message_twice_creates_nothing_new(

@@ -22,6 +22,8 @@ EXPECTED: dict[str, str] = {
     "break_glass": "N U T",
     "caseload_view": "N",
     "fhir_export": "N U",
+    "record_amend_own": "N U T",
+    "record_amend_any": "N",
     # DMT plans
     "plan_create": "N",
     "plan_start": "N U",

@@ -23,7 +23,7 @@ from patients.models import Referral
 from tests.security.permission_matrix import expected_allowed
 from tests.security.world import all_routes, build_side
 from treatments.alerts import services as alerts
-from treatments.models import Alert, AlertGrade, AlertKind
+from treatments.models import Alert, AlertGrade, AlertKind, Result
 
 PUBLIC = "public"  # no sign-in needed
 GLOBAL = "global"  # signed-in page with no patient in its URL
@@ -58,6 +58,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "patients:edss_preview": (PATIENT, ("external_id",)),
     "patients:relapse_add": (PATIENT, ("external_id",)),
     "patients:mri_add": (PATIENT, ("external_id",)),
+    "corrections:amend": (PATIENT, ("external_id", "kind", "record_id")),
+    "corrections:error": (PATIENT, ("external_id", "kind", "record_id")),
     "referrals:board": (GLOBAL, ()),
     "referrals:targets": (GLOBAL, ()),
     "referrals:patient": (PATIENT, ("external_id",)),
@@ -191,6 +193,8 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     "patients:edss_preview": "edss_record",
     "patients:relapse_add": "relapse_record",
     "patients:mri_add": "mri_record",
+    "corrections:amend": {"record_amend_own", "record_amend_any"},
+    "corrections:error": {"record_amend_own", "record_amend_any"},
     "referrals:board": "patient_view",
     "referrals:targets": "referral_targets",
     "referrals:patient": "patient_view",
@@ -518,9 +522,13 @@ def test_each_role_is_refused_exactly_where_the_table_says(
     where the matrix says no, anything else (a page, a redirect, a form error) where it says
     yes. An empty POST is enough: the role is decided before any input is read."""
     user = cast[role]
-    if role != "admin":  # an admin can never hold the right (a database constraint)
+    if role != "admin":  # a clinic admin may never hold the right (a database constraint)
         user.can_break_glass = True  # the person is pre-authorised: only the role decides here
         user.save(update_fields=["can_break_glass"])
+    # The correction pages also ask whether the user recorded the record (record_amend_own):
+    # make them its author, so that only the role decides here too (the author rule has tests
+    # of its own in tests/patients/test_correction_pages.py).
+    Result.objects.filter(pk=world["a"].result.pk).update(recorded_by=user)
     client = signed_in(user)
     client.raise_request_exception = True  # a server error fails the test, with its trace
     checked = 0

@@ -57,6 +57,9 @@ NOT_FREE_TEXT = {
     "drug_name",
     "first_name",
     "last_name",
+    # Only a corrected row has one (a database constraint); its escaping is tested with the
+    # correction pages (tests/patients/test_correction_pages.py).
+    "correction_reason",
 }
 
 

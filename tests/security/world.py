@@ -46,6 +46,9 @@ class Side:
             "link_id": self.link.pk,
             "action": "triage",
             "key": "safety-panel",
+            # The correction pages, walked on the result (recorded by the team's clinician).
+            "kind": "result",
+            "record_id": self.result.pk,
             "drug_key": "ocrelizumab_iv",
         }
 

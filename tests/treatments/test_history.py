@@ -434,3 +434,32 @@ def test_a_bad_date_in_the_list_is_shown_next_to_the_field(
     assert response.status_code == 422
     assert "The first dose cannot be in the future" in response.content.decode()
     assert not DmtPlan.objects.filter(patient=patient_a).exists()
+
+
+def test_a_cladribine_history_beyond_the_catalogues_two_courses_is_refused(
+    record: Record,
+) -> None:
+    # Cladribine: two yearly courses in all (EU-SmPC §4.2), counted over the patient's plans.
+    with pytest.raises(history.HistoryError) as error:
+        record(
+            drug_key="cladribine",
+            started_on=date(2021, 3, 1),
+            courses=[date(2022, 3, 1), date(2024, 3, 4)],
+        )
+    [(field, message)] = problems(error)
+    assert field == "courses"
+    assert "a third course is refused" in message
+    assert "3 courses of" in message
+
+
+def test_a_second_cladribine_history_counts_the_courses_of_the_first(record: Record) -> None:
+    record(
+        drug_key="cladribine",
+        started_on=date(2019, 3, 4),
+        courses=[date(2020, 3, 2)],
+        stopped_on=date(2020, 4, 1),
+        stop_reason="patient_choice",
+    )
+    with pytest.raises(history.HistoryError) as error:
+        record(drug_key="cladribine", started_on=date(2023, 3, 6))
+    assert {field for field, _ in problems(error)} == {"courses"}

@@ -14,6 +14,7 @@ from clinic.accounts.models import User
 from clinic.audit.models import AccessEvent
 from patients.edss import FS_ORDER
 from patients.models import EdssAssessment, Patient
+from patients.records import corrections as record_corrections
 from patients.records import services as record_services
 from tests.treatments.conftest import StartPlan
 from treatments.models import Alert, AlertStatus, ItemStatus, MonitoringItem
@@ -256,3 +257,47 @@ def test_an_edss_closes_a_drug_item_that_absorbed_the_general_review(
 
     visit.refresh_from_db()
     assert visit.status == ItemStatus.DONE_IN_WINDOW
+
+
+def test_an_edss_entered_in_error_reopens_the_review_it_closed(
+    on_teriflunomide: Any,
+    patient_a: Patient,
+    neurologist: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    review = _review(patient_a, date(2026, 7, 5))
+    with django_capture_on_commit_callbacks(execute=True):
+        edss = _edss(patient_a, date(2026, 6, 15), neurologist)
+    review.refresh_from_db()
+    assert review.edss == edss
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record_corrections.mark_in_error(record=edss, reason="Wrong patient", by=neurologist)
+
+    review.refresh_from_db()
+    assert (review.status, review.completed_on, review.edss) == (ItemStatus.SCHEDULED, None, None)
+    assert AccessEvent.objects.filter(
+        object_id=str(review.pk), detail="open again: the EDSS that closed it was corrected"
+    ).exists()
+
+
+def test_an_amended_edss_closes_the_review_again_in_its_place(
+    on_teriflunomide: Any,
+    patient_a: Patient,
+    neurologist: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    review = _review(patient_a, date(2026, 7, 5))
+    with django_capture_on_commit_callbacks(execute=True):
+        edss = _edss(patient_a, date(2026, 6, 15), neurologist)
+    with django_capture_on_commit_callbacks(execute=True):
+        amended = record_corrections.amend_edss(
+            assessment=edss,
+            assessed_on=date(2026, 6, 14),
+            scores={name: getattr(edss, name) for name in (*FS_ORDER, "ambulation")},
+            reason="Seen the day before",
+            by=neurologist,
+        )
+
+    review.refresh_from_db()
+    assert (review.completed_on, review.edss) == (date(2026, 6, 14), amended)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinic import paging
+from clinic import limits, paging
 from clinic.access import ClinicRequest, patient_page, render_page, safe_next
 from clinic.audit import services as audit
 from clinic.audit.access import get_scoped_or_404, refuse_read_only
@@ -38,7 +38,11 @@ class SnoozeForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
-    note = forms.CharField(label="How it was resolved", widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label="How it was resolved",
+        max_length=limits.REASON,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 # Everyone an alert row names (an escalated or resolved alert names two more than its owner).

@@ -19,7 +19,7 @@ STATUS_FILTER_CHOICES = [*PatientStatus.choices, ("any", "Any status")]
 
 
 class CaseloadFilterForm(forms.Form):
-    q = forms.CharField(label="Name or MRN", required=False)
+    q = forms.CharField(label="Name or MRN", required=False, max_length=100)
     scope = forms.ChoiceField(
         label="Show", choices=CaseloadScope.choices, required=False, initial=CaseloadScope.MINE
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from clinic import limits
 from clinic.forms import DateField
 from treatments import labs
 from treatments.errors import ServiceErrorMixin
@@ -64,6 +65,7 @@ class ReferenceRangeForm(ServiceErrorMixin, forms.Form):
     note = forms.CharField(
         label="Note (the choice made, what to verify)",
         required=False,
+        max_length=limits.NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     valid_from = DateField(label="Takes effect on")

@@ -212,6 +212,8 @@ def _check_plans(
     versions = _versions(region)
     born = {p.mrn: p.date_of_birth for p in checked.patients if p.date_of_birth}
     by_patient: dict[str, list[_Plan]] = defaultdict(list)
+    # The courses of each patient's earlier rows of the same drug: the course limit counts all.
+    courses_so_far: dict[tuple[str, str], list[date]] = defaultdict(list)
     for row in rows:
 
         def problem(column: str, message: str, row: DmtRow = row) -> None:
@@ -244,7 +246,10 @@ def _check_plans(
             doses=row.doses,
             courses=row.courses,
             today=today,
+            earlier_courses=courses_so_far[(row.mrn, row.drug_key)],
         )
+        if version.protocol.has_courses:
+            courses_so_far[(row.mrn, row.drug_key)] += [row.started_on, *row.courses]
         for item in found:
             problem(item.field, item.message)
         if not found:

@@ -47,6 +47,7 @@ class UploadForm(forms.Form):
     text = forms.CharField(
         label="Or paste messages",
         required=False,
+        max_length=MAX_UPLOAD_BYTES,  # pasted, as much as a file may hold
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
     )
     lab = forms.CharField(

@@ -4,8 +4,9 @@ Every message is first stored as received (its own transaction, so nothing is lo
 happens next), then imported in one transaction: the patient matched by MRN and checked by date
 of birth, each code matched to an analyte, each result recorded through
 `monitoring.services.record_result` (unit conversion, the lab's range, closing the open item,
-evaluation after commit) or, for a later status of the same order, amended through
-`amend_result`. Anything that stops it rolls the whole import back and holds the message in the
+evaluation after commit) or, for a later status of the same order (a corrected or final
+result), amended like any clinical record (`treatments.corrections.results
+.amend_from_laboratory`: the earlier result kept and shown struck through). Anything that stops it rolls the whole import back and holds the message in the
 review queue with the reason in plain words. The same control id from the same sender twice
 creates nothing new. Every message, and every decision on it, is in the audit trail.
 """
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,6 +26,8 @@ from clinic.accounts.models import Role, User
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
 from patients.models import MRN_PATTERN, Patient
+from patients.models.corrections import REASON_MAX_LENGTH
+from treatments.corrections.results import amend_from_laboratory as lab_amendment
 from treatments.errors import TreatmentError
 from treatments.labimport import csvfile, hl7v2
 from treatments.labimport.matching import (
@@ -458,19 +462,32 @@ def _store(
         }.get(result.status, "")
         try:
             if earlier is not None:
-                monitoring.amend_result(
+                # A later status of the same order: an amendment (the earlier result is kept,
+                # struck through, and what it closed and raised follows the new one).
+                why = status_note or "Final result."
+                replacement = lab_amendment(
                     result=earlier.result,
                     values=result.values,
                     qualitative=result.qualitative,
                     index_value=result.index_value,
-                    note=" ".join(
-                        p for p in (status_note or "Final result.", result.note, source) if p
-                    ),
+                    note=" ".join(p for p in (why, result.note, source) if p),
+                    reason=f"{why} {source}"[:REASON_MAX_LENGTH],
                     by=run.recorder,
                 )
-                earlier.status = result.status
-                earlier.message = message
-                earlier.save(update_fields=["status", "message"])
+                ImportedResult.objects.filter(pk=earlier.pk).update(
+                    result=replacement, status=result.status, message=message
+                )
+                # A fresh row in the run's memory: a rolled-back import restores the old one.
+                run.remember(
+                    ImportedResult(
+                        pk=earlier.pk,
+                        result=replacement,
+                        message=message,
+                        patient=patient,
+                        order_key=order_key,
+                        status=result.status,
+                    )
+                )
             else:
                 stored = monitoring.record_result(
                     patient=patient,
@@ -496,6 +513,10 @@ def _store(
                     )
         except TreatmentError as error:
             raise ImportProblem(Problem.BAD_VALUE, error.message, patient=patient) from None
+        except ValidationError as error:  # the earlier result was corrected in Myelin since
+            raise ImportProblem(
+                Problem.BAD_VALUE, " ".join(error.messages), patient=patient
+            ) from None
         count += len(result.values) + bool(result.qualitative) + (result.index_value is not None)
     return count
 

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual
 
+from clinic import limits
 from patients.models.scoping import PatientOwnedQuerySet
 
 # A reason a colleague can act on later: "ok" or "x" is not one.
@@ -51,7 +52,7 @@ class GateOverride(models.Model):
         blank=True,
         help_text="A missing check overridden at the start: it stays open to chase until done.",
     )
-    reason = models.TextField()
+    reason = models.TextField(max_length=limits.NOTE)
     overridden_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     overridden_at = models.DateTimeField(auto_now_add=True)
 

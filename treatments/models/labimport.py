@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.db.models import Q
 
+from clinic import limits
 from patients.models.scoping import PatientOwnedQuerySet
 
 if TYPE_CHECKING:
@@ -172,7 +173,11 @@ class ReviewItem(models.Model):
     closed_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    note = models.TextField(blank=True, help_text="How it was resolved, or why it was rejected.")
+    note = models.TextField(
+        blank=True,
+        max_length=limits.NOTE,
+        help_text="How it was resolved, or why it was rejected.",
+    )
 
     objects = ReviewItemQuerySet.as_manager()
 

@@ -13,6 +13,7 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 
+from clinic import limits
 from patients.models.scoping import PatientOwnedQuerySet
 from treatments.protocols import get_investigation
 
@@ -145,7 +146,7 @@ class MonitoringItem(models.Model):
     # (treatments.plans.schedule.sync_care_plan); the general rule it answers is kept here.
     merged_from = models.CharField(max_length=60, blank=True)
     merged_why = models.TextField(blank=True)
-    waived_reason = models.TextField(blank=True)
+    waived_reason = models.TextField(blank=True, max_length=limits.REASON)
     cancelled_reason = models.CharField(max_length=200, blank=True)
     settled_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -11,7 +11,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from clinic import limits
 from clinic.dates import from_1900
+from patients.models.corrections import Correctable, CorrectableQuerySet, correction_constraints
 from patients.models.scoping import PatientOwnedQuerySet
 from treatments.protocols import Condition, PlanEvents
 
@@ -68,12 +70,14 @@ class DmtPlan(models.Model):
     planned_on = models.DateField()
     started_on = models.DateField(null=True, blank=True)
     suspended_on = models.DateField(null=True, blank=True)
-    suspend_reason = models.TextField(blank=True)
+    suspend_reason = models.TextField(blank=True, max_length=limits.NOTE)
     stopped_on = models.DateField(null=True, blank=True)
     stop_reason = models.CharField(max_length=20, choices=StopReason.choices, blank=True)
-    stop_note = models.TextField(blank=True)
+    stop_note = models.TextField(blank=True, max_length=limits.NOTE)
     baseline_override_reason = models.TextField(
-        blank=True, help_text="Why the plan was started with baseline checks outstanding."
+        blank=True,
+        max_length=limits.NOTE,
+        help_text="Why the plan was started with baseline checks outstanding.",
     )
     baseline_override_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -156,7 +160,9 @@ class DmtPlan(models.Model):
         administrations: list[DmtAdministration],
         interruptions: Sequence[DmtInterruption] = (),
     ) -> PlanEvents:
-        """What has happened on the plan, in the engine's terms."""
+        """What has happened on the plan, in the engine's terms (corrected doses count for
+        nothing, whatever list the caller loaded)."""
+        administrations = [a for a in administrations if not a.correction]
         doses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.DOSE)
         courses = tuple(a.given_on for a in administrations if a.kind == AdministrationKind.COURSE)
         return PlanEvents(
@@ -177,8 +183,9 @@ class AdministrationKind(models.TextChoices):
 
 
 @pghistory.track()
-class DmtAdministration(models.Model):
-    """A dose, infusion or course start given on a plan; drives anchored monitoring rules."""
+class DmtAdministration(Correctable):
+    """A dose, infusion or course start given on a plan; drives anchored monitoring rules.
+    Only standing rows count (`plan.administrations.standing()`)."""
 
     plan = models.ForeignKey(DmtPlan, on_delete=models.PROTECT, related_name="administrations")
     kind = models.CharField(max_length=8, choices=AdministrationKind.choices)
@@ -194,12 +201,15 @@ class DmtAdministration(models.Model):
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = CorrectableQuerySet.as_manager()
+
     class Meta:
         ordering = ["given_on", "id"]
         constraints = [
             *from_1900("dmt_administration", "given_on"),
             models.UniqueConstraint(
                 fields=["plan", "kind", "given_on"],
+                condition=Q(correction=""),
                 name="one_administration_per_day",
                 violation_error_message="This dose or course is already recorded on that date.",
             ),
@@ -208,6 +218,7 @@ class DmtAdministration(models.Model):
                 name="administration_dose_has_bsa",
                 condition=Q(dose_mg_m2__isnull=True) | (Q(dose_mg_m2__gt=0) & Q(bsa_m2__gt=0)),
             ),
+            *correction_constraints("administration"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ import pgtrigger
 from django.db import models
 from django.db.models import F, Q
 
+from clinic import limits
 from treatments.protocols import investigation_name
 
 
@@ -66,7 +67,9 @@ class ReferenceRange(models.Model):
     high = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     unit = models.CharField(max_length=24, help_text="The analyte's canonical unit.")
     source = models.CharField(max_length=200)
-    note = models.TextField(blank=True, help_text="The choice made, and what to verify.")
+    note = models.TextField(
+        blank=True, max_length=limits.NOTE, help_text="The choice made, and what to verify."
+    )
     valid_from = models.DateField()
     created_by = models.ForeignKey(
         "accounts.User",

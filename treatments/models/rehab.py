@@ -17,7 +17,13 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from clinic import limits
 from clinic.accounts.models import Discipline
+from patients.models.corrections import (
+    Correctable,
+    PatientCorrectableQuerySet,
+    correction_constraints,
+)
 from patients.models.scoping import PatientOwnedQuerySet
 from treatments.outcomes import MEASURES, phq9_severity
 
@@ -59,12 +65,12 @@ class OutcomeSource(models.TextChoices):
     PATIENT_REPORTED = "patient_reported", "Patient-reported"
 
 
-class RehabSessionQuerySet(PatientOwnedQuerySet["RehabSession"]):
-    """Scoped like every patient-owned row (PatientOwnedQuerySet)."""
+class RehabSessionQuerySet(PatientCorrectableQuerySet["RehabSession"]):
+    """Scoped like every patient-owned row; `standing()` leaves corrected sessions out."""
 
 
 @pghistory.track()
-class RehabSession(models.Model):
+class RehabSession(Correctable):
     external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="rehab_sessions"
@@ -82,9 +88,9 @@ class RehabSession(models.Model):
     )
     # A list of Intervention values (JSON: django.contrib.postgres is not installed).
     interventions = models.JSONField(default=list, blank=True)
-    goals = models.TextField(blank=True)
-    progress = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
+    goals = models.TextField(blank=True, max_length=limits.NOTE)
+    progress = models.TextField(blank=True, max_length=limits.NOTE)
+    notes = models.TextField(blank=True, max_length=limits.NOTE)
     referral = models.ForeignKey(
         "patients.Referral",
         on_delete=models.SET_NULL,
@@ -95,6 +101,7 @@ class RehabSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RehabSessionQuerySet.as_manager()
+    author_field = "therapist"
 
     class Meta:
         ordering = ["-held_on", "-id"]
@@ -105,6 +112,7 @@ class RehabSession(models.Model):
                 condition=Q(duration_minutes__gte=MIN_DURATION, duration_minutes__lte=MAX_DURATION),
                 violation_error_message=f"A session lasts {MIN_DURATION} to {MAX_DURATION} minutes.",
             ),
+            *correction_constraints("rehab_session"),
         ]
 
     def __str__(self) -> str:
@@ -113,6 +121,13 @@ class RehabSession(models.Model):
     def get_interventions_display(self) -> list[str]:
         labels = dict(Intervention.choices)
         return [labels.get(key, key) for key in self.interventions]
+
+
+class OutcomeMeasurementQuerySet(PatientOwnedQuerySet["OutcomeMeasurement"]):
+    def standing(self) -> OutcomeMeasurementQuerySet:
+        """Patient-reported measures and those of standing sessions: a corrected session's
+        measures no longer count (an amended session's move to the session that replaces it)."""
+        return self.filter(Q(session__isnull=True) | Q(session__correction=""))
 
 
 @pghistory.track()
@@ -157,7 +172,7 @@ class OutcomeMeasurement(models.Model):
     change_percent = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     threshold_text = models.CharField(max_length=300, blank=True)
 
-    objects = PatientOwnedQuerySet.as_manager()
+    objects = OutcomeMeasurementQuerySet.as_manager()
 
     class Meta:
         ordering = ["measured_on", "id"]
@@ -245,7 +260,7 @@ class TherapyPlan(models.Model):
         "patients.Patient", on_delete=models.PROTECT, related_name="therapy_plans"
     )
     discipline = models.CharField(max_length=30, choices=Discipline.choices)
-    goals = models.TextField()
+    goals = models.TextField(max_length=limits.NOTE)
     planned_sessions = models.PositiveSmallIntegerField(help_text="1 to 100 sessions.")
     frequency = models.CharField(max_length=15, choices=Frequency.choices, default=Frequency.WEEKLY)
     starts_on = models.DateField()

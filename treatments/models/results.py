@@ -8,8 +8,13 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 
+from clinic import limits
 from clinic.dates import from_1900
-from patients.models.scoping import PatientOwnedQuerySet
+from patients.models.corrections import (
+    Correctable,
+    PatientCorrectableQuerySet,
+    correction_constraints,
+)
 from treatments import grading, labs
 from treatments.models.reference_ranges import range_text
 from treatments.protocols import CYP2C9_GENOTYPES, investigation_name
@@ -38,13 +43,13 @@ class RangeSource(models.TextChoices):
     NONE = "none", "No range"
 
 
-class ResultQuerySet(PatientOwnedQuerySet["Result"]):
+class ResultQuerySet(PatientCorrectableQuerySet["Result"]):
     def to_review(self) -> ResultQuerySet:
-        return self.filter(reviewed_at__isnull=True)
+        return self.standing().filter(reviewed_at__isnull=True)
 
 
 @pghistory.track()
-class Result(models.Model):
+class Result(Correctable):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="results"
     )
@@ -72,7 +77,7 @@ class Result(models.Model):
         blank=True,
         help_text="Reference of the MRI study (linked when the patients app records studies).",
     )
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=limits.NOTE)
     is_abnormal = models.BooleanField(default=False)
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -80,7 +85,7 @@ class Result(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.TextField(blank=True)
+    review_note = models.TextField(blank=True, max_length=limits.REASON)
 
     objects = ResultQuerySet.as_manager()
 
@@ -109,6 +114,7 @@ class Result(models.Model):
                 condition=Q(reviewed_at__isnull=True, reviewed_by__isnull=True)
                 | Q(reviewed_at__isnull=False, reviewed_by__isnull=False),
             ),
+            *correction_constraints("result"),
         ]
 
     def __str__(self) -> str:

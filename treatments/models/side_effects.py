@@ -6,8 +6,13 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 
+from clinic import limits
 from clinic.dates import from_1900
-from patients.models.scoping import PatientOwnedQuerySet
+from patients.models.corrections import (
+    Correctable,
+    PatientCorrectableQuerySet,
+    correction_constraints,
+)
 
 
 class SideEffectAction(models.TextChoices):
@@ -29,12 +34,12 @@ CTCAE_GRADE_CHOICES = [
 ]
 
 
-class SideEffectReportQuerySet(PatientOwnedQuerySet["SideEffectReport"]):
-    """Scoped like every patient-owned row (PatientOwnedQuerySet)."""
+class SideEffectReportQuerySet(PatientCorrectableQuerySet["SideEffectReport"]):
+    """Scoped like every patient-owned row; `standing()` leaves corrected reports out."""
 
 
 @pghistory.track()
-class SideEffectReport(models.Model):
+class SideEffectReport(Correctable):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="side_effect_reports"
     )
@@ -56,11 +61,12 @@ class SideEffectReport(models.Model):
     action_taken = models.CharField(
         max_length=20, choices=SideEffectAction.choices, default=SideEffectAction.NONE
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=limits.NOTE)
     reported_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     reported_at = models.DateTimeField(auto_now_add=True)
 
     objects = SideEffectReportQuerySet.as_manager()
+    author_field = "reported_by"
 
     class Meta:
         ordering = ["-onset_on", "-id"]
@@ -74,6 +80,7 @@ class SideEffectReport(models.Model):
             models.CheckConstraint(
                 name="side_effect_has_description", condition=~Q(effect="") | ~Q(effect_other="")
             ),
+            *correction_constraints("side_effect"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,12 @@ import pghistory
 from django.db import models
 from django.db.models import F, Q
 
-from patients.models.scoping import PatientOwnedQuerySet
+from clinic import limits
+from patients.models.corrections import (
+    Correctable,
+    PatientCorrectableQuerySet,
+    correction_constraints,
+)
 
 
 class TreatmentKind(models.TextChoices):
@@ -26,7 +31,7 @@ class Indication(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class SymptomaticTreatmentQuerySet(PatientOwnedQuerySet["SymptomaticTreatment"]):
+class SymptomaticTreatmentQuerySet(PatientCorrectableQuerySet["SymptomaticTreatment"]):
     def current_on(self, day: object) -> SymptomaticTreatmentQuerySet:
         return self.filter(started_on__lte=day).filter(
             Q(stopped_on__isnull=True) | Q(stopped_on__gte=day)
@@ -34,7 +39,7 @@ class SymptomaticTreatmentQuerySet(PatientOwnedQuerySet["SymptomaticTreatment"])
 
 
 @pghistory.track()
-class SymptomaticTreatment(models.Model):
+class SymptomaticTreatment(Correctable):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="symptomatic_treatments"
     )
@@ -46,7 +51,7 @@ class SymptomaticTreatment(models.Model):
     dose = models.CharField(max_length=120, blank=True, help_text="e.g. 10 mg three times daily")
     started_on = models.DateField()
     stopped_on = models.DateField(null=True, blank=True)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=limits.NOTE)
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -59,6 +64,7 @@ class SymptomaticTreatment(models.Model):
                 name="symptomatic_stop_after_start",
                 condition=Q(stopped_on__isnull=True) | Q(stopped_on__gte=F("started_on")),
             ),
+            *correction_constraints("symptomatic"),
         ]
 
     def __str__(self) -> str:

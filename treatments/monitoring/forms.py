@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic import limits
 from clinic.forms import DateField, PatientDatesMixin
 from treatments import labs
 from treatments.errors import ServiceErrorMixin
@@ -115,7 +116,10 @@ class ResultForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
                 label="MRI study (date, site or accession)", required=False, max_length=120
             )
         self.fields["note"] = forms.CharField(
-            label="Report / note", required=False, widget=forms.Textarea(attrs={"rows": 2})
+            label="Report / note",
+            required=False,
+            max_length=limits.NOTE,
+            widget=forms.Textarea(attrs={"rows": 2}),
         )
         for analyte in self.analytes:
             self.analyte_rows.append(

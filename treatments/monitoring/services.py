@@ -209,6 +209,52 @@ def record_result(
     """
     if not from_laboratory:
         ensure(by, Perm.RESULT_RECORD)
+    with transaction.atomic():
+        result = create_result(
+            patient=patient,
+            investigation=investigation,
+            taken_on=taken_on,
+            by=by,
+            item=item,
+            values=values,
+            qualitative=qualitative,
+            genotype=genotype,
+            index_value=index_value,
+            macular_oedema=macular_oedema,
+            mri_study_ref=mri_study_ref,
+            lab=lab,
+            note=note,
+        )
+        audit.record(
+            user=by,
+            patient=patient,
+            action=Action.CREATE,
+            category=Category.MONITORING,
+            obj=result,
+            detail=f"result {result.investigation}",
+        )
+    return result
+
+
+def create_result(
+    *,
+    patient: Patient,
+    investigation: str,
+    taken_on: date,
+    by: User,
+    item: MonitoringItem | None = None,
+    values: Sequence[EnteredValue] = (),
+    qualitative: str = "",
+    genotype: str = "",
+    index_value: Decimal | None = None,
+    macular_oedema: bool | None = None,
+    mri_study_ref: str = "",
+    lab: str = "",
+    note: str = "",
+    amends: Result | None = None,
+) -> Result:
+    """Validate and save a result, close its item and queue its evaluation (the shared part of
+    recording a result and of amending one; no permission check, no audit)."""
     if taken_on > timezone.localdate():
         raise TreatmentError("The result date cannot be in the future.", field="taken_on")
     if item is not None:
@@ -245,18 +291,11 @@ def record_result(
             note=note,
             is_abnormal=abnormal,
             recorded_by=by,
+            amends=amends,
         )
         for row in rows:
             row.result = result
         ResultValue.objects.bulk_create(rows)
-        audit.record(
-            user=by,
-            patient=patient,
-            action=Action.CREATE,
-            category=Category.MONITORING,
-            obj=result,
-            detail=f"result {investigation}",
-        )
         target = item or _matching_open_item(patient, investigation, taken_on)
         if target is not None:
             target = MonitoringItem.objects.select_for_update().get(pk=target.pk)
@@ -288,76 +327,6 @@ def _resync_plans_triggered_by(patient: Patient, analytes: set[str], taken_on: d
         triggers = plan.protocol_version.protocol.condition_triggers
         if any(trigger.analyte in analytes for trigger in triggers):
             resync_plan(plan=plan, on=timezone.localdate())
-
-
-def amend_result(
-    *,
-    result: Result,
-    by: User,
-    values: Sequence[EnteredValue] = (),
-    qualitative: str = "",
-    index_value: Decimal | None = None,
-    note: str = "",
-) -> Result:
-    """The laboratory corrected a result (or finalised a preliminary one): the values it names
-    replace the stored ones, converted, ranged and graded as when recorded; the others stay.
-
-    The result keeps its place (the item it closed, its date), goes back to "to review", and is
-    evaluated again: its alerts that the new values no longer justify are resolved.
-    """
-    rows = [_value_row(v, patient=result.patient, taken_on=result.taken_on) for v in values]
-    if qualitative and qualitative not in QualitativeValue.values:
-        raise TreatmentError("Choose a listed finding.", field="qualitative")
-    with transaction.atomic():
-        result = Result.objects.select_for_update().get(pk=result.pk)
-        previous = {row.analyte: row for row in result.values.all()}
-        was = [
-            f"{previous[row.analyte].display}"
-            for row in rows
-            if row.analyte in previous and previous[row.analyte].value != row.value
-        ]
-        ResultValue.objects.filter(
-            result=result, analyte__in=[row.analyte for row in rows]
-        ).delete()
-        for row in rows:
-            row.result = result
-        ResultValue.objects.bulk_create(rows)
-        if qualitative:
-            result.qualitative = qualitative
-        if index_value is not None:
-            result.index_value = index_value
-        kept = [
-            row for analyte, row in previous.items() if analyte not in {r.analyte for r in rows}
-        ]
-        result.is_abnormal = _is_abnormal([*kept, *rows], result.qualitative, result.macular_oedema)
-        amendment = " ".join(
-            part for part in (note.strip(), f"Previously: {'; '.join(was)}." if was else "") if part
-        )
-        result.note = "\n".join(part for part in (result.note, amendment) if part)
-        result.reviewed_at = None
-        result.reviewed_by = None
-        result.review_note = ""
-        result.save(
-            update_fields=[
-                "qualitative",
-                "index_value",
-                "is_abnormal",
-                "note",
-                "reviewed_at",
-                "reviewed_by",
-                "review_note",
-            ]
-        )
-        audit.record(
-            user=by,
-            patient=result.patient_id,
-            action=Action.UPDATE,
-            category=Category.MONITORING,
-            obj=result,
-            detail=f"result {result.investigation} amended",
-        )
-        enqueue_on_commit("treatments.reevaluate_result", result.pk)
-    return result
 
 
 def _check_genotype(investigation: str, genotype: str) -> None:

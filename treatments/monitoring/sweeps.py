@@ -465,7 +465,7 @@ def edss_watch_list() -> QuerySet[Patient]:
     """Patients whose disability must be followed: active, and on a current DMT or with a
     recorded disease course."""
     on_dmt = DmtPlan.objects.filter(patient=OuterRef("pk"), status__in=CURRENT_STATUSES)
-    has_course = CourseState.objects.filter(patient=OuterRef("pk"))
+    has_course = CourseState.objects.standing().filter(patient=OuterRef("pk"))
     return Patient.objects.filter(status=PatientStatus.ACTIVE).filter(
         Exists(on_dmt) | Exists(has_course)
     )

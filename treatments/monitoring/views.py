@@ -274,6 +274,7 @@ def result_review(request: ClinicRequest, result_id: int) -> HttpResponse:
     try:
         result = (
             Result.objects.visible_to(request.user)
+            .standing()
             .select_related("patient")
             .prefetch_related(Prefetch("values"))
             .get(pk=result_id)

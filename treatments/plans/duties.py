@@ -15,6 +15,9 @@ Deliberate choices:
   or cancelled one does not absorb a general duty.
 * **Same day** means the same due date. Items a few days apart stay separate: their windows
   differ and each answers its own rule.
+* **A corrected EDSS** (amended or entered in error, `patients.corrections`) closes nothing:
+  the review it closed is open again and answered afresh by the standing assessments (an
+  amendment in its place), on the same task the correction queues and on every sync.
 * **Which EDSS closes which review.** An EDSS answers the review whose window holds its date;
   otherwise the earliest overdue review whose window closed before it (done late). An EDSS
   before a review's window does not close it. Each EDSS closes at most one review. The reviews
@@ -32,12 +35,14 @@ from django.utils import timezone
 
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
+from clinic.celery import enqueue_on_commit
 from patients.models import EdssAssessment
 from treatments.alerts import services as alerts
 from treatments.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
     AlertKind,
+    ItemStatus,
     MonitoringItem,
 )
 from treatments.protocols import DueItem
@@ -108,6 +113,7 @@ def close_reviews_by_edss(*, patient_ids: Iterable[int]) -> int:
     ids = list(patient_ids)
     closed = 0
     with transaction.atomic():
+        _release_corrected(ids)
         items = list(
             MonitoringItem.objects.select_for_update()
             .filter(review_items(), patient_id__in=ids, status__in=OPEN_STATUSES)
@@ -122,7 +128,9 @@ def close_reviews_by_edss(*, patient_ids: Iterable[int]) -> int:
         )
         assessments = [
             e
-            for e in EdssAssessment.objects.filter(patient_id__in=ids).order_by("assessed_on", "id")
+            for e in EdssAssessment.objects.standing()
+            .filter(patient_id__in=ids)
+            .order_by("assessed_on", "id")
             if e.pk not in used
         ]
         done: list[MonitoringItem] = []
@@ -165,6 +173,37 @@ def close_reviews_by_edss(*, patient_ids: Iterable[int]) -> int:
             )
         closed = len(done)
     return closed
+
+
+def _release_corrected(patient_ids: list[int]) -> int:
+    """Reopen the reviews closed by an EDSS that has since been amended or entered in error."""
+    released = list(
+        MonitoringItem.objects.select_for_update(of=("self",))
+        .filter(patient_id__in=patient_ids, edss__isnull=False)
+        .exclude(edss__correction="")
+        .select_related("edss")
+    )
+    for item in released:
+        assert item.edss is not None
+        corrected_by = item.edss.corrected_by
+        item.status = ItemStatus.BOOKED if item.booked_on else ItemStatus.SCHEDULED
+        item.completed_on = None
+        item.edss = None
+        item.settled_by = None
+        item.updated_at = timezone.now()
+        item.save(update_fields=["status", "completed_on", "edss", "settled_by", "updated_at"])
+        audit.record(
+            user=corrected_by,
+            patient=item.patient_id,
+            action=Action.UPDATE,
+            category=Category.MONITORING,
+            obj=item,
+            detail="open again: the EDSS that closed it was corrected",
+        )
+    if released:
+        # Overdue again: told now, not at the next sweep.
+        enqueue_on_commit("treatments.sweep_overdue")
+    return len(released)
 
 
 def _answering(

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from clinic import limits
 from clinic.forms import DateField, PatientDatesMixin
 from treatments.dosing import DoseEntry
 from treatments.errors import ServiceErrorMixin
@@ -59,6 +60,7 @@ class GateActionForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     override_reason = forms.CharField(
         label="Reason to override the unmet gates",
         required=False,
+        max_length=limits.NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=OVERRIDE_HELP,
     )
@@ -136,14 +138,17 @@ class AdministrationForm(GateActionForm):
 
 class ReasonDateForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     on = DateField(label="Date")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(max_length=limits.NOTE, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class StopForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     stopped_on = DateField(label="Stopped on (last dose or decision date)")
     reason = forms.ChoiceField(choices=[("", "Choose a reason…"), *StopReason.choices])
     note = forms.CharField(
-        label="Details", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="Details",
+        required=False,
+        max_length=limits.NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -165,7 +170,7 @@ class ConditionsForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
 
 
 class BaselineTickForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
-    investigation = forms.CharField(widget=forms.HiddenInput)
+    investigation = forms.CharField(max_length=40, widget=forms.HiddenInput)
     done_on = DateField(label="Done on")
     note = forms.CharField(required=False, max_length=200)
 
@@ -174,6 +179,11 @@ class DateListField(forms.CharField):
     """Dates, one per line (commas or semicolons work too), as YYYY-MM-DD."""
 
     widget = forms.Textarea(attrs={"rows": 4})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Years of infusions, one date a line: far more than anyone types, far less than a page.
+        kwargs.setdefault("max_length", 4000)
+        super().__init__(*args, **kwargs)
 
     def to_python(self, value: Any) -> list[Any]:  # type: ignore[override]
         text = super().to_python(value)
@@ -209,7 +219,10 @@ class PastTherapyForm(ServiceErrorMixin, forms.Form):
         choices=[("", "Still on it"), *StopReason.choices],
     )
     stop_note = forms.CharField(
-        label="Details", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="Details",
+        required=False,
+        max_length=limits.NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     conditions = forms.MultipleChoiceField(
         choices=PLAN_CONDITION_CHOICES, required=False, widget=forms.CheckboxSelectMultiple

@@ -141,7 +141,8 @@ def baseline_status(*, plan: DmtPlan, on: date) -> list[BaselineRow]:
 
 def _results_by_investigation(patient_id: int, on: date) -> list[tuple[str, date]]:
     return list(
-        Result.objects.filter(patient_id=patient_id, taken_on__lte=on)
+        Result.objects.standing()
+        .filter(patient_id=patient_id, taken_on__lte=on)
         .order_by("-taken_on")
         .values_list("investigation", "taken_on")
     )
@@ -268,7 +269,7 @@ def unmet_gates(
     # dose today") comes after everything recorded, today's dose included.
     before = [
         (k, d)
-        for k, d in plan.administrations.values_list("kind", "given_on")
+        for k, d in plan.administrations.standing().values_list("kind", "given_on")
         if d < given_on or (preview and d == given_on)
     ]
     history = History.load(plan.patient_id, gate_history_analytes(protocol))

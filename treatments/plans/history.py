@@ -123,8 +123,11 @@ def past_therapy_problems(
     doses: Sequence[date],
     courses: Sequence[date],
     today: date,
+    earlier_courses: Sequence[date] = (),
 ) -> list[Problem]:
-    """Everything implausible about one past therapy, in field order. Pure: no queries."""
+    """Everything implausible about one past therapy, in field order. Pure: no queries.
+    `earlier_courses` are the courses of the same drug on the patient's other plans (the
+    catalogue's course limit counts them all)."""
     problems: list[Problem] = []
     if started_on < EARLIEST_HISTORY:
         problems.append(Problem("started_on", "The first dose cannot be before 1900."))
@@ -178,6 +181,18 @@ def past_therapy_problems(
             elif day > end:
                 where = f"the stop ({_d(end)})" if stopped_on is not None else "today"
                 problems.append(Problem(name, f"{_d(day)} is after {where}."))
+    limit = protocol.course_limit
+    if limit is not None and protocol.has_courses:
+        # The first dose of a course-based drug is its first course (administration_days).
+        given = sorted({*earlier_courses, started_on, *courses})
+        if len(given) > limit.max_courses:
+            problems.append(
+                Problem(
+                    "courses",
+                    f"{limit.text} ({limit.source}): this history makes {len(given)} courses of "
+                    f"{drug_name} ({', '.join(_d(day) for day in given)}).",
+                )
+            )
     return problems
 
 
@@ -274,6 +289,15 @@ def record_past_therapy(
                 doses=doses,
                 courses=courses,
                 today=today,
+                earlier_courses=list(
+                    DmtAdministration.objects.standing()
+                    .filter(
+                        plan__patient=patient,
+                        plan__drug_key=drug_key,
+                        kind=AdministrationKind.COURSE,
+                    )
+                    .values_list("given_on", flat=True)
+                ),
             )
             others = list(DmtPlan.objects.filter(patient=patient, started_on__isnull=False))
             overlap = overlap_problem(

@@ -165,11 +165,13 @@ def _courses_of_drug(plan: DmtPlan) -> list[date]:
     """Every course of this drug the patient has had, on any of their plans (a new plan does
     not start the count again)."""
     return sorted(
-        DmtAdministration.objects.filter(
+        DmtAdministration.objects.standing()
+        .filter(
             plan__patient_id=plan.patient_id,
             plan__drug_key=plan.drug_key,
             kind=AdministrationKind.COURSE,
-        ).values_list("given_on", flat=True)
+        )
+        .values_list("given_on", flat=True)
     )
 
 
@@ -201,6 +203,7 @@ def _course_delay(
     counts_from = planned - timedelta(days=delay.window_days_before)
     recovered = ResultValue.objects.filter(
         result__patient_id=plan.patient_id,
+        result__correction="",
         analyte=delay.analyte,
         result__taken_on__gte=counts_from,
         result__taken_on__lte=last_day,
@@ -245,9 +248,9 @@ def cumulative_dose(plan: DmtPlan) -> CumulativeDose | None:
     if dosing is None:
         return None
     doses = list(
-        DmtAdministration.objects.filter(
-            plan__patient_id=plan.patient_id, plan__drug_key=plan.drug_key
-        ).values_list("dose_mg_m2", flat=True)
+        DmtAdministration.objects.standing()
+        .filter(plan__patient_id=plan.patient_id, plan__drug_key=plan.drug_key)
+        .values_list("dose_mg_m2", flat=True)
     )
     return CumulativeDose(
         given_mg_m2=sum((d for d in doses if d is not None), Decimal(0)),
@@ -307,9 +310,8 @@ def genotype_dose(plan: DmtPlan) -> GenotypeDose | None:
     if not protocol.genotype_dosing:
         return None
     result = (
-        Result.objects.filter(
-            patient_id=plan.patient_id, investigation=protocol.genotype_investigation
-        )
+        Result.objects.standing()
+        .filter(patient_id=plan.patient_id, investigation=protocol.genotype_investigation)
         .exclude(genotype="")
         .order_by("-taken_on", "-id")
         .first()

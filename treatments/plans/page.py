@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.records.timeline import ChartPeriod, Panel, TimelineEvent
+from patients.records.timeline import ChartPeriod, Panel, TimelineEvent, correction_line
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -54,9 +54,14 @@ def dmt_timeline(patient: Patient) -> Iterable[TimelineEvent]:
             )
     courses = DmtAdministration.objects.filter(
         plan__patient=patient, kind=AdministrationKind.COURSE
-    ).select_related("plan")
+    ).select_related("plan", "corrected_by")
     for course in courses:
-        yield TimelineEvent(course.given_on, "dmt", f"{course.plan.drug_name} course")
+        yield TimelineEvent(
+            course.given_on,
+            "dmt",
+            f"{course.plan.drug_name} course",
+            correction=correction_line(course),
+        )
 
 
 def gate_override_timeline(patient: Patient) -> Iterable[TimelineEvent]:
@@ -84,20 +89,34 @@ def results_timeline(patient: Patient) -> Iterable[TimelineEvent]:
     from treatments.models import Result
 
     url = reverse("treatments:patient", kwargs={"external_id": patient.external_id})
-    for result in Result.objects.filter(patient=patient).prefetch_related("values"):
-        kind = "result-abnormal" if result.is_abnormal else "result"
-        yield TimelineEvent(result.taken_on, kind, result.investigation_name, result.summary(), url)
+    results = Result.objects.filter(patient=patient).select_related("corrected_by")
+    for result in results.prefetch_related("values"):
+        kind = "result-abnormal" if result.is_abnormal and result.is_standing else "result"
+        yield TimelineEvent(
+            result.taken_on,
+            kind,
+            result.investigation_name,
+            result.summary(),
+            url,
+            correction=correction_line(result),
+        )
 
 
 def symptomatic_timeline(patient: Patient) -> Iterable[TimelineEvent]:
     from treatments.models import SymptomaticTreatment
 
-    for treatment in SymptomaticTreatment.objects.filter(patient=patient):
+    treatments = SymptomaticTreatment.objects.filter(patient=patient)
+    for treatment in treatments.select_related("corrected_by"):
         title = f"{treatment.drug} ({treatment.get_indication_display().lower()})"
         kind = "relapse-treatment" if treatment.is_relapse_treatment else "symptomatic"
-        yield TimelineEvent(treatment.started_on, kind, f"{title} started", treatment.dose)
+        corrected = correction_line(treatment)
+        yield TimelineEvent(
+            treatment.started_on, kind, f"{title} started", treatment.dose, correction=corrected
+        )
         if treatment.stopped_on:
-            yield TimelineEvent(treatment.stopped_on, kind, f"{title} stopped")
+            yield TimelineEvent(
+                treatment.stopped_on, kind, f"{title} stopped", correction=corrected
+            )
 
 
 def dmt_periods(patient: Patient) -> Iterable[ChartPeriod]:

@@ -126,6 +126,7 @@ def _triggered(plan: DmtPlan, protocol: Protocol) -> set[Condition]:
         value = (
             ResultValue.objects.filter(
                 result__patient_id=plan.patient_id,
+                result__correction="",
                 analyte=analyte,
                 result__taken_on__lte=plan.started_on,
             )
@@ -181,7 +182,7 @@ def sync_plan_monitoring(*, plan: DmtPlan, on: date) -> SyncReport:
         status = plan.patient.get_status_display().lower()
         close_item_alerts(closing, f"Closed automatically: patient {status}.")
         return SyncReport(cancelled=cancelled)
-    events = plan.plan_events(list(plan.administrations.all()), list(plan.interruptions.all()))
+    events = plan.plan_events(list(plan.administrations.standing()), list(plan.interruptions.all()))
     protocol = plan.protocol_version.protocol
     chosen = plan_conditions(plan, protocol)
     clinic = ClinicSettings.load()

@@ -164,7 +164,7 @@ def _last_given_on(plan: DmtPlan) -> date | None:
     """The last day the drug was taken: the stop for a continuous drug (daily tablets,
     injections), the last recorded administration for an infused or course-based one."""
     protocol = plan.protocol_version.protocol
-    events = plan.plan_events(list(plan.administrations.all()))
+    events = plan.plan_events(list(plan.administrations.standing()))
     if protocol.has_doses or protocol.has_courses:
         return events.last_dose_on or plan.stopped_on
     return plan.stopped_on or events.last_dose_on
@@ -312,18 +312,9 @@ def record_administration(
 
     Every gate of the catalogue for this dose or course is checked first, as at the start."""
     ensure(by, Perm.DOSE_RECORD)
-    protocol = plan.protocol_version.protocol
     if not plan.can_record_administration():
         raise TreatmentError("Doses can only be recorded on an active or suspended plan.")
-    if kind not in AdministrationKind.values:
-        raise TreatmentError("Choose a dose or a course.", field="kind")
-    if kind == AdministrationKind.COURSE and not protocol.has_courses:
-        raise TreatmentError(f"{plan.drug_name} is not given in courses.", field="kind")
-    if given_on > timezone.localdate():
-        raise TreatmentError("A dose cannot be recorded in the future.", field="given_on")
-    if plan.started_on and given_on < plan.started_on:
-        raise TreatmentError("A dose cannot be before the first dose.", field="given_on")
-    checked = _checked_dose(plan, dose)
+    checked = _validated(plan, kind=kind, given_on=given_on, dose=dose)
     try:
         with transaction.atomic():
             # Doses of one plan are judged one at a time (the course count, the cumulative dose):
@@ -356,6 +347,81 @@ def record_administration(
             "This dose or course is already recorded on that date.", field="given_on"
         ) from None
     return given
+
+
+def _validated(
+    plan: DmtPlan, *, kind: str, given_on: date, dose: dosing.DoseEntry | None
+) -> dosing.BsaDose | None:
+    """What every dose or course must be, recorded or amended: its kind, its day (not in the
+    future, not before the first dose, not after the stop) and, for a drug dosed by body-surface
+    area, its dose in mg/m² with the BSA."""
+    protocol = plan.protocol_version.protocol
+    if kind not in AdministrationKind.values:
+        raise TreatmentError("Choose a dose or a course.", field="kind")
+    if kind == AdministrationKind.COURSE and not protocol.has_courses:
+        raise TreatmentError(f"{plan.drug_name} is not given in courses.", field="kind")
+    if given_on > timezone.localdate():
+        raise TreatmentError("A dose cannot be recorded in the future.", field="given_on")
+    if plan.started_on and given_on < plan.started_on:
+        raise TreatmentError("A dose cannot be before the first dose.", field="given_on")
+    if plan.stopped_on and given_on > plan.stopped_on:
+        raise TreatmentError(
+            f"A dose cannot be after the plan was stopped ({plan.stopped_on:%d %b %Y}).",
+            field="given_on",
+        )
+    return _checked_dose(plan, dose)
+
+
+# The label rules an amended dose must still meet: the ones that count doses over a lifetime. The
+# gates judged on the day of giving (a count, an interval, a test) decided whether to give it;
+# an amendment corrects what was given, it does not decide again.
+AMENDMENT_GATES = frozenset({"course_limit", "cumulative_dose"})
+
+
+def create_administration(
+    *,
+    plan: DmtPlan,
+    kind: str,
+    given_on: date,
+    by: User,
+    note: str = "",
+    dose: dosing.DoseEntry | None = None,
+    amends: DmtAdministration | None = None,
+) -> DmtAdministration:
+    """Validate and save the dose or course that amends another (no permission check, no
+    audit, no re-sync: `treatments.corrections.doses`). The plan's state is not checked: an
+    amendment may correct a dose of a plan stopped since. Runs after the original stopped
+    counting, so the lifetime limits count the amendment in its place."""
+    checked = _validated(plan, kind=kind, given_on=given_on, dose=dose)
+    DmtPlan.objects.select_for_update().only("pk").get(pk=plan.pk)
+    unmet = [
+        gate
+        for gate in label_gates.label_gates_unmet(
+            plan=plan, kind=kind, given_on=given_on, earlier=(), dose=checked
+        )
+        if gate.key in AMENDMENT_GATES
+    ]
+    if unmet:
+        raise TreatmentError(
+            "The amended dose would break a limit of the label.",
+            field="given_on",
+            details=[gate.message for gate in unmet],
+        )
+    try:
+        with transaction.atomic():
+            return DmtAdministration.objects.create(
+                plan=plan,
+                kind=kind,
+                given_on=given_on,
+                note=note,
+                recorded_by=by,
+                amends=amends,
+                **_dose_fields(checked),
+            )
+    except IntegrityError:
+        raise TreatmentError(
+            "This dose or course is already recorded on that date.", field="given_on"
+        ) from None
 
 
 def suspend_dmt_plan(*, plan: DmtPlan, suspended_on: date, reason: str, by: User) -> DmtPlan:

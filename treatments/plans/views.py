@@ -19,6 +19,7 @@ from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, requires
 from patients.models import Patient
+from patients.models.corrections import link_amendments
 from patients.records.charts import ChartSpec, Series, time_chart
 from patients.records.timeline import ChartPeriod
 from treatments.errors import TreatmentError
@@ -88,23 +89,29 @@ def treatments_context(patient: Patient, *, today: date) -> dict[str, Any]:
     )
     open_items = [i for i in items if i.is_open]
     done_items = MonitoringItem.annotate_status([i for i in items if not i.is_open][-20:], today)
+    # Corrected rows too, struck through with who, when and why (patients.models.corrections).
     results = list(
         Result.objects.filter(patient=patient)
+        .select_related("corrected_by")
         .prefetch_related(
             Prefetch("values", queryset=ResultValue.objects.select_related("reference_range"))
         )
         .order_by("-taken_on", "-id")[:50]
     )
-    symptomatic = list(SymptomaticTreatment.objects.filter(patient=patient))
+    link_amendments(results)
+    symptomatic = list(
+        SymptomaticTreatment.objects.filter(patient=patient).select_related("corrected_by")
+    )
+    link_amendments(symptomatic)
     protocol = current.protocol_version.protocol if current else None
-    running = [t for t in symptomatic if not t.stopped_on]
+    running = [t for t in symptomatic if not t.stopped_on and t.is_standing]
     symptomatic_rows = [
         {
             "treatment": t,
             "notes": interaction_notes(
                 t.drug, protocol, others=[o.drug for o in running if o.pk != t.pk]
             )
-            if not t.stopped_on
+            if not t.stopped_on and t.is_standing
             else [],
         }
         for t in symptomatic
@@ -125,7 +132,7 @@ def trend_charts(patient: Patient, *, plans: list[DmtPlan], today: date) -> list
     """One SVG chart per analyte with at least two values, the latest lab range as the
     reference band."""
     rows = (
-        ResultValue.objects.filter(result__patient=patient)
+        ResultValue.objects.filter(result__patient=patient, result__correction="")
         .order_by("analyte", "result__taken_on", "id")
         .values_list("analyte", "result__taken_on", "value", "unit", "lln", "uln")
     )
@@ -238,6 +245,20 @@ def plan_history(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
     return render(request, "treatments/plan_history.html", context, status=422 if posting else 200)
 
 
+def administrations_shown(plan: DmtPlan) -> list[Any]:
+    """The plan's doses and courses, corrected ones too (shown struck through)."""
+    return link_amendments(
+        list(
+            plan.administrations.select_related("recorded_by", "corrected_by").prefetch_related(
+                Prefetch(
+                    "gate_overrides",
+                    queryset=GateOverride.objects.select_related("overridden_by"),
+                )
+            )
+        )
+    )
+
+
 def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> dict[str, Any]:
     today = timezone.localdate()
     protocol = plan.protocol_version.protocol
@@ -266,14 +287,7 @@ def _plan_context(request: ClinicRequest, patient: Patient, plan: DmtPlan) -> di
         "cumulative": label_gates.cumulative_dose(plan),
         "genotype": label_gates.genotype_dose(plan),
         "to_chase": gates.overrides_to_chase(plan) if plan.started_on else [],
-        "administrations": list(
-            plan.administrations.select_related("recorded_by").prefetch_related(
-                Prefetch(
-                    "gate_overrides",
-                    queryset=GateOverride.objects.select_related("overridden_by"),
-                )
-            )
-        ),
+        "administrations": administrations_shown(plan),
         "guidance": guidance,
         "washout_warning": plan_services.washout_warning(plan=plan, starts_on=today)
         if plan.is_planned

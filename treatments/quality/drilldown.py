@@ -130,7 +130,7 @@ def patients_behind(
             shortfall=_count(missed), since=oldest
         )
     elif figure == "edss":
-        recent = EdssAssessment.objects.filter(
+        recent = EdssAssessment.objects.standing().filter(
             assessed_on__gte=edss_window_start(period.as_of), assessed_on__lte=period.as_of
         )
         rows = (
@@ -139,9 +139,8 @@ def patients_behind(
             .annotate(
                 shortfall=Value(1),
                 since=Subquery(
-                    EdssAssessment.objects.filter(
-                        patient=OuterRef("pk"), assessed_on__lte=period.as_of
-                    )
+                    EdssAssessment.objects.standing()
+                    .filter(patient=OuterRef("pk"), assessed_on__lte=period.as_of)
                     .order_by()
                     .values("patient")
                     .annotate(d=Max("assessed_on"))

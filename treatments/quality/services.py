@@ -376,7 +376,7 @@ def edss_coverage(*, scope: Scope, period: Period) -> EdssCoverage:
                        PARTITION BY e.patient_id ORDER BY e.assessed_on
                    ) AS next_day
             FROM {_db(EdssAssessment)} e
-            WHERE e.assessed_on >= %s AND e.assessed_on <= %s
+            WHERE e.assessed_on >= %s AND e.assessed_on <= %s AND e.correction = ''
               AND e.patient_id IN (SELECT id FROM patients)
         ),
         covered AS (

@@ -25,6 +25,7 @@ from patients.records.charts import ChartSpec, Marker, Series, patient_axis, tim
 from patients.records.timeline import (
     Panel,
     TimelineEvent,
+    correction_line,
     periods_for,
     timeline_for,
 )
@@ -40,8 +41,9 @@ from treatments.models import (
 
 
 class RehabRefused(Exception):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         self.message = message
+        self.field = field
         super().__init__(message)
 
 
@@ -78,7 +80,7 @@ def _neighbours(
     *, patient: Patient, measure: str, on: date
 ) -> tuple[OutcomeMeasurement | None, OutcomeMeasurement | None]:
     """The patient's measurements of ``measure`` just before (or on) and just after ``on``."""
-    same = OutcomeMeasurement.objects.filter(patient=patient, measure=measure)
+    same = OutcomeMeasurement.objects.standing().filter(patient=patient, measure=measure)
     before = same.filter(measured_on__lte=on).order_by("-measured_on", "-id").first()
     after = same.filter(measured_on__gt=on).order_by("measured_on", "id").first()
     return before, after
@@ -121,10 +123,7 @@ def log_session(
     measurement with the new one, so every flag is against the value that really preceded it.
     """
     _check(patient=patient, by=by, perm=Perm.REHAB_SESSION_LOG)
-    if held_on > timezone.localdate():
-        raise RehabRefused("A session cannot be logged for a future date.")
-    if referral is not None and referral.patient_id != patient.pk:
-        raise RehabRefused("That referral is for another patient.")
+    check_session(patient=patient, held_on=held_on, referral=referral)
     measurements = measurements or {}
     for key in measurements:
         if key in outcomes.MEASURES and outcomes.MEASURES[key].patient_reported_only:
@@ -171,6 +170,40 @@ def log_session(
             detail=f"rehab session with {len(measurements)} outcome measure(s)",
         )
     return session
+
+
+def check_session(*, patient: Patient, held_on: date, referral: Referral | None) -> None:
+    """What a session must be, whether logged or amended."""
+    if held_on > timezone.localdate():
+        raise RehabRefused("A session cannot be logged for a future date.", field="held_on")
+    if referral is not None and referral.patient_id != patient.pk:
+        raise RehabRefused("That referral is for another patient.", field="referral")
+
+
+def recompare_measures(*, patient: Patient, measures: Iterable[str]) -> int:
+    """Compare each standing measurement of `measures` with the one before it again (after a
+    session was corrected, its measurements left or moved). Returns how many changed."""
+    changed = 0
+    for measure in set(measures):
+        previous: OutcomeMeasurement | None = None
+        rows = OutcomeMeasurement.objects.standing().filter(patient=patient, measure=measure)
+        for row in rows.order_by("measured_on", "id"):
+            before = (row.previous_id, row.change, row.change_delta, row.change_percent)
+            _compare(row, previous)
+            after = (row.previous_id, row.change, row.change_delta, row.change_percent)
+            if before != after:
+                row.save(
+                    update_fields=[
+                        "previous",
+                        "change",
+                        "change_delta",
+                        "change_percent",
+                        "threshold_text",
+                    ]
+                )
+                changed += 1
+            previous = row
+    return changed
 
 
 def create_therapy_plan(
@@ -226,7 +259,8 @@ def plans_with_progress(*, patient: Patient, today: date) -> list[PlanRow]:
     """The patient's plans with sessions done (same discipline, within the plan's dates), in
     one query."""
     done = (
-        RehabSession.objects.filter(
+        RehabSession.objects.standing()
+        .filter(
             patient=OuterRef("patient"),
             discipline=OuterRef("discipline"),
             held_on__gte=OuterRef("starts_on"),
@@ -256,16 +290,22 @@ class Trend:
 def outcome_trends(*, patient: Patient, today: date) -> list[Trend]:
     """One chart per measure the patient has, on the shared axis of DMT periods and relapses."""
     measurements = list(
-        OutcomeMeasurement.objects.filter(patient=patient).order_by("measured_on", "id")
+        OutcomeMeasurement.objects.standing().filter(patient=patient).order_by("measured_on", "id")
     )
     if not measurements:
         return []
     periods = periods_for(patient)
-    markers = [Marker(e.on, e.title) for e in timeline_for(patient) if e.kind == "relapse"]
+    markers = [
+        Marker(e.on, e.title)
+        for e in timeline_for(patient)
+        if e.kind == "relapse" and not e.correction
+    ]
     # The EDSS chart's time axis, so a change here lines up with one there; a patient with no
     # EDSS yet gets an axis of their own around the measurements.
     edss_dates = list(
-        EdssAssessment.objects.filter(patient=patient).values_list("assessed_on", flat=True)
+        EdssAssessment.objects.filter(patient=patient)
+        .standing()
+        .values_list("assessed_on", flat=True)
     )
     axis = patient_axis(edss_dates, [m.on for m in markers], periods, today) if edss_dates else None
     by_measure: dict[str, list[OutcomeMeasurement]] = {}
@@ -337,9 +377,13 @@ def patient_reported(*, patient: Patient, limit: int = 30) -> list[OutcomeMeasur
 
 def rehab_timeline(patient: Patient) -> Iterable[TimelineEvent]:
     url = reverse("rehab:patient", kwargs={"external_id": patient.external_id})
-    sessions = RehabSession.objects.filter(patient=patient).prefetch_related("measurements")
+    sessions = (
+        RehabSession.objects.filter(patient=patient)
+        .select_related("corrected_by")
+        .prefetch_related("measurements")
+    )
     for session in sessions:
-        flagged = [m for m in session.measurements.all() if m.is_flagged]
+        flagged = [m for m in session.measurements.all() if m.is_flagged and session.is_standing]
         detail = "; ".join(
             f"{m.measure_spec.name}: {m.get_change_display().lower()}" for m in flagged
         )
@@ -349,6 +393,7 @@ def rehab_timeline(patient: Patient) -> Iterable[TimelineEvent]:
             title=f"{session.get_discipline_display()} session ({session.duration_minutes} min)",
             detail=detail,
             url=url,
+            correction=correction_line(session),
         )
 
 

@@ -15,6 +15,7 @@ from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, requires
 from patients.models import Patient, Referral
+from patients.models.corrections import link_amendments
 from treatments.models import OutcomeMeasurement, RehabSession
 from treatments.rehab import services
 from treatments.rehab.forms import RehabSessionForm, TherapyPlanForm, measure_forms
@@ -33,12 +34,13 @@ def patient(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     today = timezone.localdate()
     sessions = (
         RehabSession.objects.filter(patient=the_patient)
-        .select_related("therapist", "referral")
+        .select_related("therapist", "referral", "corrected_by")
         .prefetch_related(
             Prefetch("measurements", queryset=OutcomeMeasurement.objects.order_by("measure"))
         )
     )
     page = Paginator(sessions, SESSIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    link_amendments(list(page.object_list))
     context = {
         "patient": the_patient,
         "page": page,

@@ -159,7 +159,7 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
             pk__in=[int(a.raised_by_id) for a in earlier_alerts if a.raised_by_id.isdigit()]
         ).values_list("pk", "taken_on")
     }
-    events = plan.plan_events(list(plan.administrations.all()))
+    events = plan.plan_events(list(plan.administrations.standing()))
     answered = (
         MonitoringItem.objects.filter(result=result, plan=plan)
         .values_list("rule_key", "occurrence")
@@ -192,25 +192,22 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
     return outcome
 
 
-def evaluate_result(*, result_id: int, on: date | None = None, amended: bool = False) -> int:
+def evaluate_result(*, result_id: int, on: date | None = None) -> int:
     """Evaluate a saved result; return how many alerts this call raised. Idempotent.
 
-    For a result the laboratory amended, the alerts it raised before that its new values no
-    longer justify are resolved first (their condition keys name the result and the rule)."""
+    A corrected result (amended, by a clinician or the laboratory) is a new row evaluated on its
+    own; the original's alerts were resolved by the correction (treatments.corrections)."""
     try:
         result = Result.objects.get(pk=result_id)
     except Result.DoesNotExist:
         logger.warning("Result %s to evaluate no longer exists", result_id)
         return 0
+    if not result.is_standing:
+        # Corrected before its evaluation ran: it counts for nothing (its amendment, if any, is
+        # evaluated on its own).
+        return 0
     with transaction.atomic():
         outcome = evaluate(result, on=on)
-        if amended:
-            auto_resolve(
-                queryset=Alert.objects.filter(
-                    raised_by_type=RESULT_TYPE, raised_by_id=str(result.pk)
-                ).exclude(condition_key__in=[spec.condition_key for spec in outcome.specs]),
-                note="Closed automatically: the laboratory amended the result.",
-            )
         created = raise_alerts(outcome.specs)
         for ids, note in outcome.resolutions:
             auto_resolve(ids, note=note)

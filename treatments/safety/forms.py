@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic import limits
 from clinic.forms import DateField, PatientDatesMixin
 from treatments.models import PriorImmunosuppressant, SideEffectAction
 from treatments.safety.services import SafetyError
@@ -18,6 +19,13 @@ class SafetyFormMixin:
     def add_service_error(self, error: SafetyError) -> None:
         field = error.field if error.field in self.fields else None  # type: ignore[attr-defined]
         self.add_error(field, error.message)  # type: ignore[attr-defined]
+        if error.confirm:
+            self.ask_to_confirm(error.confirm)
+
+    def ask_to_confirm(self, name: str) -> None:
+        """Show the confirmation checkbox that goes with a plausibility warning."""
+        if name in self.fields:  # type: ignore[attr-defined]
+            self.fields[name].widget = forms.CheckboxInput()  # type: ignore[attr-defined]
 
 
 class SideEffectForm(PatientDatesMixin, SafetyFormMixin, forms.Form):
@@ -46,7 +54,18 @@ class SideEffectForm(PatientDatesMixin, SafetyFormMixin, forms.Form):
         label="Serious (hospitalisation, disability, life-threatening or death)", required=False
     )
     action_taken = forms.ChoiceField(label="Action taken", choices=SideEffectAction.choices)
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        label="Notes",
+        required=False,
+        max_length=limits.NOTE,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    # Shown (as a checkbox) only with the warning that the onset is before the drug started.
+    onset_before_start_confirmed = forms.BooleanField(
+        label="The onset before the drug was started is right: save it",
+        required=False,
+        widget=forms.HiddenInput(),
+    )
 
     def __init__(self, *args: Any, side_effects: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

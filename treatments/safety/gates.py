@@ -184,7 +184,7 @@ def gate_status(
     if not protocol.dose_gates:
         return []
     if given is None:
-        given = list(plan.administrations.values_list("kind", "given_on"))
+        given = list(plan.administrations.standing().values_list("kind", "given_on"))
     last_given_on = max((d for _, d in given), default=None)
     history = history or History.load(plan.patient_id, gate_history_analytes(protocol))
     max_courses = protocol.course_limit.max_courses if protocol.course_limit else None

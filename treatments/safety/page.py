@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.urls import reverse
 
-from patients.records.timeline import Panel, TimelineEvent
+from patients.records.timeline import Panel, TimelineEvent, correction_line
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -23,7 +23,8 @@ def side_effect_timeline(patient: Patient) -> Iterable[TimelineEvent]:
     from treatments.models import SideEffectReport
 
     url = reverse("safety:side_effects", kwargs={"external_id": patient.external_id})
-    for report in SideEffectReport.objects.filter(patient=patient):
+    reports = SideEffectReport.objects.filter(patient=patient).select_related("corrected_by")
+    for report in reports:
         serious = ", serious" if report.serious else ""
         drug = f" on {report.drug_name}" if report.drug_name else ""
         yield TimelineEvent(
@@ -32,6 +33,7 @@ def side_effect_timeline(patient: Patient) -> Iterable[TimelineEvent]:
             f"Side effect{drug}: {report.description}",
             f"CTCAE grade {report.ctcae_grade}{serious}; {report.get_action_taken_display()}",
             url,
+            correction=correction_line(report),
         )
 
 
@@ -54,6 +56,6 @@ def safety_panel(request: HttpRequest, patient: Patient) -> Panel:
         "panel_gates": gate_status(gate_plan) if gate_plan else [],
         "panel_pml_plan": pml_plan,
         "panel_pml": PmlProfile.objects.filter(plan=pml_plan).first() if pml_plan else None,
-        "panel_reports": list(SideEffectReport.objects.filter(patient=patient)[:3]),
+        "panel_reports": list(SideEffectReport.objects.standing().filter(patient=patient)[:3]),
     }
     return Panel(template="treatments/side_effects.html#safety-panel", context=context)

@@ -165,12 +165,15 @@ class History:
         if not wanted:
             return cls([])
         results = list(
-            Result.objects.filter(patient_id=patient_id)
+            Result.objects.standing()
+            .filter(patient_id=patient_id)
             .filter(Q(investigation__in=wanted) | Q(values__analyte__in=wanted))
             .distinct()
         )
         values: dict[int, list[ResultValue]] = defaultdict(list)
-        for row in ResultValue.objects.filter(result__patient_id=patient_id, analyte__in=wanted):
+        for row in ResultValue.objects.filter(
+            result__patient_id=patient_id, result__correction="", analyte__in=wanted
+        ):
             values[row.result_id].append(row)
         readings = [
             reading

@@ -53,10 +53,14 @@ NATALIZUMAB_PREFIX = "natalizumab"
 
 
 class SafetyError(ValueError):
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    """A refused request; `field` names the form field. `confirm` names a checkbox the user may
+    tick to save anyway (a plausibility warning, not a rule)."""
+
+    def __init__(self, message: str, *, field: str | None = None, confirm: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.confirm = confirm
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,9 +84,56 @@ def report_side_effect(
     action_taken: str,
     notes: str,
     by: User,
+    onset_before_start_confirmed: bool = False,
 ) -> SideEffectReport:
     """Record a side effect on the patient (and the drug), and raise its alert."""
     ensure(by, Perm.SIDE_EFFECT_REPORT)
+    with transaction.atomic():
+        report = create_side_effect_report(
+            patient=patient,
+            plan=plan,
+            effect=effect,
+            effect_other=effect_other,
+            onset_on=onset_on,
+            ctcae_grade=ctcae_grade,
+            serious=serious,
+            action_taken=action_taken,
+            notes=notes,
+            by=by,
+            onset_before_start_confirmed=onset_before_start_confirmed,
+        )
+        audit.record(
+            user=by,
+            patient=patient,
+            action=Action.CREATE,
+            category=Category.TREATMENT,
+            obj=report,
+            detail=f"side effect grade {ctcae_grade}",
+        )
+    return report
+
+
+CONFIRM_ONSET = "onset_before_start_confirmed"
+
+
+def create_side_effect_report(
+    *,
+    patient: Patient,
+    plan: DmtPlan | None,
+    effect: str,
+    effect_other: str,
+    onset_on: date,
+    ctcae_grade: int,
+    serious: bool,
+    action_taken: str,
+    notes: str,
+    by: User,
+    onset_before_start_confirmed: bool = False,
+    amends: SideEffectReport | None = None,
+) -> SideEffectReport:
+    """Validate and save a report and raise its alert (shared by reporting and amending; no
+    permission check, no audit). An onset before the drug was started is saved only once the
+    reporter confirms it (an effect of the previous drug, or a date typed wrong?)."""
     effect, effect_other = effect.strip(), effect_other.strip()
     if onset_on > timezone.localdate():
         raise SafetyError("The onset date cannot be in the future.", field="onset_on")
@@ -94,6 +145,14 @@ def report_side_effect(
         raise SafetyError("This DMT plan belongs to another patient.", field="plan")
     if action_taken not in SideEffectAction.values:
         raise SafetyError("Choose what was done.", field="action_taken")
+    started = plan.started_on if plan is not None else None
+    if started is not None and onset_on < started and not onset_before_start_confirmed:
+        raise SafetyError(
+            f"The onset ({onset_on:%d %b %Y}) is before {plan.drug_name} was started "  # type: ignore[union-attr]
+            f"({started:%d %b %Y}). Check the date; if it is right, confirm below to save it.",
+            field="onset_on",
+            confirm=CONFIRM_ONSET,
+        )
     with transaction.atomic():
         report = SideEffectReport.objects.create(
             patient=patient,
@@ -107,14 +166,7 @@ def report_side_effect(
             action_taken=action_taken,
             notes=notes.strip(),
             reported_by=by,
-        )
-        audit.record(
-            user=by,
-            patient=patient,
-            action=Action.CREATE,
-            category=Category.TREATMENT,
-            obj=report,
-            detail=f"side effect grade {ctcae_grade}",
+            amends=amends,
         )
         raise_alerts([side_effect_alert(report)])
     return report
@@ -163,9 +215,11 @@ def exposure_months(plan: DmtPlan, on: date) -> int | None:
 
 def jcv_results(patient_id: int) -> list[pml.JcvResult]:
     readings: list[pml.JcvResult] = []
-    for result_id, taken_on, qualitative, index in Result.objects.filter(
-        patient_id=patient_id, investigation="jcv_antibody"
-    ).values_list("pk", "taken_on", "qualitative", "index_value"):
+    for result_id, taken_on, qualitative, index in (
+        Result.objects.standing()
+        .filter(patient_id=patient_id, investigation="jcv_antibody")
+        .values_list("pk", "taken_on", "qualitative", "index_value")
+    ):
         status = qualitative if qualitative in ("positive", "negative") else None
         if status is None and index is None:
             continue
@@ -200,11 +254,15 @@ def natalizumab_exposure(plan: DmtPlan, on: date) -> tuple[int | None, int]:
     ]
     own = exposure_months(plan, on)
     months = None if own is None else own + sum(exposure_months(p, on) or 0 for p in plans)
-    infusions = DmtAdministration.objects.filter(
-        plan_id__in=[plan.pk, *(p.pk for p in plans)],
-        kind=AdministrationKind.DOSE,
-        given_on__lte=on,
-    ).count()
+    infusions = (
+        DmtAdministration.objects.standing()
+        .filter(
+            plan_id__in=[plan.pk, *(p.pk for p in plans)],
+            kind=AdministrationKind.DOSE,
+            given_on__lte=on,
+        )
+        .count()
+    )
     return months, infusions
 
 

@@ -13,12 +13,6 @@ def evaluate_result(result_id: int) -> int:
     return evaluation.evaluate_result(result_id=result_id)
 
 
-@shared_task(name="treatments.reevaluate_result")
-def reevaluate_result(result_id: int) -> int:
-    """After the laboratory amended the result (monitoring.services.amend_result)."""
-    return evaluation.evaluate_result(result_id=result_id, amended=True)
-
-
 @shared_task(name="treatments.reassess_pml_risk")
 def reassess_pml_risk() -> int:
     """Daily: exposure crosses 24 months as time passes, with no new result to trigger it."""

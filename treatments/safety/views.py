@@ -16,6 +16,7 @@ from clinic.audit.access import get_scoped_or_404
 from clinic.audit.models import Action, Category
 from clinic.permissions import Perm, requires
 from patients.models import Patient
+from patients.models.corrections import link_amendments
 from treatments.models import DmtPlan, PmlCategoryChange, PmlProfile, SideEffectReport
 from treatments.safety import services as safety_services
 from treatments.safety.forms import PmlInputsForm, SideEffectForm
@@ -66,8 +67,11 @@ def side_effects(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
                 request, f"Side effect reported (grade {report.ctcae_grade}); the team is alerted."
             )
             return redirect("safety:side_effects", external_id=patient.external_id)
-    reports = SideEffectReport.objects.filter(patient=patient).select_related("reported_by")
+    reports = SideEffectReport.objects.filter(patient=patient).select_related(
+        "reported_by", "corrected_by"
+    )
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    link_amendments(list(page.object_list))
     context = {
         "patient": patient,
         "plan": plan,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from clinic import limits
 from clinic.forms import DateField, PatientDatesMixin
 from treatments.errors import ServiceErrorMixin
 from treatments.models import (
@@ -19,7 +20,9 @@ class SymptomaticForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
     dose = forms.CharField(max_length=120, required=False)
     started_on = DateField()
     stopped_on = DateField(required=False)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=limits.NOTE, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class StopSymptomaticForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):

@@ -41,21 +41,17 @@ def record_symptomatic_treatment(
     by: User,
 ) -> SymptomaticTreatment:
     ensure(by, Perm.SYMPTOMATIC_RECORD)
-    if started_on > timezone.localdate():
-        raise TreatmentError("The start date cannot be in the future.", field="started_on")
-    if stopped_on is not None and stopped_on < started_on:
-        raise TreatmentError("The stop date cannot be before the start.", field="stopped_on")
     with transaction.atomic():
-        treatment = SymptomaticTreatment.objects.create(
+        treatment = create_symptomatic_treatment(
             patient=patient,
             kind=kind,
-            drug=drug.strip(),
+            drug=drug,
             indication=indication,
             dose=dose,
             started_on=started_on,
             stopped_on=stopped_on,
             note=note,
-            recorded_by=by,
+            by=by,
         )
         audit.record(
             user=by,
@@ -68,10 +64,48 @@ def record_symptomatic_treatment(
     return treatment
 
 
+def create_symptomatic_treatment(
+    *,
+    patient: Patient,
+    kind: str,
+    drug: str,
+    indication: str,
+    dose: str,
+    started_on: date,
+    stopped_on: date | None,
+    note: str,
+    by: User,
+    amends: SymptomaticTreatment | None = None,
+) -> SymptomaticTreatment:
+    """Validate and save (shared by recording and amending; no permission check, no audit)."""
+    if started_on > timezone.localdate():
+        raise TreatmentError("The start date cannot be in the future.", field="started_on")
+    if stopped_on is not None and stopped_on < started_on:
+        raise TreatmentError("The stop date cannot be before the start.", field="stopped_on")
+    if stopped_on is not None and stopped_on > timezone.localdate():
+        raise TreatmentError("The stop date cannot be in the future.", field="stopped_on")
+    return SymptomaticTreatment.objects.create(
+        patient=patient,
+        kind=kind,
+        drug=drug.strip(),
+        indication=indication,
+        dose=dose,
+        started_on=started_on,
+        stopped_on=stopped_on,
+        note=note,
+        recorded_by=by,
+        amends=amends,
+    )
+
+
 def stop_symptomatic_treatment(
     *, treatment: SymptomaticTreatment, stopped_on: date, by: User
 ) -> SymptomaticTreatment:
     ensure(by, Perm.SYMPTOMATIC_STOP)
+    if not treatment.is_standing:
+        raise TreatmentError(
+            f"This record was {treatment.get_correction_display().lower()}: stop the standing one."
+        )
     if stopped_on < treatment.started_on:
         raise TreatmentError("The stop date cannot be before the start.", field="stopped_on")
     if stopped_on > timezone.localdate():

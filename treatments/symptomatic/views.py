@@ -50,7 +50,8 @@ def symptomatic_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpRespo
                 .first()
             )
             others = (
-                SymptomaticTreatment.objects.filter(patient=patient, stopped_on__isnull=True)
+                SymptomaticTreatment.objects.standing()
+                .filter(patient=patient, stopped_on__isnull=True)
                 .exclude(pk=treatment.pk)
                 .values_list("drug", flat=True)
             )
