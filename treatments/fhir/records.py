@@ -54,11 +54,15 @@ def rows_of(
 ) -> Coalesce:
     """The rows of `model` whose `parent` foreign key is the outer row, as one JSON array in
     the model's default order (empty, never null). `nested` adds keys to each row (another
-    `rows_of`, one level down)."""
+    `rows_of`, one level down). A correctable record's amended or entered-in-error rows are
+    left out: a reader elsewhere sees the record as it stands."""
     row = JSONObject(**_json_fields(model), **(nested or {}))
     ordering = list(model._meta.ordering or ["pk"])
+    where: dict[str, Any] = {parent: OuterRef("pk")}
+    if any(f.name == "correction" for f in model._meta.concrete_fields):
+        where["correction"] = ""
     children = (
-        model._default_manager.filter(**{parent: OuterRef("pk")})
+        model._default_manager.filter(**where)
         .order_by()
         .values(parent)
         .annotate(rows=JsonbAgg(row, order_by=ordering))

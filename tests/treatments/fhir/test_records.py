@@ -10,6 +10,7 @@ from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 
 from patients.models import CourseState, EdssAssessment, MriStudy, Patient, Referral, Relapse
+from patients.records.corrections import mark_in_error
 from tests.treatments.fhir.conftest import assert_valid
 from treatments.fhir import services
 from treatments.fhir.records import records_of, with_records
@@ -77,6 +78,19 @@ def test_loaded_records_are_the_rows_the_orm_loads_in_the_same_order(some_histor
             list(ResultValue.objects.filter(result=loaded_result.result))
         )
     assert any(r.values for r in records.results)  # the lab panels came with their values
+
+
+def test_a_record_marked_entered_in_error_does_not_leave_with_the_export(some_history, cast_a):
+    wrong = EdssAssessment.objects.filter(patient=some_history).latest("assessed_on")
+    mark_in_error(record=wrong, reason="Scored for another patient", by=cast_a.neurologist)
+
+    records = records_of(with_records(Patient.objects.filter(pk=some_history.pk)).get())
+
+    exported = [e.pk for e in records.history.edss]
+    assert wrong.pk not in exported
+    assert exported == list(
+        EdssAssessment.objects.filter(patient=some_history).standing().values_list("pk", flat=True)
+    )
 
 
 def test_a_patient_with_no_records_has_empty_lists(patient_b):
