@@ -223,6 +223,36 @@ def acknowledge(*, alert: Alert, by: User) -> Alert:
     return alert
 
 
+# At most this many alerts in one bulk acknowledgement (a page of the compact inbox is 50).
+BULK_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    acknowledged: int
+    skipped: int  # not found, out of scope, read-only, not this role's family, or resolved
+
+
+def acknowledge_many(*, alert_ids: Iterable[int], by: User) -> BulkOutcome:
+    """Acknowledge the alerts `alert_ids` names that `by` may change: of their own teams'
+    patients (never through an emergency grant), of a family their role may acknowledge, and
+    not resolved. Each one is acknowledged, and audited, on its own, as the row's button does;
+    anything else in the list is skipped and counted, never an error."""
+    ensure(by, Perm.ALERT_BULK_ACKNOWLEDGE)
+    wanted = sorted(set(alert_ids))[:BULK_LIMIT]
+    acknowledged = 0
+    for alert in (
+        Alert.objects.editable_by(by)
+        .filter(pk__in=wanted, status__in=(AlertStatus.OPEN, AlertStatus.SNOOZED))
+        .order_by("pk")
+    ):
+        if not may(by, capability_for(alert, "acknowledge")):
+            continue
+        acknowledge(alert=alert, by=by)
+        acknowledged += 1
+    return BulkOutcome(acknowledged=acknowledged, skipped=len(set(alert_ids)) - acknowledged)
+
+
 def max_snooze() -> timedelta:
     return timedelta(days=settings.ALERT_MAX_SNOOZE_DAYS)
 
