@@ -23,6 +23,7 @@ urlpatterns = [
     path("treatments/", include("treatments.urls")),
     path("rehab/", include("treatments.rehab.urls")),
     path("alerts/", include("treatments.alerts.urls")),
+    path("notifications/", include("treatments.notifications.urls")),
     path("safety/", include("treatments.safety.urls")),
     path("labs/", include("treatments.labimport.urls")),
     path("fhir/", include("treatments.fhir.urls")),

@@ -11,13 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from clinic.accounts.models import User
@@ -386,44 +384,11 @@ def escalate_unacknowledged(*, at: datetime | None = None) -> int:
 
 
 def send_daily_digests(*, at: datetime | None = None) -> int:
-    """Each clinician gets one digest a day of their alerts needing attention, after the digest
-    hour in the clinic's time zone. Beat runs this hourly in UTC; the (user, day) claim row
-    makes a second run, a retry or a DST-shifted hour send nothing more."""
-    from treatments.models.alerts_digest import DigestLog
+    """The daily digest (treatments.alerts.digest): each clinician's preferences decide when it
+    goes and what it counts."""
+    from treatments.alerts import digest
 
-    at = at or timezone.now()
-    local = timezone.localtime(at)
-    if local.hour < settings.ALERT_DIGEST_HOUR:
-        return 0
-    day: date = local.date()
-    counts: dict[int, int] = {}
-    for owner_id in (
-        Alert.objects.needing_attention(at=at)
-        .exclude(owner=None)
-        .values_list("owner_id", flat=True)
-    ):
-        counts[owner_id] = counts.get(owner_id, 0) + 1
-    sent = 0
-    for user in User.objects.filter(pk__in=counts, is_active=True).exclude(email="").order_by("pk"):
-        log, created = DigestLog.objects.get_or_create(user=user, on=day)
-        if not created:
-            continue
-        try:
-            send_mail(
-                subject=f"Myelin: {counts[user.pk]} alert(s) need your attention",
-                message=(
-                    f"Good morning {user.first_name or user.username},\n\nYou have {counts[user.pk]} open "
-                    f"alert(s) in Myelin.\n\nOpen your inbox: {settings.MYELIN_BASE_URL}{reverse('alerts:inbox')}\n"
-                ),
-                from_email=None,
-                recipient_list=[user.email],
-            )
-        except Exception:
-            logger.exception("Digest for user %s failed; it will be retried", user.pk)
-            log.delete()
-            continue
-        sent += 1
-    return sent
+    return digest.send_daily_digests(at=at)
 
 
 def inbox_count(user: User) -> int:

@@ -199,9 +199,7 @@ def acknowledge_many(request: ClinicRequest) -> HttpResponse:
     outcome = alerts.acknowledge_many(alert_ids=ids, by=request.user)
     done = f"{outcome.acknowledged} alert{'s' if outcome.acknowledged != 1 else ''} acknowledged."
     if outcome.skipped:
-        done += (
-            f" {outcome.skipped} could not be: already resolved, or not yours to acknowledge."
-        )
+        done += f" {outcome.skipped} could not be: already resolved, or not yours to acknowledge."
     (messages.success if outcome.acknowledged else messages.warning)(request, done)
     return redirect(safe_next(request) or "alerts:inbox")
 
