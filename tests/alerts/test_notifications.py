@@ -99,9 +99,7 @@ def test_a_sent_digest_is_kept_and_readable_on_the_notifications_page(
     assert "Overdue monitoring: 2" in body
 
 
-def test_links_in_emails_use_the_configured_site_url(
-    neurologist_with_email, patient_a, settings
-):
+def test_links_in_emails_use_the_configured_site_url(neurologist_with_email, patient_a, settings):
     settings.MYELIN_SITE_URL = "https://myelin.hospital.example"
     alerts.raise_alerts([overdue_spec(patient_a, 7, grade=AlertGrade.CRITICAL)])
     alerts.send_critical_alert_emails()
@@ -130,7 +128,8 @@ def test_a_critical_email_and_its_escalation_are_shown_to_their_recipients(
     assert all(e.subject and e.body for e in sent)
 
     body = signed_in(neurologist_with_email).get("/notifications/").content.decode()
-    assert "Escalated to you" in body and "Critical alert" in body
+    assert "Escalated to you" in body
+    assert "Critical alert" in body
     assert f"/alerts/?alert={alert.pk}" in body
     # His own alert went to the lead (himself, here): listed under escalations.
     assert "Your alerts that were escalated" in body
@@ -160,7 +159,8 @@ def test_saving_digest_settings_is_honoured_and_audited(nurse_with_email, signed
     ).exists()
     page = client.get("/notifications/").content.decode()
     assert '<option value="6" selected>06:00</option>' in page
-    assert 'value="due_soon"' in page and "<legend>" in page
+    assert 'value="due_soon"' in page
+    assert "<legend>" in page
 
 
 def test_a_bad_digest_hour_is_refused_next_to_the_field(nurse_with_email, signed_in):
