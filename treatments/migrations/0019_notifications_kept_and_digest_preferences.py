@@ -6,58 +6,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_api_token'),
-        ('treatments', '0018_merge_20261129_1134'),
+        ("accounts", "0006_api_token"),
+        ("treatments", "0018_merge_20261129_1134"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='notification_preference', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('digest_hour', models.PositiveSmallIntegerField()),
-                ('digest_excluded_kinds', models.JSONField(blank=True, default=list)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="notification_preference",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("digest_hour", models.PositiveSmallIntegerField()),
+                ("digest_excluded_kinds", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.AddField(
-            model_name='alertemail',
-            name='body',
+            model_name="alertemail",
+            name="body",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='alertemail',
-            name='subject',
+            model_name="alertemail",
+            name="subject",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='digestlog',
-            name='alert_count',
+            model_name="digestlog",
+            name="alert_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='digestlog',
-            name='body',
+            model_name="digestlog",
+            name="body",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='digestlog',
-            name='subject',
+            model_name="digestlog",
+            name="subject",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddIndex(
-            model_name='alertemail',
-            index=models.Index(fields=['recipient', '-created_at'], name='alert_email_recipient'),
+            model_name="alertemail",
+            index=models.Index(fields=["recipient", "-created_at"], name="alert_email_recipient"),
         ),
         migrations.AddIndex(
-            model_name='digestlog',
-            index=models.Index(fields=['user', '-on'], name='digest_user_recent'),
+            model_name="digestlog",
+            index=models.Index(fields=["user", "-on"], name="digest_user_recent"),
         ),
         migrations.AddConstraint(
-            model_name='notificationpreference',
-            constraint=models.CheckConstraint(condition=models.Q(('digest_hour__gte', 0), ('digest_hour__lte', 23)), name='digest_hour_of_day'),
+            model_name="notificationpreference",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("digest_hour__gte", 0), ("digest_hour__lte", 23)),
+                name="digest_hour_of_day",
+            ),
         ),
     ]

@@ -109,7 +109,11 @@ def _with_fresh_tabs(request: ClinicRequest, row: HttpResponse) -> HttpResponse:
     come with it, swapped out of band, so they never go stale."""
     shown = parse_qs(urlsplit(safe_next(request)).query).get("tab", [""])[0]
     tab = shown if shown in WORKLIST_TABS else "due"
-    context = {"tab": tab, "tabs": _tabs(*_worklist_sets(request, timezone.localdate())), "oob": True}
+    context = {
+        "tab": tab,
+        "tabs": _tabs(*_worklist_sets(request, timezone.localdate())),
+        "oob": True,
+    }
     tabs = render(request, "treatments/worklist.html#worklist-tabs", context)
     row.content = row.content + tabs.content
     return row

@@ -42,8 +42,16 @@ def sent_to(user: User) -> Sent:
         .exclude(state=EmailState.CANCELLED)
         .select_related("alert")
         .only(
-            "alert_id", "alert__kind", "alert__grade", "alert__patient_id", "purpose", "state",
-            "subject", "body", "created_at", "sent_at",
+            "alert_id",
+            "alert__kind",
+            "alert__grade",
+            "alert__patient_id",
+            "purpose",
+            "state",
+            "subject",
+            "body",
+            "created_at",
+            "sent_at",
         )
         .order_by("-created_at", "-pk")[:EMAILS_SHOWN]
     )
@@ -53,8 +61,15 @@ def sent_to(user: User) -> Sent:
         .filter(owner=user, escalated_at__isnull=False)
         .select_related("escalated_to")
         .only(
-            "patient_id", "kind", "grade", "title", "status", "escalated_at",
-            "escalated_to__first_name", "escalated_to__last_name", "escalated_to__username",
+            "patient_id",
+            "kind",
+            "grade",
+            "title",
+            "status",
+            "escalated_at",
+            "escalated_to__first_name",
+            "escalated_to__last_name",
+            "escalated_to__username",
         )
         .order_by("-escalated_at")[:ESCALATED_SHOWN]
     )

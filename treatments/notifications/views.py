@@ -36,6 +36,4 @@ def page(request: ClinicRequest) -> HttpResponse:
     patient_ids = {e.alert.patient_id for e in sent.emails} | {a.patient_id for a in sent.escalated}
     audit.record_list(user=request.user, patient_ids=patient_ids, category=Category.ALERT)
     status = 422 if form.is_bound else 200
-    return render(
-        request, "alerts/notifications.html", {"form": form, "sent": sent}, status=status
-    )
+    return render(request, "alerts/notifications.html", {"form": form, "sent": sent}, status=status)
