@@ -73,9 +73,7 @@ def test_refused_steps_show_their_message_in_place_and_keep_what_was_typed(
     card.get_by_label("Snooze until").fill("2020-01-01")
     card.get_by_label("Why it can wait").fill("Waiting for the GP letter")
     card.get_by_role("button", name="Snooze").click()
-    expect(page.locator(f"#alert-{alert.pk}")).to_contain_text(
-        "Snooze until a time in the future."
-    )
+    expect(page.locator(f"#alert-{alert.pk}")).to_contain_text("Snooze until a time in the future.")
     expect(page.locator(f"#alert-{alert.pk}").get_by_label("Why it can wait")).to_have_value(
         "Waiting for the GP letter"
     )
