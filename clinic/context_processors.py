@@ -23,6 +23,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if may(user, Perm.PATIENT_VIEW):
         items.append(("Referrals", reverse("referrals:board")))
         items.append(("Alerts", reverse("alerts:inbox")))
+    if may(user, Perm.NOTIFICATIONS_VIEW):
+        items.append(("Notifications", reverse("notifications:page")))
     if may(user, Perm.QUALITY_VIEW):
         items.append(("Quality", reverse("quality:dashboard")))
     items.append(("DMT catalogue", reverse("treatments:catalogue")))

@@ -84,6 +84,8 @@ class Perm(StrEnum):
     ALERT_REFERRAL_ACKNOWLEDGE = "alert_referral_acknowledge"
     ALERT_REFERRAL_SNOOZE = "alert_referral_snooze"
     ALERT_REFERRAL_RESOLVE = "alert_referral_resolve"
+    ALERT_BULK_ACKNOWLEDGE = "alert_bulk_acknowledge"
+    NOTIFICATIONS_VIEW = "notifications_view"
     # Referrals and rehab
     REFERRAL_SEND = "referral_send"
     REFERRAL_RESPOND_OWN = "referral_respond_own"
@@ -283,6 +285,20 @@ TABLE: tuple[Section, ...] = (
             _rule(Perm.ALERT_REFERRAL_ACKNOWLEDGE, "acknowledge a referral alert", _N, _U, _T),
             _rule(Perm.ALERT_REFERRAL_SNOOZE, "snooze a referral alert", _N, _U, _T),
             _rule(Perm.ALERT_REFERRAL_RESOLVE, "resolve a referral alert", _N, _U, _T),
+            _rule(
+                Perm.ALERT_BULK_ACKNOWLEDGE,
+                "acknowledge several alerts at once (each still needs its family's right)",
+                _N,
+                _U,
+                _T,
+            ),
+            _rule(
+                Perm.NOTIFICATIONS_VIEW,
+                "read the alert emails and digests sent to them, and set their digest",
+                _N,
+                _U,
+                _T,
+            ),
         ),
     ),
     Section(

@@ -473,7 +473,15 @@ LOGGING = {
     },
 }
 # Alerts and notifications.
-MYELIN_BASE_URL = env_str("MYELIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public address of the site, for links in emails (no trailing slash). `make run` sets it
+# to the address it serves when it is not given; MYELIN_BASE_URL is its older name.
+MYELIN_SITE_URL = env_str(
+    "MYELIN_SITE_URL", env_str("MYELIN_BASE_URL", "http://127.0.0.1:8000")
+).rstrip("/")
+if not MYELIN_SITE_URL.startswith(("http://", "https://")) or " " in MYELIN_SITE_URL:
+    raise ImproperlyConfigured(
+        "MYELIN_SITE_URL must be the site's public address, e.g. https://myelin.hospital.example"
+    )
 ALERT_MAX_SNOOZE_DAYS = env_int("MYELIN_ALERT_MAX_SNOOZE_DAYS", 30, minimum=1, maximum=365)
 ALERT_ESCALATION_MINUTES = env_int("MYELIN_ALERT_ESCALATION_MINUTES", 60, minimum=5)
 ALERT_DIGEST_HOUR = env_int("MYELIN_ALERT_DIGEST_HOUR", 7, minimum=0, maximum=23)

@@ -26,6 +26,7 @@ urlpatterns = [
     path("family/", include("treatments.family.urls")),
     path("transplant/", include("treatments.transplant.urls")),
     path("alerts/", include("treatments.alerts.urls")),
+    path("notifications/", include("treatments.notifications.urls")),
     path("safety/", include("treatments.safety.urls")),
     path("labs/", include("treatments.labimport.urls")),
     path("fhir/", include("treatments.fhir.urls")),

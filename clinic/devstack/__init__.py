@@ -509,6 +509,11 @@ def cmd_run() -> int:
             **stack.env(),
             "DATABASE_URL": app_database_url(stack),
             "PYTHONUNBUFFERED": "1",
+            # Links in emails point at the address served here, unless the site's public
+            # address is given.
+            "MYELIN_SITE_URL": os.environ.get("MYELIN_SITE_URL")
+            or os.environ.get("MYELIN_BASE_URL")
+            or f"http://127.0.0.1:{web_port}",
         }
         # A program that dies is started again (with a pause that grows); only an essential
         # one that keeps dying stops the whole stack.

@@ -34,8 +34,8 @@ TOUR = [
     Shot("caseload", "dr.okafor", "/"),
     Shot("patient", "dr.okafor", "/", follow="tbody a"),
     Shot("worklist", "nurse.patel", "/"),
-    Shot("alerts", "dr.okafor", "/alerts/"),
-    Shot("notifications", "dr.okafor", "/alerts/notifications/"),
+    Shot("alerts", "dr.okafor", "/alerts/?layout=compact"),
+    Shot("notifications", "dr.okafor", "/notifications/"),
     Shot("referrals", "physio.lindqvist", "/"),
     Shot("status", "admin.chen", "/"),
 ]

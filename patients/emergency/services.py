@@ -238,7 +238,7 @@ def _send_notice(user_id: int, batch: list[EmergencyAccess], admins: list[str]) 
         )
         for g in batch
     ]
-    link = f"{settings.MYELIN_BASE_URL}{reverse('audit:report')}?action=break_glass&user={user_id}"
+    link = f"{settings.MYELIN_SITE_URL}{reverse('audit:report')}?action=break_glass&user={user_id}"
     try:
         send_mail(
             subject=f"Myelin: emergency access used ({len(batch)})",

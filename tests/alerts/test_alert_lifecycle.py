@@ -240,6 +240,6 @@ def test_the_daily_digest_is_sent_once_per_day_after_the_digest_hour(patient_a, 
     assert alerts.send_daily_digests(at=early) == 0
     assert alerts.send_daily_digests(at=after) == 1
     assert alerts.send_daily_digests(at=after + timedelta(hours=1)) == 0
-    assert "2 open alert(s)" in mail.outbox[0].body
+    assert "You have 2 alerts needing attention" in mail.outbox[0].body
     with time_machine.travel(after + timedelta(days=1), tick=False):
         assert alerts.send_daily_digests(at=after + timedelta(days=1)) == 1

@@ -160,3 +160,39 @@ def test_a_row_says_what_when_and_how_urgent_in_clinic_time(signed_in, nurse, ra
     assert ">Warning<" in body
     assert ">Open<" in body
     assert "06 Jan 2026 00:30" in body  # the next day, in the clinic's zone
+
+
+def test_a_refused_snooze_keeps_what_was_typed_in_the_row(signed_in, nurse, raised):
+    alert = Alert.objects.get(condition_key="overdue:item:1")
+    response = signed_in(nurse).post(
+        f"/alerts/{alert.pk}/snooze/",
+        {"until": "2001-01-01", "reason": "Waiting for the GP's letter"},
+        headers={"HX-Request": "true"},
+    )
+    # 422, swapped in place by htmx: the form is back with the date, the reason and the message.
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert 'value="Waiting for the GP&#x27;s letter"' in body
+    assert 'value="2001-01-01"' in body
+    assert "Snooze until a time in the future." in body
+    assert f'hx-post="/alerts/{alert.pk}/snooze/"' in body
+
+
+def test_a_resolve_without_a_note_says_so_and_keeps_the_form(signed_in, nurse, raised):
+    alert = Alert.objects.get(condition_key="overdue:item:1")
+    client = signed_in(nurse)
+    response = client.post(
+        f"/alerts/{alert.pk}/resolve/", {"note": "   "}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 422
+    assert "Write a note saying how it was resolved." in response.content.decode()
+    assert f'id="resolve-note-{alert.pk}"' in response.content.decode()
+    # Without JavaScript, the action's own page comes back with the message (not a redirect
+    # that loses the text).
+    too_long = "x" * 301
+    no_js = client.post(f"/alerts/{alert.pk}/snooze/", {"until": "2099-01-01", "reason": too_long})
+    assert no_js.status_code == 422
+    assert "at most 300 characters (it has 301)" in no_js.content.decode()
+    assert f'value="{too_long}"' in no_js.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.OPEN

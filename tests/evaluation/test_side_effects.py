@@ -229,3 +229,21 @@ def test_reports_appear_on_the_patient_timeline_and_panel(
     assert "Side effect on Teriflunomide: Hair thinning" in timeline
     assert "Safety: dose gates, PML risk, side effects" in panel
     assert "Hair thinning" in panel
+
+
+def test_the_onset_date_opens_on_today_in_iso_form_for_the_date_picker(
+    signed_in, nurse, patient_a, on_teriflunomide
+):
+    from django.utils import timezone
+
+    body = signed_in(nurse).get(url(patient_a)).content.decode()
+    # A native date input shows nothing unless its value is YYYY-MM-DD.
+    assert f'name="onset_on" value="{timezone.localdate().isoformat()}"' in body
+
+
+def test_a_refused_report_is_no_created_entry_in_the_audit_trail(
+    signed_in, nurse, patient_a, on_teriflunomide
+):
+    response = signed_in(nurse).post(url(patient_a), {"effect": "", "effect_other": ""})
+    assert response.status_code == 422
+    assert not AccessEvent.objects.filter(user=nurse, action=Action.CREATE).exists()

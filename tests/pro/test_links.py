@@ -94,7 +94,7 @@ def test_the_email_carries_the_link_and_no_name(
         link = make_link(send_email=True)  # the task is queued when the link commits
     [message] = mail.outbox
     assert message.to == ["alice@example.org"]
-    assert f"{settings.MYELIN_BASE_URL}/q/" in message.body
+    assert f"{settings.MYELIN_SITE_URL}/q/" in message.body
     assert patient_a.family_name not in message.body
     assert patient_a.given_name not in message.body
     link.refresh_from_db()

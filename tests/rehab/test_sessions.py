@@ -260,3 +260,23 @@ def test_a_measurement_row_keeps_score_and_raw_fields(log_session):
     assert m.score == Decimal("23.000")
     assert m.patient == session.patient
     assert m.measured_on == session.held_on
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_refused_session_is_audited_as_a_view_never_as_created(signed_in, therapist, patient_a):
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    response = signed_in(therapist).post(new_session_url(patient_a), form_data(held_on=tomorrow))
+    assert response.status_code == 422
+    assert not RehabSession.objects.exists()
+    rehab_events = AccessEvent.objects.filter(user=therapist, category=Category.REHAB)
+    assert rehab_events.exists()
+    assert not rehab_events.filter(action="create").exists()
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_saved_session_is_audited_as_created_once(signed_in, therapist, patient_a):
+    response = signed_in(therapist).post(new_session_url(patient_a), form_data())
+    assert response.status_code == 302
+    created = AccessEvent.objects.filter(user=therapist, action="create", category=Category.REHAB)
+    assert created.count() == 1
+    assert created.get().object_id == str(RehabSession.objects.get().pk)

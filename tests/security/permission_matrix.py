@@ -61,6 +61,8 @@ EXPECTED: dict[str, str] = {
     "alert_referral_acknowledge": "N U T",
     "alert_referral_snooze": "N U T",
     "alert_referral_resolve": "N U T",
+    "alert_bulk_acknowledge": "N U T",
+    "notifications_view": "N U T",
     # Referrals and rehabilitation
     "referral_send": "N U T",
     "referral_respond_own": "U T",

@@ -226,3 +226,50 @@ def test_switching_tabs_with_htmx_returns_only_the_table_with_its_tabs(
     assert body.startswith('<div id="worklist-table">')
     assert 'href="?tab=overdue" hx-get="?tab=overdue"' in body
     assert "<h1>" not in body
+
+
+def test_an_inline_action_brings_the_tab_counts_with_the_row(
+    teriflunomide_patient: Patient, nurse: User, signed_in: Any
+) -> None:
+    """An inline action moves an item between tabs: the counts come back out of band with the
+    row, for the tab the nurse is on, so they never go stale."""
+    item = _due_item(teriflunomide_patient)
+    client = signed_in(nurse)
+    before = {key: count for key, _, count in client.get("/treatments/worklist/").context["tabs"]}
+
+    # Booked, it is still due this week, and now also booked.
+    booked = client.post(
+        f"/treatments/items/{item.pk}/book/",
+        {"booked_on": "2026-06-18", "next": "/treatments/worklist/?tab=due"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert (
+        '<nav class="tabs" id="worklist-tabs" aria-label="Worklist sections" hx-swap-oob="true">'
+        in booked
+    )
+    assert f'data-tab-count="due">{before["due"]}<' in booked
+    assert f'data-tab-count="booked">{before["booked"] + 1}<' in booked
+    assert 'aria-current="page">Due this week' in booked
+
+    # Waived, it leaves both.
+    waived = client.post(
+        f"/treatments/items/{item.pk}/waive/",
+        {"reason": "Bloods done at the GP", "next": "/treatments/worklist/?tab=booked"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert f'data-tab-count="due">{before["due"] - 1}<' in waived
+    assert f'data-tab-count="booked">{before["booked"]}<' in waived
+    assert 'aria-current="page">Booked, awaiting result' in waived
+
+
+def test_a_refused_inline_action_answers_422_with_the_row_and_no_stale_counts(
+    teriflunomide_patient: Patient, nurse: User, signed_in: Any
+) -> None:
+    item = _due_item(teriflunomide_patient)
+    response = signed_in(nurse).post(
+        f"/treatments/items/{item.pk}/waive/", {"reason": ""}, HTTP_HX_REQUEST="true"
+    )
+    # htmx swaps a 422 in place (base.html's responseHandling): the message shows in the row.
+    assert response.status_code == 422
+    assert b"This field is required" in response.content
+    assert b"hx-swap-oob" not in response.content

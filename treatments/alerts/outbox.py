@@ -123,12 +123,21 @@ def _deliver_one(row: AlertEmail, *, at: datetime) -> int:
             last_error=type(error).__name__[:100],
         )
         return 0
-    mine.update(state=EmailState.SENT, sent_at=timezone.now(), last_error="")
+    # Kept as sent, for the recipient's notifications page.
+    mine.update(
+        state=EmailState.SENT, sent_at=timezone.now(), last_error="", subject=subject, body=body
+    )
     return 1
 
 
 def _alert_url(alert_id: int) -> str:
-    return f"{settings.MYELIN_BASE_URL}{reverse('alerts:inbox')}?alert={alert_id}"
+    return site_url(f"{reverse('alerts:inbox')}?alert={alert_id}")
+
+
+def site_url(path: str) -> str:
+    """An address on this site for an email: the public URL the clinic reaches Myelin at
+    (`MYELIN_SITE_URL`), never the port a development server happens to listen on."""
+    return f"{settings.MYELIN_SITE_URL}{path}"
 
 
 def _message(row: AlertEmail) -> tuple[str, str]:

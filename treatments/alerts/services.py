@@ -11,13 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from clinic.accounts.models import User
@@ -223,6 +221,36 @@ def acknowledge(*, alert: Alert, by: User) -> Alert:
     return alert
 
 
+# At most this many alerts in one bulk acknowledgement (a page of the compact inbox is 50).
+BULK_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    acknowledged: int
+    skipped: int  # not found, out of scope, read-only, not this role's family, or resolved
+
+
+def acknowledge_many(*, alert_ids: Iterable[int], by: User) -> BulkOutcome:
+    """Acknowledge the alerts `alert_ids` names that `by` may change: of their own teams'
+    patients (never through an emergency grant), of a family their role may acknowledge, and
+    not resolved. Each one is acknowledged, and audited, on its own, as the row's button does;
+    anything else in the list is skipped and counted, never an error."""
+    ensure(by, Perm.ALERT_BULK_ACKNOWLEDGE)
+    wanted = sorted(set(alert_ids))[:BULK_LIMIT]
+    acknowledged = 0
+    for alert in (
+        Alert.objects.editable_by(by)
+        .filter(pk__in=wanted, status__in=(AlertStatus.OPEN, AlertStatus.SNOOZED))
+        .order_by("pk")
+    ):
+        if not may(by, capability_for(alert, "acknowledge")):
+            continue
+        acknowledge(alert=alert, by=by)
+        acknowledged += 1
+    return BulkOutcome(acknowledged=acknowledged, skipped=len(set(alert_ids)) - acknowledged)
+
+
 def max_snooze() -> timedelta:
     return timedelta(days=settings.ALERT_MAX_SNOOZE_DAYS)
 
@@ -356,44 +384,11 @@ def escalate_unacknowledged(*, at: datetime | None = None) -> int:
 
 
 def send_daily_digests(*, at: datetime | None = None) -> int:
-    """Each clinician gets one digest a day of their alerts needing attention, after the digest
-    hour in the clinic's time zone. Beat runs this hourly in UTC; the (user, day) claim row
-    makes a second run, a retry or a DST-shifted hour send nothing more."""
-    from treatments.models.alerts_digest import DigestLog
+    """The daily digest (treatments.alerts.digest): each clinician's preferences decide when it
+    goes and what it counts."""
+    from treatments.alerts import digest
 
-    at = at or timezone.now()
-    local = timezone.localtime(at)
-    if local.hour < settings.ALERT_DIGEST_HOUR:
-        return 0
-    day: date = local.date()
-    counts: dict[int, int] = {}
-    for owner_id in (
-        Alert.objects.needing_attention(at=at)
-        .exclude(owner=None)
-        .values_list("owner_id", flat=True)
-    ):
-        counts[owner_id] = counts.get(owner_id, 0) + 1
-    sent = 0
-    for user in User.objects.filter(pk__in=counts, is_active=True).exclude(email="").order_by("pk"):
-        log, created = DigestLog.objects.get_or_create(user=user, on=day)
-        if not created:
-            continue
-        try:
-            send_mail(
-                subject=f"Myelin: {counts[user.pk]} alert(s) need your attention",
-                message=(
-                    f"Good morning {user.first_name or user.username},\n\nYou have {counts[user.pk]} open "
-                    f"alert(s) in Myelin.\n\nOpen your inbox: {settings.MYELIN_BASE_URL}{reverse('alerts:inbox')}\n"
-                ),
-                from_email=None,
-                recipient_list=[user.email],
-            )
-        except Exception:
-            logger.exception("Digest for user %s failed; it will be retried", user.pk)
-            log.delete()
-            continue
-        sent += 1
-    return sent
+    return digest.send_daily_digests(at=at)
 
 
 def inbox_count(user: User) -> int:

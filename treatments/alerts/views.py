@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -16,7 +17,7 @@ from clinic.audit import services as audit
 from clinic.audit.access import get_scoped_or_404, refuse_read_only
 from clinic.audit.models import Category
 from clinic.forms import DateField
-from clinic.permissions import Perm, ensure, requires
+from clinic.permissions import Perm, ensure, may, requires
 from treatments.alerts import services as alerts
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
 
@@ -30,11 +31,26 @@ class InboxFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("active", "Open, acknowledged or snoozed"), *AlertStatus.choices], required=False
     )
+    layout = forms.ChoiceField(
+        label="Show",
+        choices=[("cards", "Cards"), ("compact", "Compact, by patient and kind")],
+        required=False,
+    )
 
 
 class SnoozeForm(forms.Form):
-    until = DateField(label="Snooze until")
-    reason = forms.CharField(label="Why it can wait", max_length=300)
+    until = DateField(
+        label="Snooze until",
+        error_messages={
+            "required": "Give the date until which the alert can wait.",
+            "invalid": "Enter the date as a real calendar date.",
+        },
+    )
+    reason = forms.CharField(
+        label="Why it can wait",
+        max_length=300,
+        error_messages={"required": "Say why the alert can wait."},
+    )
 
 
 class ResolveForm(forms.Form):
@@ -42,7 +58,15 @@ class ResolveForm(forms.Form):
         label="How it was resolved",
         max_length=limits.REASON,
         widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write a note saying how it was resolved."},
     )
+
+
+def _first_error(form: forms.Form) -> str:
+    """One sentence for the row: the first message of the form (each says what to do)."""
+    for errors in form.errors.values():
+        return str(errors[0])
+    return "Check the form."
 
 
 # Everyone an alert row names (an escalated or resolved alert names two more than its owner).
@@ -75,7 +99,48 @@ def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ign
         qs = qs.filter(grade=data["grade"])
     if data.get("kind"):
         qs = qs.filter(kind=data["kind"])
+    if data.get("layout") == "compact":
+        # Grouped by patient, then kind: each group's rows come together.
+        return qs.order_by(
+            "patient__family_name", "patient__given_name", "patient_id", "kind", "-created_at"
+        )
     return qs.order_by("-created_at", "-id")
+
+
+def _linked_alert(request: ClinicRequest) -> tuple[Alert | None, bool]:
+    """The alert `?alert=N` names (a link from an email), if the user may see its patient:
+    (alert, False). (None, True) for one they may not see or that does not exist, which the
+    page says in the same words either way; (None, False) without the parameter."""
+    raw = request.GET.get("alert", "")
+    if not raw:
+        return None, False
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 12):
+        return None, True
+    alert = (
+        Alert.objects.visible_to(request.user)
+        .select_related(*_ROW_RELATED)
+        .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
+        .filter(pk=int(raw))
+        .first()
+    )
+    return alert, alert is None
+
+
+def _groups(rows: list[tuple[Alert, dict[str, bool]]]) -> list[dict[str, Any]]:
+    """The compact inbox's rows, grouped by patient and, within a patient, by kind (the rows
+    come ordered that way): [{patient, count, ids, kinds: [{label, rows}]}]."""
+    groups: list[dict[str, Any]] = []
+    for alert, steps in rows:
+        if not groups or groups[-1]["patient"].pk != alert.patient_id:
+            groups.append({"patient": alert.patient, "count": 0, "ids": [], "kinds": []})
+        group = groups[-1]
+        group["count"] += 1
+        if alert.is_active and steps["acknowledge"] and alert.status != "acknowledged":
+            group["ids"].append(alert.pk)
+        if not group["kinds"] or group["kinds"][-1]["kind"] != alert.kind:
+            group["kinds"].append({"kind": alert.kind, "label": alert.labels["kind"], "rows": []})
+        group["kinds"][-1]["rows"].append((alert, steps))
+    return groups
 
 
 @requires(Perm.PATIENT_VIEW)
@@ -83,25 +148,61 @@ def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ign
 @vary_on_headers("HX-Request")
 def inbox(request: ClinicRequest) -> HttpResponse:
     form = InboxFilterForm(request.GET or None)
-    page = paging.get_page(_inbox_queryset(request, form), request.GET.get("page"), 30)
-    audit.record_list(
-        user=request.user, patient_ids={a.patient_id for a in page}, category=Category.ALERT
+    compact = form.is_valid() and form.cleaned_data.get("layout") == "compact"
+    page = paging.get_page(
+        _inbox_queryset(request, form), request.GET.get("page"), 50 if compact else 30
     )
+    linked, link_refused = _linked_alert(request)
+    shown = {a.patient_id for a in page} | ({linked.patient_id} if linked else set())
+    audit.record_list(user=request.user, patient_ids=shown, category=Category.ALERT)
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("alert", None)
+    # Each row with the steps this user may take on it (its buttons); the linked alert is
+    # shown once, at the top, highlighted.
+    rows = [
+        (alert, alerts.allowed_steps(request.user, alert))
+        for alert in page
+        if linked is None or alert.pk != linked.pk
+    ]
     return render_page(
         request,
         "alerts/inbox.html",
         {
             "form": form,
             "page": page,
-            # Each row with the steps this user may take on it (its buttons).
-            "rows": [(alert, alerts.allowed_steps(request.user, alert)) for alert in page],
+            "compact": compact,
+            "rows": rows,
+            "groups": _groups(rows) if compact else [],
+            "linked": linked,
+            "linked_steps": alerts.allowed_steps(request.user, linked) if linked else {},
+            "link_refused": link_refused,
+            "may_bulk": may(request.user, Perm.ALERT_BULK_ACKNOWLEDGE),
+            "return_to": request.get_full_path(),
             "querystring_prefix": query.urlencode() + "&" if query else "",
             "now": timezone.now(),
         },
         partial="alert-list",
     )
+
+
+@requires(Perm.ALERT_BULK_ACKNOWLEDGE)
+@patient_page
+@require_POST
+def acknowledge_many(request: ClinicRequest) -> HttpResponse:
+    """Acknowledge the ticked alerts (or a whole patient's group) of the compact inbox."""
+    ids = [int(v) for v in request.POST.getlist("alert") if v.isascii() and v.isdigit()][
+        : alerts.BULK_LIMIT
+    ]
+    if not ids:
+        messages.error(request, "Tick the alerts to acknowledge first.")
+        return redirect(safe_next(request) or "alerts:inbox")
+    outcome = alerts.acknowledge_many(alert_ids=ids, by=request.user)
+    done = f"{outcome.acknowledged} alert{'s' if outcome.acknowledged != 1 else ''} acknowledged."
+    if outcome.skipped:
+        done += f" {outcome.skipped} could not be: already resolved, or not yours to acknowledge."
+    (messages.success if outcome.acknowledged else messages.warning)(request, done)
+    return redirect(safe_next(request) or "alerts:inbox")
 
 
 def _visible_alert(request: ClinicRequest, alert_id: int, verb: str) -> Alert:
@@ -139,6 +240,29 @@ def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None
     return redirect(safe_next(request) or "alerts:inbox")
 
 
+ACTION_TITLES = {"snooze": "Snooze an alert", "resolve": "Resolve an alert"}
+
+
+def _refused(request: ClinicRequest, alert: Alert, action: str, error: str) -> HttpResponse:
+    """A snooze or resolve that was not taken: the form again, with what was typed and why
+    (422), in the alert's row (htmx) or on the action's page. Nothing typed is lost."""
+    alert.refresh_from_db()
+    context = {
+        "alert": alert,
+        "steps": alerts.allowed_steps(request.user, alert),
+        "action": action,
+        "action_title": ACTION_TITLES[action],
+        "error": error,
+        "values": {key: request.POST.get(key, "") for key in ("until", "reason", "note")},
+        "next": safe_next(request),
+        "standalone": not getattr(request, "htmx", False),
+        "now": timezone.now(),
+    }
+    if getattr(request, "htmx", False):
+        return render(request, "alerts/inbox.html#alert-row", context, status=422)
+    return render(request, "alerts/action.html", context, status=422)
+
+
 @requires(Perm.ALERT_SAFETY_ACKNOWLEDGE, Perm.ALERT_REFERRAL_ACKNOWLEDGE, what="acknowledge alerts")
 @require_POST
 def acknowledge(request: ClinicRequest, alert_id: int) -> HttpResponse:
@@ -156,7 +280,14 @@ def _action_form(request: ClinicRequest, alert_id: int, action: str, title: str)
     alert = get_scoped_or_404(
         request, Alert.objects.select_related(*_ROW_RELATED), pk=alert_id, category=Category.ALERT
     )
-    context = {"alert": alert, "action": action, "action_title": title}
+    context = {
+        "alert": alert,
+        "action": action,
+        "action_title": title,
+        "next": safe_next(request),
+        # On a page of its own the form posts plainly (there is no row to swap).
+        "standalone": not getattr(request, "htmx", False),
+    }
     return render_page(request, "alerts/action.html", context, partial="action-form")
 
 
@@ -169,12 +300,12 @@ def snooze(request: ClinicRequest, alert_id: int) -> HttpResponse:
         return _action_form(request, alert_id, "snooze", "Snooze an alert")
     form = SnoozeForm(request.POST)
     if not form.is_valid():
-        return _after_action(request, alert, "Give a date and a reason to snooze.")
+        return _refused(request, alert, "snooze", _first_error(form))
     until = timezone.make_aware(datetime.combine(form.cleaned_data["until"], time(8, 0)))
     try:
         alerts.snooze(alert=alert, by=request.user, until=until, reason=form.cleaned_data["reason"])
     except alerts.AlertError as exc:
-        return _after_action(request, alert, str(exc))
+        return _refused(request, alert, "snooze", str(exc))
     return _after_action(request, alert)
 
 
@@ -187,9 +318,9 @@ def resolve(request: ClinicRequest, alert_id: int) -> HttpResponse:
         return _action_form(request, alert_id, "resolve", "Resolve an alert")
     form = ResolveForm(request.POST)
     if not form.is_valid():
-        return _after_action(request, alert, "Write a note saying how it was resolved.")
+        return _refused(request, alert, "resolve", _first_error(form))
     try:
         alerts.resolve(alert=alert, by=request.user, note=form.cleaned_data["note"])
     except alerts.AlertError as exc:
-        return _after_action(request, alert, str(exc))
+        return _refused(request, alert, "resolve", str(exc))
     return _after_action(request, alert)

@@ -11,7 +11,7 @@ from treatments.models.alerts import (
     AlertQuerySet,
     AlertStatus,
 )
-from treatments.models.alerts_digest import DigestLog
+from treatments.models.alerts_digest import DigestLog, NotificationPreference
 from treatments.models.alerts_outbox import AlertEmail, EmailPurpose, EmailState
 from treatments.models.catalogue import (
     GENERAL_DRUG_KEY,
@@ -142,6 +142,7 @@ __all__ = [
     "MessageState",
     "MonitoringItem",
     "MonitoringItemQuerySet",
+    "NotificationPreference",
     "OutcomeMeasurement",
     "OutcomeSource",
     "PlanProgress",

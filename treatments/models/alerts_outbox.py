@@ -44,6 +44,9 @@ class AlertEmail(models.Model):
     # The kind of the last failure (an exception class name), never the message: it can carry
     # addresses.
     last_error = models.CharField(max_length=100, blank=True)
+    # The message as it went out (filled when sent), for the recipient's notifications page.
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -60,6 +63,8 @@ class AlertEmail(models.Model):
             ),
         ]
         indexes = [
+            # A user's notifications page: the emails sent to them, newest first.
+            models.Index(fields=["recipient", "-created_at"], name="alert_email_recipient"),
             # The sender's claim (treatments.alerts.outbox.claim): due pending rows, and claims
             # that were never confirmed.
             models.Index(

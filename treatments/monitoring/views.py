@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -43,6 +45,25 @@ WORKLIST_TABS = {
 # --- worklist --------------------------------------------------------------------------------
 
 
+def _worklist_sets(request: ClinicRequest, today: date) -> tuple[dict[str, Any], Any]:
+    """The three item tabs' querysets and the results to review, for the user's teams."""
+    patients = Patient.objects.visible_ids(request.user)
+    items = MonitoringItem.objects.for_patients(patients)
+    queries = {
+        "due": items.due_within(on=today),
+        "overdue": items.overdue(on=today),
+        "booked": items.booked(),
+    }
+    return queries, Result.objects.for_patients(patients).to_review()
+
+
+def _tabs(queries: dict[str, Any], results: Any) -> list[tuple[str, str, int]]:
+    """Each tab with its count (one statement per tab: the worklist's query budget)."""
+    counts = {key: qs.count() for key, qs in queries.items()}
+    counts["review"] = results.count()
+    return [(key, label, counts[key]) for key, label in WORKLIST_TABS.items()]
+
+
 @requires(Perm.WORKLIST_VIEW)
 @patient_page
 @vary_on_headers("HX-Request")
@@ -51,16 +72,8 @@ def worklist(request: ClinicRequest) -> HttpResponse:
     tab = request.GET.get("tab", "due")
     if tab not in WORKLIST_TABS:
         tab = "due"
-    patients = Patient.objects.visible_ids(request.user)
-    items = MonitoringItem.objects.for_patients(patients)
-    queries = {
-        "due": items.due_within(on=today),
-        "overdue": items.overdue(on=today),
-        "booked": items.booked(),
-    }
-    results = Result.objects.for_patients(patients).to_review()
-    counts = {key: qs.count() for key, qs in queries.items()}
-    counts["review"] = results.count()
+    queries, results = _worklist_sets(request, today)
+    tabs = _tabs(queries, results)
     rows: QuerySet[Any]
     if tab == "review":
         rows = (
@@ -82,13 +95,28 @@ def worklist(request: ClinicRequest) -> HttpResponse:
     )
     context = {
         "tab": tab,
-        "tabs": [(key, label, counts[key]) for key, label in WORKLIST_TABS.items()],
+        "tabs": tabs,
         "page": page,
         "today": today,
         "querystring_prefix": f"tab={tab}&",
         "return_to": request.get_full_path(),
     }
     return render_page(request, "treatments/worklist.html", context, partial="worklist-table")
+
+
+def _with_fresh_tabs(request: ClinicRequest, row: HttpResponse) -> HttpResponse:
+    """A row changed in place (booked, waived, reviewed) moves between tabs: the tab counts
+    come with it, swapped out of band, so they never go stale."""
+    shown = parse_qs(urlsplit(safe_next(request)).query).get("tab", [""])[0]
+    tab = shown if shown in WORKLIST_TABS else "due"
+    context = {
+        "tab": tab,
+        "tabs": _tabs(*_worklist_sets(request, timezone.localdate())),
+        "oob": True,
+    }
+    tabs = render(request, "treatments/worklist.html#worklist-tabs", context)
+    row.content = row.content + tabs.content
+    return row
 
 
 def _item_for(request: ClinicRequest, item_id: int, action: str = Action.VIEW) -> MonitoringItem:
@@ -133,7 +161,9 @@ def _row_response(request: ClinicRequest, item: MonitoringItem, **extra: Any) ->
     today = timezone.localdate()
     MonitoringItem.annotate_status([item], today)
     context = {"item": item, "today": today, "return_to": safe_next(request), **extra}
-    return render(request, "treatments/worklist.html#item-row", context)
+    status = 422 if any(f.errors for f in extra.values() if hasattr(f, "errors")) else 200
+    row = render(request, "treatments/worklist.html#item-row", context, status=status)
+    return row if status != 200 else _with_fresh_tabs(request, row)
 
 
 def _after_item_action(request: ClinicRequest, item: MonitoringItem) -> HttpResponse:
@@ -293,11 +323,12 @@ def result_review(request: ClinicRequest, result_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{result.investigation_name} result reviewed.")
     if request.htmx:
-        return render(
+        row = render(
             request,
             "treatments/worklist.html#result-row",
             {"result": result, "today": timezone.localdate(), "done": True},
         )
+        return _with_fresh_tabs(request, row)
     next_url = safe_next(request)
     if next_url:
         return HttpResponseRedirect(next_url)

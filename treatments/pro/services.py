@@ -185,7 +185,7 @@ def send_link_email(link_id: int) -> bool:
             subject="Questionnaire from your MS clinic",
             message=(
                 "Your MS clinic asks you to answer a few questions before your next visit.\n\n"
-                f"Open this link: {settings.MYELIN_BASE_URL}{public_path(link)}\n\n"
+                f"Open this link: {settings.MYELIN_SITE_URL}{public_path(link)}\n\n"
                 "You will be asked for your date of birth first. The link works once and "
                 f"until {expires:%d %B %Y}. If you did not expect this message, contact your "
                 "clinic.\n"

@@ -45,7 +45,7 @@ def send(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         Patient.objects,
         external_id=external_id,
         category=Category.REHAB,
-        action=Action.CREATE if request.method == "POST" else Action.VIEW,
+        action=Action.VIEW,  # create_link records the creation, only when a link is made
     )
     offered = services.offered_questionnaires()
     form = SendForm(

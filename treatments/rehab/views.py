@@ -62,7 +62,9 @@ def new_session(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
         Patient.objects,
         external_id=external_id,
         category=Category.REHAB,
-        action=Action.CREATE if request.method == "POST" else Action.VIEW,
+        # The access is a read; log_session records the creation, only when it saves one (a
+        # refused submission is no "Created" in the trail).
+        action=Action.VIEW,
     )
     data = request.POST if request.method == "POST" else None
     initial: dict[str, object] = {

@@ -46,7 +46,8 @@ def reporting_plan(patient: Patient) -> DmtPlan | None:
 @patient_page
 def side_effects(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     posting = request.method == "POST"
-    patient = _patient(request, external_id, Action.CREATE if posting else Action.VIEW)
+    # A read: report_side_effect records the creation, only when a report is saved.
+    patient = _patient(request, external_id, Action.VIEW)
     plan = reporting_plan(patient)
     listed = plan.protocol_version.protocol.side_effects if plan else ()
     form = SideEffectForm(
