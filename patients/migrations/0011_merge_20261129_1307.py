@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0008_transplant_centre_discipline'),
-        ('patients', '0010_duplicate_relapse_and_pregnancy_constraints'),
+        ("patients", "0008_transplant_centre_discipline"),
+        ("patients", "0010_duplicate_relapse_and_pregnancy_constraints"),
     ]
 
-    operations = [
-    ]
+    operations = []

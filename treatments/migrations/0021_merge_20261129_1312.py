@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('treatments', '0019_notifications_kept_and_digest_preferences'),
-        ('treatments', '0020_merge_20261129_1307'),
+        ("treatments", "0019_notifications_kept_and_digest_preferences"),
+        ("treatments", "0020_merge_20261129_1307"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0006_correction_actions'),
-        ('audit', '0006_family_and_transplant_categories'),
+        ("audit", "0006_correction_actions"),
+        ("audit", "0006_family_and_transplant_categories"),
     ]
 
-    operations = [
-    ]
+    operations = []
