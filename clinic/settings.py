@@ -423,6 +423,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="3,18,33,48"),
         "options": {"expires": 900},
     },
+    "sweep-triage-breaches": {
+        "task": "treatments.sweep_triage_breaches",
+        "schedule": crontab(minute="4,19,34,49"),
+        "options": {"expires": 900},
+    },
     # Daily jobs run early in the clinic's morning: the monitoring horizon moves on first, then
     # derived statuses (NEDA rolls over on 1 January), then the EDSS gaps they reveal.
     "sweep-extend-monitoring": {
@@ -516,6 +521,8 @@ PATIENT_PAGE_TIMELINE = [
     "treatments.plans.page.symptomatic_timeline",
     "treatments.safety.page.side_effect_timeline",
     "treatments.rehab.services.rehab_timeline",
+    "treatments.triage.page.triage_timeline",
+    "treatments.infusions.page.infusion_timeline",
 ]
 PATIENT_PAGE_PERIODS = ["treatments.plans.page.dmt_periods"]
 # (DOM id and URL segment, title, audit category when opened, source)

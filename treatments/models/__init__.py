@@ -26,6 +26,7 @@ from treatments.models.gates import (
     GateOverride,
     GateOverrideQuerySet,
 )
+from treatments.models.infusions import InfusionState, InfusionVisit, InfusionVisitQuerySet
 from treatments.models.labimport import (
     SENDER_PROBLEMS,
     Channel,
@@ -89,6 +90,13 @@ from treatments.models.side_effects import (
     SideEffectReportQuerySet,
 )
 from treatments.models.symptomatic import Indication, SymptomaticTreatment, TreatmentKind
+from treatments.models.triage import (
+    Dipstick,
+    FunctionalImpact,
+    TriageCall,
+    TriageCallQuerySet,
+    TriageOutcome,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -118,6 +126,7 @@ __all__ = [
     "Channel",
     "ClinicSettings",
     "DigestLog",
+    "Dipstick",
     "DmtAdministration",
     "DmtInterruption",
     "DmtPlan",
@@ -126,12 +135,16 @@ __all__ = [
     "EmailState",
     "Flag",
     "Frequency",
+    "FunctionalImpact",
     "GateAction",
     "GateOverride",
     "GateOverrideQuerySet",
     "ImportedResult",
     "InboundMessage",
     "Indication",
+    "InfusionState",
+    "InfusionVisit",
+    "InfusionVisitQuerySet",
     "Intervention",
     "ItemStatus",
     "LabCodeMapping",
@@ -173,4 +186,7 @@ __all__ = [
     "SymptomaticTreatment",
     "TherapyPlan",
     "TreatmentKind",
+    "TriageCall",
+    "TriageCallQuerySet",
+    "TriageOutcome",
 ]

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +24,7 @@ from treatments.models import (
     MonitoringItem,
     Result,
     ResultValue,
+    TriageCall,
 )
 from treatments.monitoring import forms
 from treatments.monitoring import services as monitoring_services
@@ -37,6 +38,7 @@ WORKLIST_TABS = {
     "overdue": "Overdue",
     "booked": "Booked, awaiting result",
     "review": "Results to review",
+    "triage": "Relapse triage calls",
 }
 
 
@@ -61,8 +63,15 @@ def worklist(request: ClinicRequest) -> HttpResponse:
     results = Result.objects.for_patients(patients).to_review()
     counts = {key: qs.count() for key, qs in queries.items()}
     counts["review"] = results.count()
+    calls = TriageCall.objects.for_patients(patients).open()
+    counts["triage"] = calls.count()
     rows: QuerySet[Any]
-    if tab == "review":
+    if tab == "triage":
+        # The clocks first, the one closest to (or furthest past) its target on top.
+        rows = calls.select_related("patient").order_by(
+            F("due_at").asc(nulls_last=True), "called_at", "id"
+        )
+    elif tab == "review":
         rows = (
             results.select_related("patient")
             .prefetch_related("values")
@@ -72,12 +81,17 @@ def worklist(request: ClinicRequest) -> HttpResponse:
         order = ("booked_on", "due_on", "id") if tab == "booked" else ("due_on", "id")
         rows = queries[tab].select_related("patient", "plan").order_by(*order)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    if tab != "review":
+    if tab == "triage":
+        now = timezone.now()
+        for call in page:
+            call.clock_text = call.clock(now)
+            call.breached = call.is_breached(now)
+    elif tab != "review":
         MonitoringItem.annotate_status(list(page), today)  # type: ignore[arg-type]
     audit.record_list(
         user=request.user,
         patient_ids=sorted({row.patient_id for row in page}),  # type: ignore[attr-defined]
-        category=Category.MONITORING,
+        category=Category.TRIAGE if tab == "triage" else Category.MONITORING,
         detail=f"worklist {tab}",
     )
     context = {
