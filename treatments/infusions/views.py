@@ -78,12 +78,13 @@ def infusion_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
     plan = _infusion_plan(patient)
     courses = bool(plan and plan.protocol_version.protocol.has_courses)
     form = forms.NewVisitForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={"infusion_on": timezone.localdate(), "course_day": 1},
         courses=courses,
         patient=patient,
     )
     if plan is None and request.method == "POST":
+        form.is_valid()  # the refusal goes with the form's own messages (a bound form)
         form.add_error(None, "This patient has no active plan of a drug given as an infusion.")
     elif plan is not None and request.method == "POST" and form.is_valid():
         try:

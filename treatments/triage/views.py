@@ -36,7 +36,7 @@ def triage_new(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
     )
     now = timezone.localtime()
     form = forms.TriageCallForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={"called_on": now.date(), "called_time": now.strftime("%H:%M")},
         patient=patient,
     )
@@ -131,29 +131,29 @@ ACTIONS = {
 @require_POST
 @requires(Perm.TRIAGE_LOG)
 @patient_page
-def triage_act(request: ClinicRequest, call_id: int, action: str) -> HttpResponse:
-    if action not in ACTIONS:
+def triage_act(request: ClinicRequest, call_id: int, step: str) -> HttpResponse:
+    if step not in ACTIONS:
         raise Http404("No such step.")
     call = _call(request, call_id, Action.UPDATE)
     patient = call.patient
     form: Any
-    if action == "book":
+    if step == "book":
         form = forms.BookReviewForm(request.POST, patient=patient)
-    elif action == "relapse":
+    elif step == "relapse":
         form = forms.RelapseFromCallForm(request.POST)
-    elif action == "treatment":
+    elif step == "treatment":
         form = forms.RelapseTreatmentForm(request.POST, patient=patient)
     else:
         form = forms.CloseCallForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if action == "book":
+            if step == "book":
                 triage.book_review(call=call, review_at=data["review_at"], by=request.user)
                 if call.review_booked_late:
                     messages.warning(request, "Review booked after the call's target.")
                 messages.success(request, "Urgent review booked.")
-            elif action == "relapse":
+            elif step == "relapse":
                 recorded = triage.record_relapse_from_call(
                     call=call,
                     severity=data["severity"],
@@ -163,7 +163,7 @@ def triage_act(request: ClinicRequest, call_id: int, action: str) -> HttpRespons
                 for warning in recorded.warnings:
                     messages.warning(request, warning)
                 messages.success(request, "Relapse recorded on the patient's record.")
-            elif action == "treatment":
+            elif step == "treatment":
                 treatment, warnings = triage.start_relapse_treatment(
                     call=call,
                     regimen_key=data["regimen"],
@@ -183,6 +183,6 @@ def triage_act(request: ClinicRequest, call_id: int, action: str) -> HttpRespons
     return render(
         request,
         "treatments/triage_call.html",
-        _call_context(call, **{ACTIONS[action]: form}),
+        _call_context(call, **{ACTIONS[step]: form}),
         status=422,
     )
