@@ -57,7 +57,8 @@ def test_a_possible_relapse_is_logged_with_its_suggestion_reasons_and_48_hour_cl
     assert call.suggestion == call.outcome == "possible_relapse"
     assert call.meets_definition
     assert call.due_at == NOON + timedelta(hours=48)
-    assert call.catalogue_version and call.reasons
+    assert call.catalogue_version
+    assert call.reasons
     event = AccessEvent.objects.filter(category=Category.TRIAGE).latest("id")
     assert (event.patient_id, event.detail) == (
         patient_a.pk,
@@ -80,7 +81,8 @@ def test_a_fever_measured_on_the_call_counts_and_suggests_a_pseudo_relapse_witho
 
     call = log(patient_a, nurse, report)
 
-    assert call.fever and call.outcome == "pseudo_relapse"
+    assert call.fever
+    assert call.outcome == "pseudo_relapse"
     assert call.due_at is None
 
 
@@ -113,7 +115,8 @@ def test_another_outcome_than_the_suggestion_needs_the_reason_in_the_advice(
     assert refused.value.field == "advice"
 
     call = log(patient_a, nurse, outcome="red_flags", advice="Falls twice today; seen today.")
-    assert call.outcome == "red_flags" and call.suggestion == "possible_relapse"
+    assert call.outcome == "red_flags"
+    assert call.suggestion == "possible_relapse"
 
 
 @pytest.mark.parametrize(
@@ -154,7 +157,8 @@ def test_the_outcome_creates_a_relapse_record_through_the_relapse_service(today,
     )
 
     relapse = Relapse.objects.get(patient=patient_a)
-    assert recorded.relapse == relapse and call.relapse == relapse
+    assert recorded.relapse == relapse
+    assert call.relapse == relapse
     assert relapse.onset_on == REPORT.onset_on
     assert relapse.functional_systems == ["pyramidal", "sensory"]
     # A negative dipstick and no fever: infection excluded on the record.
@@ -186,7 +190,8 @@ def test_the_outcome_starts_a_relapse_treatment_and_notes_it_on_the_relapse(
         call=call, regimen_key="oral_mp", started_on=date(2026, 6, 15), by=nurse
     )
 
-    assert treatment.kind == "relapse" and treatment.drug == "Oral methylprednisolone"
+    assert treatment.kind == "relapse"
+    assert treatment.drug == "Oral methylprednisolone"
     assert treatment.dose == "500 mg once daily for 5 days"
     assert warnings == []
     call.relapse.refresh_from_db()
@@ -214,7 +219,8 @@ def test_a_treatment_over_14_days_after_onset_is_started_with_a_warning(today, p
         call=call, regimen_key="iv_mp", started_on=date(2026, 6, 15), by=nurse
     )
 
-    assert warnings and "14 days" in warnings[0]
+    assert warnings
+    assert "14 days" in warnings[0]
 
 
 def test_booking_the_review_after_the_target_shows_it_late(today, patient_a, nurse):

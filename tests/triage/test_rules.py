@@ -51,10 +51,12 @@ def test_an_onset_29_days_after_the_last_is_the_same_event_and_30_days_is_a_new_
     same = assess(replace(TYPICAL, onset_on=date(2026, 6, 13), last_relapse_onset_on=last))
     new = assess(replace(TYPICAL, onset_on=date(2026, 6, 14), last_relapse_onset_on=last))
 
-    assert same.same_event and not same.meets_definition
+    assert same.same_event
+    assert not same.meets_definition
     # Still reviewed urgently: a worsening of the same event.
     assert same.suggestion == Suggestion.POSSIBLE_RELAPSE
-    assert not new.same_event and new.meets_definition
+    assert not new.same_event
+    assert new.meets_definition
 
 
 def test_fever_infection_or_a_positive_dipstick_suggest_a_pseudo_relapse():
@@ -65,7 +67,8 @@ def test_fever_infection_or_a_positive_dipstick_suggest_a_pseudo_relapse():
     ):
         result = assess(facts)
         assert result.suggestion == Suggestion.PSEUDO_RELAPSE
-        assert result.febrile and not result.meets_definition
+        assert result.febrile
+        assert not result.meets_definition
 
 
 def test_heat_or_stress_suggest_a_pseudo_relapse_though_the_mcdonald_definition_is_met():
@@ -93,7 +96,8 @@ def test_a_possible_relapse_is_due_within_the_target_and_red_flags_by_the_end_of
     red = review_due_at("red_flags", called_at=called, target_hours=48, zone=LONDON)
 
     assert possible == datetime(2026, 6, 17, 9, 30, tzinfo=UTC)
-    assert red is not None and red.astimezone(LONDON).date() == date(2026, 6, 15)
+    assert red is not None
+    assert red.astimezone(LONDON).date() == date(2026, 6, 15)
     assert (red.astimezone(LONDON).hour, red.astimezone(LONDON).minute) == (23, 59)
     assert review_due_at("pseudo_relapse", called_at=called, target_hours=48, zone=LONDON) is None
 
@@ -104,7 +108,8 @@ def test_a_late_evening_call_in_utc_is_due_by_the_end_of_the_clinics_day_not_utc
 
     red = review_due_at("red_flags", called_at=called, target_hours=48, zone=LONDON)
 
-    assert red is not None and red.astimezone(LONDON).date() == date(2026, 6, 16)
+    assert red is not None
+    assert red.astimezone(LONDON).date() == date(2026, 6, 16)
 
 
 def test_the_outcome_choices_are_the_suggestions():
