@@ -10,6 +10,10 @@ from treatments.models import DmtPlan
 
 
 @pytest.fixture
-def on_ocrelizumab(today: Any, eu_clinic: Any, start_plan: Any, patient_a: Any) -> DmtPlan:
-    """Ocrelizumab IV started 200 days ago: the next infusion is due (EU: at least 150 days)."""
-    return start_plan(patient_a, "ocrelizumab_iv", TODAY - timedelta(days=200))  # type: ignore[no-any-return]
+def on_ocrelizumab(request: Any, patient_a: Any) -> DmtPlan:
+    """Ocrelizumab IV started 200 days ago, on the clinic day of the treatments tests, under the
+    EU label: the next infusion is due (at least 150 days)."""
+    request.getfixturevalue("today")
+    request.getfixturevalue("eu_clinic")
+    start = request.getfixturevalue("start_plan")
+    return start(patient_a, "ocrelizumab_iv", TODAY - timedelta(days=200))  # type: ignore[no-any-return]
