@@ -129,3 +129,20 @@ def today_noon():
     from datetime import UTC, datetime
 
     return datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def test_the_clinic_admin_sets_the_review_target_and_a_nonsense_one_is_refused_at_the_field(
+    admin_user, signed_in
+):
+    from treatments.models import ClinicSettings
+
+    admin = signed_in(admin_user)
+    form = {"label_region": "EU", "review_interval_months": 6}
+
+    bad = admin.post("/treatments/settings/", {**form, "relapse_review_hours": 0})
+    good = admin.post("/treatments/settings/", {**form, "relapse_review_hours": 24})
+
+    assert bad.status_code == 422
+    assert "relapse_review_hours" in bad.context["form"].errors
+    assert good.status_code == 302
+    assert ClinicSettings.load().relapse_review_hours == 24
