@@ -4,6 +4,8 @@ gates, vital signs, observation, reaction), and the infusion it let through
 
 from __future__ import annotations
 
+from datetime import date
+
 import pghistory
 from django.conf import settings
 from django.db import models
@@ -20,7 +22,7 @@ class InfusionState(models.TextChoices):
 
 
 class InfusionVisitQuerySet(PatientOwnedQuerySet["InfusionVisit"]):
-    def on(self, day: object) -> InfusionVisitQuerySet:
+    def on(self, day: date) -> InfusionVisitQuerySet:
         return self.filter(infusion_on=day)
 
 

@@ -83,6 +83,7 @@ def worklist(request: ClinicRequest) -> HttpResponse:
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     if tab == "triage":
         now = timezone.now()
+        call: Any
         for call in page:
             call.clock_text = call.clock(now)
             call.breached = call.is_breached(now)
