@@ -18,6 +18,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(("Patients", reverse("patients:list")))
     if may(user, Perm.WORKLIST_VIEW):
         items.append(("Monitoring", reverse("treatments:worklist")))
+    if may(user, Perm.INFUSION_CHECKLIST):
+        items.append(("Infusions", reverse("treatments:infusion_day")))
     if may(user, Perm.LAB_REVIEW):
         items.append(("Lab results", reverse("labimport:queue")))
     if may(user, Perm.PATIENT_VIEW):

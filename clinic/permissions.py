@@ -77,6 +77,8 @@ class Perm(StrEnum):
     QUALITY_VIEW = "quality_view"
     QUALITY_DRILLDOWN = "quality_drilldown"
     LAB_UPLOAD = "lab_upload"
+    TRIAGE_LOG = "triage_log"
+    INFUSION_CHECKLIST = "infusion_checklist"
     # Alerts, by family (treatments.alerts.families says which kind is in which family)
     ALERT_SAFETY_ACKNOWLEDGE = "alert_safety_acknowledge"
     ALERT_SAFETY_SNOOZE = "alert_safety_snooze"
@@ -273,6 +275,19 @@ TABLE: tuple[Section, ...] = (
                 _N,
                 _U,
                 _A,
+            ),
+            _rule(
+                Perm.TRIAGE_LOG,
+                "log a relapse triage call and act on its outcome (book the urgent review, "
+                "close the call)",
+                _N,
+                _U,
+            ),
+            _rule(
+                Perm.INFUSION_CHECKLIST,
+                "fill in an infusion day checklist and see the day's infusions",
+                _N,
+                _U,
             ),
         ),
     ),

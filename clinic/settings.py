@@ -423,6 +423,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="3,18,33,48"),
         "options": {"expires": 900},
     },
+    "sweep-triage-breaches": {
+        "task": "treatments.sweep_triage_breaches",
+        "schedule": crontab(minute="4,19,34,49"),
+        "options": {"expires": 900},
+    },
     # Daily jobs run early in the clinic's morning: the monitoring horizon moves on first, then
     # derived statuses (NEDA rolls over on 1 January), then the EDSS gaps they reveal.
     "sweep-extend-monitoring": {
@@ -526,6 +531,8 @@ PATIENT_PAGE_TIMELINE = [
     "treatments.rehab.services.rehab_timeline",
     "treatments.family.page.family_timeline",
     "treatments.transplant.page.transplant_timeline",
+    "treatments.triage.page.triage_timeline",
+    "treatments.infusions.page.infusion_timeline",
 ]
 PATIENT_PAGE_PERIODS = ["treatments.plans.page.dmt_periods"]
 # Facts in the patient header, read from annotations on the query that loads the patient.

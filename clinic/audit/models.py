@@ -50,6 +50,8 @@ class Category(models.TextChoices):
     ALERT = "alert", "Alerts"
     REFERRAL = "referral", "Referrals"
     REHAB = "rehab", "Rehabilitation"
+    TRIAGE = "triage", "Relapse triage"
+    INFUSION = "infusion", "Infusion day"
     ACCOUNT = "account", "Account"
     AUDIT = "audit", "Audit trail"
     # Who may do what: users, roles, care teams, the break-glass right (clinic.accounts.staff).

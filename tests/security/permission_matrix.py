@@ -54,6 +54,8 @@ EXPECTED: dict[str, str] = {
     "quality_view": "N U A",
     "quality_drilldown": "N U",
     "lab_upload": "N U A",
+    "triage_log": "N U",
+    "infusion_checklist": "N U",
     # Alerts
     "alert_safety_acknowledge": "N U",
     "alert_safety_snooze": "N U",

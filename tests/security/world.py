@@ -13,12 +13,13 @@ from patients.referrals import services as referral_services
 from tests.labimport.messages import lft_panel, oru
 from treatments.alerts import services as alerts
 from treatments.labimport.services import receive
-from treatments.models import Alert, AlertGrade, AlertKind, Channel
+from treatments.models import Alert, AlertGrade, AlertKind, Channel, InfusionVisit
 from treatments.models.monitoring import ItemStatus, MonitoringItem
 from treatments.models.results import Result
 from treatments.plans.services import plan_dmt
 from treatments.pro.services import create_link
 from treatments.symptomatic.services import record_symptomatic_treatment
+from treatments.triage.services import CallReport, log_call
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Side:
     alert: Any
     review: Any
     link: Any
+    call: Any
+    visit: Any
 
     def kwargs(self) -> dict[str, Any]:
         return {
@@ -44,6 +47,9 @@ class Side:
             "alert_id": self.alert.pk,
             "review_id": self.review.pk,
             "link_id": self.link.pk,
+            "call_id": self.call.pk,
+            "visit_id": self.visit.pk,
+            "step": "close",
             "action": "triage",
             "key": "safety-panel",
             # The correction pages, walked on the result (recorded by the team's clinician).
@@ -118,7 +124,16 @@ def build_side(patient: Any, clinician: Any, tag: str) -> Side:
     )
     review = held.outcomes[0].message.review
     link = create_link(patient=patient, keys=["msis29", "mfis"], by=clinician)
-    return Side(patient, plan, item, result, treatment, referral, alert, review, link)
+    call = log_call(
+        patient=patient,
+        report=CallReport(onset_on=today, duration_hours=2, symptoms="Numb left hand"),
+        called_at=timezone.now(),
+        by=clinician,
+    )
+    visit = InfusionVisit.objects.create(
+        patient=patient, plan=plan, infusion_on=today, created_by=clinician
+    )
+    return Side(patient, plan, item, result, treatment, referral, alert, review, link, call, visit)
 
 
 def all_routes() -> list[tuple[str, URLPattern]]:

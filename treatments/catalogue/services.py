@@ -127,6 +127,7 @@ def update_clinic_settings(
     by: User,
     phq9_enabled: bool | None = None,
     go_live_on: date | Unset | None = UNSET,
+    relapse_review_hours: int | None = None,
 ) -> None:
     """Save the clinic's settings. A changed go-live date re-marks every monitoring item that is
     not booked, done or waived: due before it "before go-live" (its alerts close), due on or
@@ -140,6 +141,8 @@ def update_clinic_settings(
         clinic.review_interval_months = review_interval_months
         if phq9_enabled is not None:
             clinic.phq9_enabled = phq9_enabled
+        if relapse_review_hours is not None:
+            clinic.relapse_review_hours = relapse_review_hours
         moved = not isinstance(go_live_on, Unset) and go_live_on != clinic.go_live_on
         if not isinstance(go_live_on, Unset):
             clinic.go_live_on = go_live_on

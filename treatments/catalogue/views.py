@@ -187,6 +187,7 @@ def clinic_settings(request: ClinicRequest) -> HttpResponse:
                 review_interval_months=form.cleaned_data["review_interval_months"],
                 go_live_on=form.cleaned_data["go_live_on"],
                 phq9_enabled=form.cleaned_data["phq9_enabled"],
+                relapse_review_hours=form.cleaned_data["relapse_review_hours"],
                 by=request.user,
             )
         except TreatmentError as error:

@@ -27,6 +27,7 @@ from treatments.models.gates import (
     GateOverride,
     GateOverrideQuerySet,
 )
+from treatments.models.infusions import InfusionState, InfusionVisit, InfusionVisitQuerySet
 from treatments.models.labimport import (
     SENDER_PROBLEMS,
     Channel,
@@ -91,6 +92,13 @@ from treatments.models.side_effects import (
 )
 from treatments.models.symptomatic import Indication, SymptomaticTreatment, TreatmentKind
 from treatments.models.transplant import Conditioning, Transplant
+from treatments.models.triage import (
+    Dipstick,
+    FunctionalImpact,
+    TriageCall,
+    TriageCallQuerySet,
+    TriageOutcome,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -120,6 +128,7 @@ __all__ = [
     "Channel",
     "ClinicSettings",
     "DigestLog",
+    "Dipstick",
     "DmtAdministration",
     "DmtInterruption",
     "DmtPlan",
@@ -128,12 +137,16 @@ __all__ = [
     "EmailState",
     "Flag",
     "Frequency",
+    "FunctionalImpact",
     "GateAction",
     "GateOverride",
     "GateOverrideQuerySet",
     "ImportedResult",
     "InboundMessage",
     "Indication",
+    "InfusionState",
+    "InfusionVisit",
+    "InfusionVisitQuerySet",
     "Intervention",
     "ItemStatus",
     "LabCodeMapping",
@@ -176,6 +189,9 @@ __all__ = [
     "SymptomaticTreatment",
     "TherapyPlan",
     "TreatmentKind",
+    "TriageCall",
+    "TriageCallQuerySet",
+    "TriageOutcome",
 ]
 
 # Family planning and pregnancy; stem-cell transplantation (issue #18).

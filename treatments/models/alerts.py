@@ -37,6 +37,7 @@ class AlertKind(models.TextChoices):
     DISABILITY_PROGRESSION = "disability_progression", "Disability progression"
     NO_EDSS = "no_edss", "No EDSS for 12 months"
     PHQ9_SELF_HARM = "phq9_self_harm", "PHQ-9: thoughts of self-harm"
+    TRIAGE_OVERDUE = "triage_overdue", "Relapse triage review past its target"
 
 
 class AlertFamily(models.TextChoices):
@@ -60,6 +61,7 @@ FAMILY_OF_KIND: dict[str, str] = {
     AlertKind.DISABILITY_PROGRESSION: AlertFamily.SAFETY,
     AlertKind.NO_EDSS: AlertFamily.SAFETY,
     AlertKind.PHQ9_SELF_HARM: AlertFamily.SAFETY,
+    AlertKind.TRIAGE_OVERDUE: AlertFamily.SAFETY,
     AlertKind.REFERRAL_OVERDUE: AlertFamily.REFERRAL,
 }
 

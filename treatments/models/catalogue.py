@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from treatments.protocols import Protocol, protocol_from_dict
+from treatments.protocols.relapse_triage import RELAPSE_TRIAGE
 
 
 class Region(models.TextChoices):
@@ -107,6 +108,12 @@ class ClinicSettings(models.Model):
             "due before it is shown as 'before go-live' and never alerts."
         ),
     )
+    relapse_review_hours = models.PositiveSmallIntegerField(
+        "Urgent review of a possible relapse within (hours)",
+        default=RELAPSE_TRIAGE.default_review_hours,
+        help_text="The relapse triage line's clock: a possible relapse is reviewed within this "
+        "many hours of the call (red flags: the same day).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -114,6 +121,10 @@ class ClinicSettings(models.Model):
         verbose_name_plural = "clinic settings"
         constraints = [
             models.CheckConstraint(name="clinic_settings_singleton", condition=Q(id=1)),
+            models.CheckConstraint(
+                name="clinic_settings_relapse_review_hours",
+                condition=Q(relapse_review_hours__gte=1, relapse_review_hours__lte=168),
+            ),
             models.CheckConstraint(
                 name="clinic_settings_review_interval",
                 condition=Q(review_interval_months__gte=3, review_interval_months__lte=6),

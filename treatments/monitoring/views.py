@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +26,7 @@ from treatments.models import (
     MonitoringItem,
     Result,
     ResultValue,
+    TriageCall,
 )
 from treatments.monitoring import forms
 from treatments.monitoring import services as monitoring_services
@@ -39,6 +40,7 @@ WORKLIST_TABS = {
     "overdue": "Overdue",
     "booked": "Booked, awaiting result",
     "review": "Results to review",
+    "triage": "Relapse triage calls",
 }
 
 
@@ -46,13 +48,15 @@ WORKLIST_TABS = {
 
 
 def _worklist_sets(request: ClinicRequest, today: date) -> tuple[dict[str, Any], Any]:
-    """The three item tabs' querysets and the results to review, for the user's teams."""
+    """The three item tabs' querysets, the open triage calls and the results to review, for the
+    user's teams."""
     patients = Patient.objects.visible_ids(request.user)
     items = MonitoringItem.objects.for_patients(patients)
     queries = {
         "due": items.due_within(on=today),
         "overdue": items.overdue(on=today),
         "booked": items.booked(),
+        "triage": TriageCall.objects.for_patients(patients).open(),
     }
     return queries, Result.objects.for_patients(patients).to_review()
 
@@ -74,8 +78,14 @@ def worklist(request: ClinicRequest) -> HttpResponse:
         tab = "due"
     queries, results = _worklist_sets(request, today)
     tabs = _tabs(queries, results)
+    calls = queries["triage"]
     rows: QuerySet[Any]
-    if tab == "review":
+    if tab == "triage":
+        # The clocks first, the one closest to (or furthest past) its target on top.
+        rows = calls.select_related("patient").order_by(
+            F("due_at").asc(nulls_last=True), "called_at", "id"
+        )
+    elif tab == "review":
         rows = (
             results.select_related("patient")
             .prefetch_related("values")
@@ -85,12 +95,18 @@ def worklist(request: ClinicRequest) -> HttpResponse:
         order = ("booked_on", "due_on", "id") if tab == "booked" else ("due_on", "id")
         rows = queries[tab].select_related("patient", "plan").order_by(*order)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    if tab != "review":
+    if tab == "triage":
+        now = timezone.now()
+        call: Any
+        for call in page:
+            call.clock_text = call.clock(now)
+            call.breached = call.is_breached(now)
+    elif tab != "review":
         MonitoringItem.annotate_status(list(page), today)  # type: ignore[arg-type]
     audit.record_list(
         user=request.user,
         patient_ids=sorted({row.patient_id for row in page}),  # type: ignore[attr-defined]
-        category=Category.MONITORING,
+        category=Category.TRIAGE if tab == "triage" else Category.MONITORING,
         detail=f"worklist {tab}",
     )
     context = {
