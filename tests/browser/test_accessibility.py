@@ -263,21 +263,33 @@ _WIDEST = """
 """
 
 
-def overflow(page: Page, base: str, path: str) -> str | None:
+def overflow(page: Page, base: str, path: str, width: int) -> str | None:
     response = page.goto(f"{base}{path}")
     assert response is not None and response.status == 200, path
     page.wait_for_load_state("networkidle")
     # The body may not be wider than the screen: a wide table scrolls inside its own box.
-    width = page.evaluate("document.documentElement.scrollWidth")
-    if width <= PHONE["width"]:
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width <= width:
         return None
-    culprits = page.evaluate(_WIDEST, PHONE["width"])
-    return f"{path}: {width}px wide ({culprits})"
+    culprits = page.evaluate(_WIDEST, width)
+    return f"{path}: {scroll_width}px wide ({culprits})"
+
+
+# A reason pasted with a long link and a run of characters: one "word" of 380 characters.
+LONG_REASON = "See https://example.org/" + "a" * 250 + " then " + "Z" * 120
+
+
+@pytest.fixture
+def long_reason(alice: Side) -> Side:
+    alice.referral.reason = LONG_REASON
+    alice.referral.save(update_fields=["reason"])
+    return alice
 
 
 def test_at_a_phones_width_no_page_is_wider_than_the_screen(
-    alice: Side, neurologist: Any, nurse: Any, sign_in_as: Any, page: Page, live_server: Any
+    long_reason: Side, neurologist: Any, sign_in_as: Any, page: Page, live_server: Any
 ) -> None:
+    alice = long_reason
     page.set_viewport_size(PHONE)
     sign_in_as(neurologist)
     paths = [
@@ -288,11 +300,43 @@ def test_at_a_phones_width_no_page_is_wider_than_the_screen(
         url("treatments:plan", alice),
         url("treatments:summary", alice),
         url("treatments:drug", alice),
+        url("safety:side_effects", alice),
+        url("referrals:detail", alice),
+        reverse("referrals:board") + "?view=sent",
         reverse("alerts:inbox"),
-        reverse("referrals:board"),
-        reverse("treatments:worklist"),
-        f"{reverse('treatments:worklist')}?tab=overdue",
+        reverse("treatments:worklist") + "?tab=overdue",
         reverse("quality:dashboard"),
     ]
-    wide = [problem for path in paths if (problem := overflow(page, live_server.url, path))]
+    wide, findings = [], []
+    for path in paths:
+        if problem := overflow(page, live_server.url, path, PHONE["width"]):
+            wide.append(problem)
+        # A table that scrolls sideways must be reachable from the keyboard too.
+        findings += audit(page, live_server.url, path)
     assert wide == []
+    assert findings == []
+
+
+def test_a_long_word_wraps_instead_of_widening_the_page(
+    long_reason: Side, neurologist: Any, sign_in_as: Any, page: Page, live_server: Any
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in_as(neurologist)
+    board = reverse("referrals:board") + "?view=sent"
+    detail = url("referrals:detail", long_reason)
+    wide = [
+        problem
+        for path in (board, detail)
+        if (problem := overflow(page, live_server.url, path, 1280))
+    ]
+    assert wide == []
+    expect(page.get_by_text(LONG_REASON[:40])).to_be_visible()
+
+
+def test_the_axe_check_finds_a_missing_label(page: Page, live_server: Any) -> None:
+    """The walk above is only worth something if axe really runs: a sign-in page whose
+    password label is removed must fail it."""
+    page.goto(f"{live_server.url}{reverse('accounts:login')}")
+    page.locator("label[for=id_password]").evaluate("label => label.remove()")
+    results = AXE.run(page, options=AXE_OPTIONS)
+    assert "label" in {violation["id"] for violation in results.response["violations"]}
