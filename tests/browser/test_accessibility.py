@@ -10,7 +10,6 @@ axe-playwright-python: nothing is fetched from a CDN.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from tests.security.world import Side, build_side
+from tests.security.world import Side, all_routes, build_side
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,6 +32,7 @@ AXE_OPTIONS = {
     },
 }
 BLOCKING = {"serious", "critical"}
+ROUTES = dict(all_routes())
 
 # Reports every Content-Security-Policy violation the page sees to the test (the binding
 # survives navigation; an init script runs before the page's own scripts).
@@ -58,7 +58,7 @@ class Console:
 
 
 @pytest.fixture
-def console(page: Page) -> Iterator[Console]:
+def console(page: Page) -> Console:
     seen = Console()
     page.expose_binding(
         "reportCspViolation", lambda source, text: seen.messages.append(f"CSP: {text}")
@@ -66,12 +66,14 @@ def console(page: Page) -> Iterator[Console]:
     page.add_init_script(_CSP_LISTENER)
     page.on(
         "console",
-        lambda message: seen.messages.append(f"console {message.type}: {message.text}")
-        if message.type in ("error", "warning")
-        else None,
+        lambda message: (
+            seen.messages.append(f"console {message.type}: {message.text}")
+            if message.type in ("error", "warning")
+            else None
+        ),
     )
     page.on("pageerror", lambda error: seen.messages.append(f"script error: {error}"))
-    yield seen
+    return seen
 
 
 @pytest.fixture
@@ -81,15 +83,12 @@ def alice(patient_a: Any, neurologist: Any) -> Side:
     return build_side(patient_a, neurologist, "a11y")
 
 
-def url(name: str, side: Side, **only: str) -> str:
-    """The route's URL, with the kwargs it takes from Alice's record."""
-    from tests.security.world import all_routes
-
-    pattern = dict(all_routes())[name]
-    wanted = set(pattern.pattern.converters) if hasattr(pattern.pattern, "converters") else set()
-    kwargs = {key: value for key, value in side.kwargs().items() if key in wanted}
-    kwargs.update(only)
-    return reverse(name, kwargs=kwargs)
+def url(name: str, side: Side) -> str:
+    """The route's URL, with the arguments it takes from Alice's record."""
+    takes = ROUTES[name].pattern.converters  # type: ignore[attr-defined]
+    return reverse(
+        name, kwargs={key: value for key, value in side.kwargs().items() if key in takes}
+    )
 
 
 def nav_links(page: Page) -> list[str]:
@@ -98,12 +97,17 @@ def nav_links(page: Page) -> list[str]:
     )
 
 
-def audit(page: Page, base: str, path: str) -> list[str]:
-    """Open the page, let htmx load its panels, and return axe's serious and critical findings
-    as readable lines."""
+def goto(page: Page, base: str, path: str) -> None:
+    """Open the page (it must answer 200) and let htmx load its panels."""
     response = page.goto(f"{base}{path}")
-    assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+    assert response is not None, path
+    assert response.status == 200, f"{path}: {response.status}"
     page.wait_for_load_state("networkidle")
+
+
+def audit(page: Page, base: str, path: str) -> list[str]:
+    """Open the page and return axe's serious and critical findings as readable lines."""
+    goto(page, base, path)
     results = AXE.run(page, options=AXE_OPTIONS)
     found = []
     for violation in results.response["violations"]:
@@ -264,9 +268,7 @@ _WIDEST = """
 
 
 def overflow(page: Page, base: str, path: str, width: int) -> str | None:
-    response = page.goto(f"{base}{path}")
-    assert response is not None and response.status == 200, path
-    page.wait_for_load_state("networkidle")
+    goto(page, base, path)
     # The body may not be wider than the screen: a wide table scrolls inside its own box.
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     if scroll_width <= width:
@@ -340,3 +342,14 @@ def test_the_axe_check_finds_a_missing_label(page: Page, live_server: Any) -> No
     page.locator("label[for=id_password]").evaluate("label => label.remove()")
     results = AXE.run(page, options=AXE_OPTIONS)
     assert "label" in {violation["id"] for violation in results.response["violations"]}
+
+
+def test_the_console_watch_reports_a_csp_violation(
+    page: Page, console: Console, live_server: Any
+) -> None:
+    """The console checks above are only worth something if a violation is seen: an inline
+    style attribute, refused by the policy (style-src 'self'), is reported."""
+    page.goto(f"{live_server.url}{reverse('accounts:login')}")
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">x</p>')")
+    page.wait_for_timeout(200)
+    assert any(problem.startswith("CSP: style-src") for problem in console.problems())

@@ -42,9 +42,7 @@ def test_field_help_is_the_element_the_input_is_described_by() -> None:
 def test_every_description_the_form_points_at_exists() -> None:
     html = render(VisitForm(data={"note": "x" * 25, "urgency": "later"}))
     pointed_at = {
-        ref
-        for value in re.findall(r'aria-describedby="([^"]+)"', html)
-        for ref in value.split()
+        ref for value in re.findall(r'aria-describedby="([^"]+)"', html) for ref in value.split()
     }
     # note: help and error; tests: help and error (required); urgency: error (invalid choice)
     assert pointed_at == {
