@@ -61,7 +61,7 @@ def test_an_error_is_linked_to_its_field_and_marks_it_invalid() -> None:
     assert textarea is not None
     assert 'aria-invalid="true"' in textarea.group(0)
     assert 'aria-describedby="id_note_helptext id_note_error"' in textarea.group(0)
-    assert re.search(r'id="id_note_error">\s*<p class="error">This field is required.</p>', html)
+    assert '<p class="error" id="id_note_error">This field is required.</p>' in html
 
 
 def test_checkbox_and_radio_groups_are_fieldsets_with_a_legend() -> None:
