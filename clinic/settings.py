@@ -516,6 +516,8 @@ PATIENT_PAGE_TIMELINE = [
     "treatments.plans.page.symptomatic_timeline",
     "treatments.safety.page.side_effect_timeline",
     "treatments.rehab.services.rehab_timeline",
+    "patients.mdt.services.mdt_timeline",
+    "treatments.supportive.services.supportive_timeline",
 ]
 PATIENT_PAGE_PERIODS = ["treatments.plans.page.dmt_periods"]
 # (DOM id and URL segment, title, audit category when opened, source)
@@ -534,6 +536,12 @@ PATIENT_PAGE_PANELS = [
     ),
     ("referral-panel", "Referrals", "referral", "patients.referrals.services.referral_panel"),
     ("rehab-panel", "Rehabilitation", "rehab", "treatments.rehab.services.rehab_panel"),
+    (
+        "supportive-panel",
+        "Supportive care",
+        "supportive",
+        "treatments.supportive.services.supportive_panel",
+    ),
 ]
 
 # ---------------------------------------------------------------------------------------------

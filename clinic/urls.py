@@ -20,6 +20,8 @@ urlpatterns = [
     path("patients/caseload/", include("treatments.caseload.urls")),
     path("patients/", include("patients.records.urls")),
     path("referrals/", include("patients.referrals.urls")),
+    path("mdt/", include("patients.mdt.urls")),
+    path("supportive/", include("treatments.supportive.urls")),
     path("treatments/", include("treatments.urls")),
     path("rehab/", include("treatments.rehab.urls")),
     path("alerts/", include("treatments.alerts.urls")),

@@ -47,6 +47,8 @@ class Category(models.TextChoices):
     ALERT = "alert", "Alerts"
     REFERRAL = "referral", "Referrals"
     REHAB = "rehab", "Rehabilitation"
+    MDT = "mdt", "MDT meetings"
+    SUPPORTIVE = "supportive", "Supportive care"
     ACCOUNT = "account", "Account"
     AUDIT = "audit", "Audit trail"
     # Who may do what: users, roles, care teams, the break-glass right (clinic.accounts.staff).

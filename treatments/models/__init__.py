@@ -88,6 +88,14 @@ from treatments.models.side_effects import (
     SideEffectReport,
     SideEffectReportQuerySet,
 )
+from treatments.models.supportive import (
+    GoalStatus,
+    ScreeningTool,
+    SupportiveArea,
+    SupportiveGoal,
+    SupportiveGoalQuerySet,
+    SupportiveReview,
+)
 from treatments.models.symptomatic import Indication, SymptomaticTreatment, TreatmentKind
 
 __all__ = [
@@ -129,6 +137,7 @@ __all__ = [
     "GateAction",
     "GateOverride",
     "GateOverrideQuerySet",
+    "GoalStatus",
     "ImportedResult",
     "InboundMessage",
     "Indication",
@@ -165,11 +174,16 @@ __all__ = [
     "ResultValue",
     "ReviewItem",
     "ReviewStatus",
+    "ScreeningTool",
     "SessionSetting",
     "SideEffectAction",
     "SideEffectReport",
     "SideEffectReportQuerySet",
     "StopReason",
+    "SupportiveArea",
+    "SupportiveGoal",
+    "SupportiveGoalQuerySet",
+    "SupportiveReview",
     "SymptomaticTreatment",
     "TherapyPlan",
     "TreatmentKind",
