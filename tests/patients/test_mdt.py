@@ -164,7 +164,8 @@ def test_the_meeting_page_lists_its_patients_and_audits_each(
     signed_in, nurse, alice_case, held_meeting, patient_a
 ):
     body = signed_in(nurse).get(held_meeting.get_absolute_url()).content.decode()
-    assert "Alice" in body and "Escalate to high-efficacy" in body
+    assert "Alice" in body
+    assert "Escalate to high-efficacy" in body
     assert AccessEvent.objects.filter(
         patient=patient_a, category=Category.MDT, action=Action.LIST
     ).exists()
@@ -254,7 +255,8 @@ def test_an_action_waits_in_the_assignees_list_until_done(
     response = client.post(reverse("mdt:action_done", args=[action.pk]), {"note": "Sent"})
     assert response.status_code == 302
     action.refresh_from_db()
-    assert action.done_by == nurse and action.done_note == "Sent"
+    assert action.done_by == nurse
+    assert action.done_note == "Sent"
     assert AccessEvent.objects.filter(
         user=nurse, patient=patient_a, category=Category.MDT, detail="MDT action marked done"
     ).exists()
