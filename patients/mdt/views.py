@@ -7,7 +7,7 @@ import uuid
 
 from django.contrib import messages
 from django.db.models import Count, Prefetch
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -131,7 +131,7 @@ def case_add(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse:
             messages.success(
                 request, f"Added to the MDT meeting on {case.meeting.held_on:%d %b %Y}."
             )
-            return redirect(back)
+            return HttpResponseRedirect(back)
     status = 422 if request.method == "POST" else 200
     return render(
         request,
@@ -235,7 +235,9 @@ def action_done(request: ClinicRequest, action_id: int) -> HttpResponse:
         messages.error(request, refused.message)
     else:
         messages.success(request, f"Done: {action.description}")
-    return redirect(safe_next(request, action.case.get_absolute_url()))
+    # HttpResponseRedirect, not redirect(): a `next` such as "on" is a relative URL, never a
+    # view name to reverse.
+    return HttpResponseRedirect(safe_next(request, action.case.get_absolute_url()))
 
 
 @requires(Perm.PATIENT_VIEW)
