@@ -25,6 +25,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if may(user, Perm.PATIENT_VIEW):
         items.append(("Referrals", reverse("referrals:board")))
         items.append(("Alerts", reverse("alerts:inbox")))
+        items.append(("MDT", reverse("mdt:meetings")))
     if may(user, Perm.NOTIFICATIONS_VIEW):
         items.append(("Notifications", reverse("notifications:page")))
     if may(user, Perm.QUALITY_VIEW):

@@ -96,6 +96,12 @@ class Perm(StrEnum):
     REFERRAL_CLOSE_TEAM = "referral_close_team"
     REHAB_SESSION_LOG = "rehab_session_log"
     THERAPY_PLAN_MANAGE = "therapy_plan_manage"
+    # MDT meetings and supportive care
+    MDT_MEETING_PLAN = "mdt_meeting_plan"
+    MDT_CASE_ADD = "mdt_case_add"
+    MDT_OUTCOME_RECORD = "mdt_outcome_record"
+    MDT_ACTION_DONE = "mdt_action_done"
+    SUPPORTIVE_CARE_EDIT = "supportive_care_edit"
     # Running the clinic
     CATALOGUE_SETTINGS = "catalogue_settings"
     REFERRAL_TARGETS = "referral_targets"
@@ -349,6 +355,38 @@ TABLE: tuple[Section, ...] = (
             ),
             _rule(Perm.REHAB_SESSION_LOG, "log a rehab session", _T),
             _rule(Perm.THERAPY_PLAN_MANAGE, "create or end a therapy plan", _T),
+        ),
+    ),
+    Section(
+        "MDT meetings and supportive care",
+        (
+            _rule(
+                Perm.MDT_MEETING_PLAN,
+                "plan an MDT meeting of their care team (date, attendees)",
+                _N,
+                _U,
+            ),
+            _rule(
+                Perm.MDT_CASE_ADD,
+                "put a patient on an MDT meeting's list with a question",
+                _N,
+                _U,
+                _T,
+            ),
+            _rule(
+                Perm.MDT_OUTCOME_RECORD,
+                "record an MDT discussion, decision and actions",
+                _N,
+                _U,
+            ),
+            _rule(Perm.MDT_ACTION_DONE, "mark an MDT action done", _N, _U, _T),
+            _rule(
+                Perm.SUPPORTIVE_CARE_EDIT,
+                "set, review and close supportive care goals",
+                _N,
+                _U,
+                _T,
+            ),
         ),
     ),
     Section(

@@ -533,6 +533,8 @@ PATIENT_PAGE_TIMELINE = [
     "treatments.transplant.page.transplant_timeline",
     "treatments.triage.page.triage_timeline",
     "treatments.infusions.page.infusion_timeline",
+    "patients.mdt.services.mdt_timeline",
+    "treatments.supportive.services.supportive_timeline",
 ]
 PATIENT_PAGE_PERIODS = ["treatments.plans.page.dmt_periods"]
 # Facts in the patient header, read from annotations on the query that loads the patient.
@@ -556,6 +558,12 @@ PATIENT_PAGE_PANELS = [
     ),
     ("referral-panel", "Referrals", "referral", "patients.referrals.services.referral_panel"),
     ("rehab-panel", "Rehabilitation", "rehab", "treatments.rehab.services.rehab_panel"),
+    (
+        "supportive-panel",
+        "Supportive care",
+        "supportive",
+        "treatments.supportive.services.supportive_panel",
+    ),
 ]
 # The clinical records that can be amended or marked entered in error (patients.corrections):
 # each a `CorrectableKind` saying how it is found, shown, amended and what it derives.

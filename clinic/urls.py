@@ -21,6 +21,8 @@ urlpatterns = [
     path("patients/", include("patients.records.urls")),
     path("patients/", include("patients.corrections.urls")),
     path("referrals/", include("patients.referrals.urls")),
+    path("mdt/", include("patients.mdt.urls")),
+    path("supportive/", include("treatments.supportive.urls")),
     path("treatments/", include("treatments.urls")),
     path("rehab/", include("treatments.rehab.urls")),
     path("family/", include("treatments.family.urls")),

@@ -52,6 +52,8 @@ class Category(models.TextChoices):
     REHAB = "rehab", "Rehabilitation"
     TRIAGE = "triage", "Relapse triage"
     INFUSION = "infusion", "Infusion day"
+    MDT = "mdt", "MDT meetings"
+    SUPPORTIVE = "supportive", "Supportive care"
     ACCOUNT = "account", "Account"
     AUDIT = "audit", "Audit trail"
     # Who may do what: users, roles, care teams, the break-glass right (clinic.accounts.staff).

@@ -13,6 +13,7 @@ from patients.models.clinical import (
     RelapseTreatment,
     Severity,
 )
+from patients.models.mdt import MdtAction, MdtCase, MdtMeeting
 from patients.models.patient import (
     MRN_PATTERN,
     RECENT_RELAPSE_DAYS,
@@ -56,6 +57,9 @@ __all__ = [
     "EdssTrend",
     "EmergencyAccess",
     "FieldStrength",
+    "MdtAction",
+    "MdtCase",
+    "MdtMeeting",
     "MriStudy",
     "Patient",
     "PatientQuerySet",

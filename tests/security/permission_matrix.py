@@ -73,6 +73,12 @@ EXPECTED: dict[str, str] = {
     "referral_close_team": "N U",
     "rehab_session_log": "T",
     "therapy_plan_manage": "T",
+    # MDT meetings and supportive care
+    "mdt_meeting_plan": "N U",
+    "mdt_case_add": "N U T",
+    "mdt_outcome_record": "N U",
+    "mdt_action_done": "N U T",
+    "supportive_care_edit": "N U T",
     # Running the clinic
     "catalogue_settings": "A",
     "referral_targets": "A",

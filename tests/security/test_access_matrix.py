@@ -141,6 +141,19 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "pro:send": (PATIENT, ("external_id",)),
     "pro:link": (PATIENT, ("link_id",)),
     "pro:revoke": (PATIENT, ("link_id",)),
+    "mdt:meetings": (GLOBAL, ()),
+    "mdt:meeting_new": (GLOBAL, ()),
+    "mdt:actions": (GLOBAL, ()),
+    # A meeting is its care team's: another team's meeting is a 404 like another team's patient.
+    "mdt:meeting": (PATIENT, ("meeting_id",)),
+    "mdt:case_add": (PATIENT, ("external_id",)),
+    "mdt:case": (PATIENT, ("case_id",)),
+    "mdt:action_new": (PATIENT, ("case_id",)),
+    "mdt:action_done": (PATIENT, ("action_id",)),
+    "supportive:overdue": (GLOBAL, ()),
+    "supportive:patient": (PATIENT, ("external_id",)),
+    "supportive:goal_new": (PATIENT, ("external_id",)),
+    "supportive:goal": (PATIENT, ("goal_id",)),
     # The patient's questionnaire pages: public, opened only by a signed token.
     "pro:start": (PUBLIC, ()),
     "pro:answer": (PUBLIC, ()),
@@ -289,6 +302,18 @@ CAPABILITIES: dict[str, str | set[str] | tuple[str, str]] = {
     "pro:revoke": "questionnaire_send",
     "pro:start": OPEN,
     "pro:answer": OPEN,
+    "mdt:meetings": "patient_view",
+    "mdt:meeting_new": "mdt_meeting_plan",
+    "mdt:actions": "patient_view",
+    "mdt:meeting": "patient_view",
+    "mdt:case_add": "mdt_case_add",
+    "mdt:case": ("patient_view", "mdt_outcome_record"),
+    "mdt:action_new": "mdt_outcome_record",
+    "mdt:action_done": "mdt_action_done",
+    "supportive:overdue": "patient_view",
+    "supportive:patient": "patient_view",
+    "supportive:goal_new": "supportive_care_edit",
+    "supportive:goal": ("patient_view", "supportive_care_edit"),
 }
 # The alert routes check the alert's family after the role: the matrix walks them once per family.
 ALERT_STEPS = {

@@ -9,6 +9,7 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from patients.mdt import services as mdt
 from patients.referrals import services as referral_services
 from tests.labimport.messages import lft_panel, oru
 from treatments.alerts import services as alerts
@@ -18,6 +19,7 @@ from treatments.models.monitoring import ItemStatus, MonitoringItem
 from treatments.models.results import Result
 from treatments.plans.services import plan_dmt
 from treatments.pro.services import create_link
+from treatments.supportive import services as supportive
 from treatments.symptomatic.services import record_symptomatic_treatment
 from treatments.triage.services import CallReport, log_call
 
@@ -35,6 +37,12 @@ class Side:
     link: Any
     call: Any
     visit: Any
+    # MDT meeting of the patient's team, the patient's case on it and an action; a supportive
+    # care goal.
+    meeting: Any = None
+    mdt_case: Any = None
+    mdt_action: Any = None
+    goal: Any = None
 
     def kwargs(self) -> dict[str, Any]:
         return {
@@ -56,6 +64,10 @@ class Side:
             "kind": "result",
             "record_id": self.result.pk,
             "drug_key": "ocrelizumab_iv",
+            "meeting_id": self.meeting.pk,
+            "case_id": self.mdt_case.pk,
+            "action_id": self.mdt_action.pk,
+            "goal_id": self.goal.pk,
         }
 
 
@@ -133,7 +145,47 @@ def build_side(patient: Any, clinician: Any, tag: str) -> Side:
     visit = InfusionVisit.objects.create(
         patient=patient, plan=plan, infusion_on=today, created_by=clinician
     )
-    return Side(patient, plan, item, result, treatment, referral, alert, review, link, call, visit)
+    meeting = mdt.plan_meeting(
+        care_team=patient.care_team,
+        held_on=today - timedelta(days=1),
+        title="MDT",
+        attendees=[clinician],
+        by=clinician,
+    )
+    mdt_case = mdt.add_case(meeting=meeting, patient=patient, question="Escalate?", by=clinician)
+    mdt_action = mdt.add_action(
+        case=mdt_case,
+        description="Book MRI",
+        assigned_to=clinician,
+        due_on=today + timedelta(days=7),
+        by=clinician,
+    )
+    goal = supportive.set_goal(
+        patient=patient,
+        area="exercise",
+        goal="Walk 20 minutes a day",
+        owner=clinician,
+        started_on=today,
+        review_on=today + timedelta(days=30),
+        by=clinician,
+    )
+    return Side(
+        patient,
+        plan,
+        item,
+        result,
+        treatment,
+        referral,
+        alert,
+        review,
+        link,
+        call,
+        visit,
+        meeting,
+        mdt_case,
+        mdt_action,
+        goal,
+    )
 
 
 def all_routes() -> list[tuple[str, URLPattern]]:

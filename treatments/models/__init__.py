@@ -90,6 +90,14 @@ from treatments.models.side_effects import (
     SideEffectReport,
     SideEffectReportQuerySet,
 )
+from treatments.models.supportive import (
+    GoalStatus,
+    ScreeningTool,
+    SupportiveArea,
+    SupportiveGoal,
+    SupportiveGoalQuerySet,
+    SupportiveReview,
+)
 from treatments.models.symptomatic import Indication, SymptomaticTreatment, TreatmentKind
 from treatments.models.transplant import Conditioning, Transplant
 from treatments.models.triage import (
@@ -141,6 +149,7 @@ __all__ = [
     "GateAction",
     "GateOverride",
     "GateOverrideQuerySet",
+    "GoalStatus",
     "ImportedResult",
     "InboundMessage",
     "Indication",
@@ -181,11 +190,16 @@ __all__ = [
     "ResultValue",
     "ReviewItem",
     "ReviewStatus",
+    "ScreeningTool",
     "SessionSetting",
     "SideEffectAction",
     "SideEffectReport",
     "SideEffectReportQuerySet",
     "StopReason",
+    "SupportiveArea",
+    "SupportiveGoal",
+    "SupportiveGoalQuerySet",
+    "SupportiveReview",
     "SymptomaticTreatment",
     "TherapyPlan",
     "TreatmentKind",
