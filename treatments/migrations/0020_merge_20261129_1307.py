@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('treatments', '0019_corrections'),
-        ('treatments', '0019_family_planning_and_transplant'),
+        ("treatments", "0019_corrections"),
+        ("treatments", "0019_family_planning_and_transplant"),
     ]
 
-    operations = [
-    ]
+    operations = []
