@@ -204,7 +204,11 @@ def checked_past_doses(
         problems.append(
             Problem(error.field, f"{drug_name} doses are recorded in mg/m² with the BSA. {reason}")
         )
-    default_bsa = amounts[started_on].bsa_m2 if started_on in amounts else None
+    # A dose listed without its BSA was given on the first dose's; when that is missing or
+    # implausible, its own problem says so once, not once a line.
+    default_bsa = amounts[started_on].bsa_m2 if started_on in amounts else first.bsa_m2
+    if default_bsa is not None and not dosing.BSA_M2[0] <= default_bsa <= dosing.BSA_M2[1]:
+        default_bsa = None
     without: list[date] = []
     for dose in doses:
         if dose.day == started_on:
@@ -231,16 +235,14 @@ def checked_past_doses(
         if dose.mg_m2 is None:
             without.append(dose.day)
             continue
+        if dose.bsa_m2 is None and default_bsa is None:
+            continue
         try:
             amounts[dose.day] = dosing.bsa_dose(
                 mg_m2=dose.mg_m2, bsa_m2=dose.bsa_m2 if dose.bsa_m2 is not None else default_bsa
             )
         except dosing.DoseError as error:
-            if error.field == "bsa_m2" and dose.bsa_m2 is None:
-                message = "give the BSA in m² after the dose, or the first dose's BSA."
-            else:
-                message = str(error)
-            problems.append(Problem("doses", f"{show_day(dose.day)}: {message}"))
+            problems.append(Problem("doses", f"{show_day(dose.day)}: {error}"))
     if without:
         problems.append(
             Problem(
