@@ -292,7 +292,11 @@ def test_the_page_takes_a_dose_per_line_and_shows_a_missing_one_at_its_field(
     )
     assert response.status_code == 302
     plan = DmtPlan.objects.get(patient=patient_a)
-    assert sorted(plan.administrations.values_list("dose_mg_m2", flat=True)) == [10, 12, 12]
+    assert list(plan.administrations.values_list("dose_mg_m2", "bsa_m2")) == [
+        (Decimal("12.00"), BSA),
+        (Decimal("12.00"), BSA),
+        (Decimal("10.00"), Decimal("1.85")),
+    ]
     page = client.get(plan.get_absolute_url()).content.decode()
     assert "34 of 140 mg/m² (106 mg/m² left)" in page
 
