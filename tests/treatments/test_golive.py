@@ -429,7 +429,7 @@ def test_the_sample_files_pass_the_dry_run(live_clinic: ClinicSettings, admin_us
         by=admin_user,
     )
     assert report.issues == []
-    assert (report.patients, report.plans) == (3, 4)
+    assert (report.patients, report.plans) == (3, 5)
 
 
 # --- the page ------------------------------------------------------------------------------------

@@ -13,10 +13,19 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from patients.models import MRN_PATTERN, DiseaseCourse, Sex
+from treatments.dosing import DoseEntry
 from treatments.models import PLAN_CONDITION_CHOICES, StopReason
-from treatments.plans.history import EARLIEST_HISTORY, parse_day, parse_days
+from treatments.plans.history import EARLIEST_HISTORY
+from treatments.plans.past_doses import (
+    PastDose,
+    parse_amount,
+    parse_day,
+    parse_days,
+    parse_past_doses,
+)
 
 PATIENTS_FILE = "patients"
 DMT_FILE = "DMT history"
@@ -76,9 +85,25 @@ DMT_COLUMNS: tuple[Column, ...] = (
     ),
     Column("stop_note", False, "Details; needed when the reason is other.", ""),
     Column(
+        "dose_mg_m2",
+        False,
+        "Only for a drug dosed by body-surface area (marked in the drug keys below): the first "
+        "dose in mg/m².",
+        "",
+    ),
+    Column(
+        "bsa_m2",
+        False,
+        "With dose_mg_m2: the BSA in m² the first dose was calculated on (also used for later "
+        "doses listed without their own).",
+        "",
+    ),
+    Column(
         "doses",
         False,
-        "Later doses or infusions after the first, YYYY-MM-DD separated by semicolons.",
+        "Later doses or infusions after the first, YYYY-MM-DD separated by semicolons. For a "
+        "drug dosed by body-surface area each date is followed by its dose in mg/m² and, if "
+        "it differs from the first dose's, the BSA in m²: 2023-04-11 12; 2023-07-11 12 1.85.",
         "2022-03-29; 2022-04-26",
     ),
     Column(
@@ -146,7 +171,8 @@ class DmtRow:
     stopped_on: date | None
     stop_reason: str
     stop_note: str
-    doses: list[date]
+    first_dose: DoseEntry | None
+    doses: list[PastDose]
     courses: list[date]
     conditions: list[str]
 
@@ -250,6 +276,23 @@ class _Cells:
             self.problem(column, str(error))
             return []
 
+    def past_doses(self, column: str) -> list[PastDose]:
+        try:
+            return parse_past_doses(self.row.cells.get(column, ""))
+        except ValueError as error:
+            self.problem(column, str(error))
+            return []
+
+    def amount(self, column: str) -> Decimal | None:
+        value = self.text(column)
+        if not value:
+            return None
+        try:
+            return parse_amount(value.removesuffix("mg/m²").removesuffix("m²"))
+        except ValueError as error:
+            self.problem(column, str(error))
+            return None
+
     def choices(self, column: str, allowed: set[str]) -> list[str]:
         chosen = [p.strip().lower() for p in self.row.cells.get(column, "").split(";")]
         chosen = [c for c in chosen if c]
@@ -348,7 +391,8 @@ def parse_dmt(row: Row, *, today: date, issues: list[Issue]) -> DmtRow | None:
     stopped = cells.day("stopped_on", today=today)
     reason = cells.text("stop_reason").lower()
     note = cells.text("stop_note", limit=NOTE_MAX)
-    doses = cells.days("doses")
+    mg_m2, bsa_m2 = cells.amount("dose_mg_m2"), cells.amount("bsa_m2")
+    doses = cells.past_doses("doses")
     courses = cells.days("courses")
     conditions = cells.choices("conditions", CONDITION_VALUES)
     if started is None:
@@ -362,6 +406,9 @@ def parse_dmt(row: Row, *, today: date, issues: list[Issue]) -> DmtRow | None:
         stopped_on=stopped,
         stop_reason=reason,
         stop_note=note,
+        first_dose=(
+            None if mg_m2 is None and bsa_m2 is None else DoseEntry(mg_m2=mg_m2, bsa_m2=bsa_m2)
+        ),
         doses=doses,
         courses=courses,
         conditions=conditions,

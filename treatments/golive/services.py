@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pghistory
 from django.db import IntegrityError, connection, transaction
@@ -36,6 +37,7 @@ from clinic.permissions import Perm, ensure
 from patients.models import CourseState, Patient, PatientStatus
 from patients.records.services import ClinicalHistory, derived_status
 from treatments.catalogue.services import load_catalogue
+from treatments.dosing import BsaDose
 from treatments.golive.parsing import (
     DMT_COLUMNS,
     DMT_FILE,
@@ -60,6 +62,7 @@ from treatments.plans.history import (
     overlap_problem,
     past_therapy_problems,
 )
+from treatments.plans.past_doses import past_dose_amounts
 from treatments.plans.schedule import materialise_new, sync_care_plan, sync_plan_monitoring
 from treatments.safety.services import reassess_pml_risk
 
@@ -89,6 +92,8 @@ class Report:
 class _Plan:
     row: DmtRow
     version: ProtocolVersion
+    amounts: dict[date, BsaDose] = field(default_factory=dict)
+    """Each dose's mg/m² with its BSA, for a drug dosed by body-surface area."""
 
 
 @dataclass
@@ -212,8 +217,10 @@ def _check_plans(
     versions = _versions(region)
     born = {p.mrn: p.date_of_birth for p in checked.patients if p.date_of_birth}
     by_patient: dict[str, list[_Plan]] = defaultdict(list)
-    # The courses of each patient's earlier rows of the same drug: the course limit counts all.
+    # The courses and mg/m² of each patient's earlier rows of the same drug: the course limit
+    # and the lifetime cumulative dose count them all.
     courses_so_far: dict[tuple[str, str], list[date]] = defaultdict(list)
+    mg_m2_so_far: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for row in rows:
 
         def problem(column: str, message: str, row: DmtRow = row) -> None:
@@ -247,13 +254,24 @@ def _check_plans(
             courses=row.courses,
             today=today,
             earlier_courses=courses_so_far[(row.mrn, row.drug_key)],
+            first_dose=row.first_dose,
+            earlier_mg_m2=mg_m2_so_far[(row.mrn, row.drug_key)],
         )
         if version.protocol.has_courses:
             courses_so_far[(row.mrn, row.drug_key)] += [row.started_on, *row.courses]
         for item in found:
             problem(item.field, item.message)
         if not found:
-            by_patient[row.mrn].append(_Plan(row, version))
+            amounts = past_dose_amounts(
+                protocol=version.protocol,
+                started_on=row.started_on,
+                first_dose=row.first_dose,
+                doses=row.doses,
+            )
+            mg_m2_so_far[(row.mrn, row.drug_key)] += sum(
+                (a.mg_m2 for a in amounts.values()), Decimal(0)
+            )
+            by_patient[row.mrn].append(_Plan(row, version, amounts))
     for mrn, plans in by_patient.items():
         plans.sort(key=lambda p: (p.row.started_on, p.row.line))
         kept: list[_Plan] = []
@@ -311,7 +329,8 @@ def _report(checked: _Checked, issues: list[Issue], *, go_live_on: date | None) 
         patients=len(checked.patients),
         plans=len(plans),
         administrations=sum(
-            1 + len(set(p.row.doses) | set(p.row.courses) - {p.row.started_on}) for p in plans
+            1 + len({d.day for d in p.row.doses} | set(p.row.courses) - {p.row.started_on})
+            for p in plans
         ),
         go_live_on=go_live_on,
     )
@@ -376,13 +395,22 @@ def _write(checked: _Checked, *, by: User, today: date) -> list[int]:
     _link_switches(plans)
     given = _copy_administrations(
         [
-            (plan.pk, kind, day, note, by.pk)
+            (
+                plan.pk,
+                past.kind,
+                past.given_on,
+                past.note,
+                by.pk,
+                past.dose.mg_m2 if past.dose else None,
+                past.dose.bsa_m2 if past.dose else None,
+            )
             for plan, item in plans
-            for kind, day, note in administration_days(
+            for past in administration_days(
                 protocol=item.version.protocol,
                 started_on=item.row.started_on,
                 doses=item.row.doses,
                 courses=item.row.courses,
+                amounts=item.amounts,
             )
         ]
     )
@@ -425,12 +453,23 @@ def _write(checked: _Checked, *, by: User, today: date) -> list[int]:
     return [p.pk for p in patients]
 
 
-def _copy_administrations(rows: list[tuple[int, str, date, str, int]]) -> int:
+def _copy_administrations(
+    rows: list[tuple[int, str, date, str, int, Decimal | None, Decimal | None]],
+) -> int:
     """COPY the doses in: a natalizumab history alone is some fifty infusions a patient, and
     building a model instance for each was most of an import's time. Row triggers (the
     history) fire for COPY as for INSERT, under the import's history context."""
     meta = DmtAdministration._meta
-    names = ("plan", "kind", "given_on", "note", "recorded_by", "recorded_at")
+    names = (
+        "plan",
+        "kind",
+        "given_on",
+        "note",
+        "recorded_by",
+        "dose_mg_m2",
+        "bsa_m2",
+        "recorded_at",
+    )
     columns = ", ".join(f'"{meta.get_field(name).column}"' for name in names)  # type: ignore[union-attr]
     now = timezone.now()
     with connection.cursor() as cursor:

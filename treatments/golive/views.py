@@ -55,6 +55,12 @@ def golive(request: ClinicRequest) -> HttpResponse:
         .order_by("drug_name")
         .values_list("drug_key", "drug_name")
         .distinct(),
+        "bsa_drugs": set(
+            ProtocolVersion.objects.drugs()
+            .dosed_by_body_surface()
+            .filter(region=clinic.label_region)
+            .values_list("drug_key", flat=True)
+        ),
         "sample_patients": (SAMPLES / "patients.csv").read_text(encoding="utf-8"),
         "sample_dmt": (SAMPLES / "dmt_history.csv").read_text(encoding="utf-8"),
     }

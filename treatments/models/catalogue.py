@@ -29,6 +29,10 @@ class ProtocolVersionQuerySet(models.QuerySet["ProtocolVersion"]):
         """The drugs a clinician plans (not the general duties, not procedures such as aHSCT)."""
         return self.exclude(drug_key=GENERAL_DRUG_KEY).exclude(drug_key__in=PROCEDURE_KEYS)
 
+    def dosed_by_body_surface(self) -> ProtocolVersionQuerySet:
+        """The protocols whose every dose is recorded in mg/m² with the BSA (`bsa_dosing`)."""
+        return self.filter(data__bsa_dosing__usual_mg_m2__isnull=False)
+
     def in_effect(self, *, drug_key: str, region: str, on: date) -> ProtocolVersion | None:
         """The latest version of the drug's protocol for the region in effect on a date."""
         return (

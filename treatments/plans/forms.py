@@ -17,7 +17,7 @@ from treatments.models import (
     ProtocolVersion,
     StopReason,
 )
-from treatments.plans.history import parse_days
+from treatments.plans.past_doses import parse_days, parse_past_doses
 from treatments.protocols import BsaDosing
 
 
@@ -193,13 +193,46 @@ class DateListField(forms.CharField):
             raise forms.ValidationError(str(error)) from None
 
 
+class PastDoseListField(DateListField):
+    """Past doses, one per line: the date and, for a drug dosed by body-surface area, its dose
+    in mg/m² and the BSA in m²."""
+
+    def to_python(self, value: Any) -> list[Any]:  # type: ignore[override]
+        text = forms.CharField.to_python(self, value)
+        try:
+            return parse_past_doses(text or "")
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+def bsa_dosed_drugs(region: str | None = None) -> list[str]:
+    """The names of the drugs the clinic's catalogue doses by body-surface area."""
+    region = region or ClinicSettings.load().label_region
+    return list(
+        ProtocolVersion.objects.drugs()
+        .dosed_by_body_surface()
+        .filter(region=region)
+        .order_by("drug_name")
+        .values_list("drug_name", flat=True)
+        .distinct()
+    )
+
+
 class PastTherapyForm(ServiceErrorMixin, forms.Form):
     """A DMT the patient was on before Myelin: the service checks the dates against each other,
-    the patient and the patient's other plans."""
+    the patient and the patient's other plans, and the doses of a drug dosed by body-surface
+    area against the catalogue."""
 
     drug_key = forms.ChoiceField(label="Drug")
     started_on = DateField(label="First dose given on")
-    doses = DateListField(
+    # Ranges are checked by the service (treatments.dosing), with its own messages.
+    dose_mg_m2 = forms.DecimalField(
+        label="First dose (mg/m²)", required=False, max_digits=5, decimal_places=2
+    )
+    bsa_m2 = forms.DecimalField(
+        label="BSA of the first dose (m²)", required=False, max_digits=4, decimal_places=2
+    )
+    doses = PastDoseListField(
         label="Later doses or infusions",
         required=False,
         help_text=(
@@ -230,4 +263,22 @@ class PastTherapyForm(ServiceErrorMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["drug_key"].choices = drug_choices()  # type: ignore[attr-defined]
+        region = ClinicSettings.load().label_region
+        self.fields["drug_key"].choices = drug_choices(region)  # type: ignore[attr-defined]
+        by_bsa = ", ".join(bsa_dosed_drugs(region)) or "none in this catalogue"
+        self.fields["dose_mg_m2"].help_text = (
+            f"Only for a drug dosed by body-surface area ({by_bsa}): the first dose in mg/m², "
+            "with the BSA it was calculated on. The lifetime limit counts every dose."
+        )
+        self.fields["doses"].help_text += (
+            f" For a drug dosed by body-surface area ({by_bsa}): the date, the dose in mg/m² "
+            "and the BSA in m² on each line, e.g. 2023-04-11 12 1.85 (without a BSA, the "
+            "first dose's is used)."
+        )
+
+    def first_dose(self) -> DoseEntry | None:
+        """The first dose's mg/m² and BSA as typed, if any."""
+        data = self.cleaned_data
+        if data.get("dose_mg_m2") is None and data.get("bsa_m2") is None:
+            return None
+        return DoseEntry(mg_m2=data.get("dose_mg_m2"), bsa_m2=data.get("bsa_m2"))

@@ -12,7 +12,11 @@ Monitoring is then materialised from the real anchors (treatments.plans.schedule
 fell due before the clinic's go-live date are stored as "before go-live" and never alert, so
 the first live items are the ones the true history puts after go-live. PML exposure, course
 counts, cumulative doses and washouts read the administrations by their `given_on` dates, which
-a history entry has like any other.
+a history entry has like any other. For a drug the catalogue doses by body-surface area
+(mitoxantrone, §3.17) every past dose carries its dose in mg/m² and the BSA, as a dose given
+today does, so the lifetime cumulative-dose gate counts the real total instead of refusing the
+next dose as "total unknown"; a history that already passes the lifetime limit is refused, as
+one with more cladribine courses than the catalogue allows is.
 
 The pure checks (`past_therapy_problems`, `overlap_problem`) are shared with the go-live import
 (treatments.golive), which applies them to thousands of rows before writing any.
@@ -20,9 +24,10 @@ The pure checks (`past_therapy_problems`, `overlap_problem`) are shared with the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -33,6 +38,7 @@ from clinic.audit.models import Action, Category
 from clinic.celery import enqueue_on_commit
 from clinic.permissions import Perm, ensure
 from patients.models import Patient
+from treatments import dosing
 from treatments.catalogue.services import protocol_version_for
 from treatments.errors import TreatmentError
 from treatments.models import (
@@ -43,6 +49,15 @@ from treatments.models import (
     DmtPlan,
     PlanStatus,
     StopReason,
+)
+from treatments.plans.past_doses import (
+    PastDose,
+    Problem,
+    as_past_dose,
+    checked_past_doses,
+    past_dose_amounts,
+    plain_mg,
+    show_day,
 )
 from treatments.plans.schedule import sync_care_plan, sync_plan_monitoring
 from treatments.plans.services import _plan_conditions, washout_warning
@@ -55,14 +70,6 @@ EARLIEST_HISTORY = date(1900, 1, 1)
 HISTORY_NOTE = "Past therapy (entered as history)"
 FIRST_DOSE_NOTE = "First dose (past therapy)"
 NATALIZUMAB_PREFIX = "natalizumab"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One refusal: the field (form field or CSV column) and the reason."""
-
-    field: str
-    message: str
 
 
 class HistoryError(TreatmentError):
@@ -80,37 +87,6 @@ class PastTherapy:
     warnings: list[str] = field(default_factory=list)
 
 
-def _d(day: date) -> str:
-    return f"{day:%d %b %Y}"
-
-
-def parse_day(text: str) -> date:
-    """A date written as YYYY-MM-DD (the one format a CSV or a list may use: 03/04/2022 means
-    a different day in London and in Boston). ValueError with a message saying so."""
-    text = text.strip()
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"'{text[:20]}' is not a date: write dates as YYYY-MM-DD.") from None
-
-
-def parse_days(text: str) -> list[date]:
-    """Dates separated by new lines, commas, semicolons or spaces; ValueError naming every
-    entry that is not a date."""
-    days: list[date] = []
-    bad: list[str] = []
-    for token in text.replace(",", " ").replace(";", " ").split():
-        try:
-            days.append(parse_day(token))
-        except ValueError:
-            bad.append(f"'{token[:20]}'")
-    if bad:
-        raise ValueError(f"Not a date: {', '.join(bad[:5])}. Write dates as YYYY-MM-DD.")
-    return days
-
-
 def past_therapy_problems(
     *,
     protocol: Protocol,
@@ -120,14 +96,18 @@ def past_therapy_problems(
     stopped_on: date | None,
     stop_reason: str,
     stop_note: str,
-    doses: Sequence[date],
+    doses: Sequence[date | PastDose],
     courses: Sequence[date],
     today: date,
     earlier_courses: Sequence[date] = (),
+    first_dose: dosing.DoseEntry | None = None,
+    earlier_mg_m2: Decimal = Decimal(0),
 ) -> list[Problem]:
     """Everything implausible about one past therapy, in field order. Pure: no queries.
     `earlier_courses` are the courses of the same drug on the patient's other plans (the
-    catalogue's course limit counts them all)."""
+    catalogue's course limit counts them all), `earlier_mg_m2` the mg/m² of its doses there
+    (and the lifetime cumulative dose); `first_dose` the first dose's mg/m² and BSA."""
+    past = [as_past_dose(d) for d in doses]
     problems: list[Problem] = []
     if started_on < EARLIEST_HISTORY:
         problems.append(Problem("started_on", "The first dose cannot be before 1900."))
@@ -135,7 +115,7 @@ def past_therapy_problems(
         problems.append(
             Problem(
                 "started_on",
-                f"The first dose cannot be before the patient's birth ({_d(date_of_birth)}).",
+                f"The first dose cannot be before the patient's birth ({show_day(date_of_birth)}).",
             )
         )
     if started_on > today:
@@ -157,7 +137,7 @@ def past_therapy_problems(
         )
     end = stopped_on if stopped_on is not None else today
     for name, dates, allowed, kind in (
-        ("doses", doses, protocol.has_doses, "separate doses or infusions"),
+        ("doses", [d.day for d in past], protocol.has_doses, "separate doses or infusions"),
         ("courses", courses, protocol.has_courses, "treatment courses"),
     ):
         if dates and not allowed:
@@ -172,15 +152,17 @@ def past_therapy_problems(
         seen: set[date] = set()
         for day in dates:
             if day in seen and day != started_on:
-                problems.append(Problem(name, f"{_d(day)} is listed twice."))
+                problems.append(Problem(name, f"{show_day(day)} is listed twice."))
             seen.add(day)
             if day < started_on:
                 problems.append(
-                    Problem(name, f"{_d(day)} is before the first dose ({_d(started_on)}).")
+                    Problem(
+                        name, f"{show_day(day)} is before the first dose ({show_day(started_on)})."
+                    )
                 )
             elif day > end:
-                where = f"the stop ({_d(end)})" if stopped_on is not None else "today"
-                problems.append(Problem(name, f"{_d(day)} is after {where}."))
+                where = f"the stop ({show_day(end)})" if stopped_on is not None else "today"
+                problems.append(Problem(name, f"{show_day(day)} is after {where}."))
     limit = protocol.course_limit
     if limit is not None and protocol.has_courses:
         # The first dose of a course-based drug is its first course (administration_days).
@@ -190,7 +172,32 @@ def past_therapy_problems(
                 Problem(
                     "courses",
                     f"{limit.text} ({limit.source}): this history makes {len(given)} courses of "
-                    f"{drug_name} ({', '.join(_d(day) for day in given)}).",
+                    f"{drug_name} ({', '.join(show_day(day) for day in given)}).",
+                )
+            )
+    amounts, dose_problems = checked_past_doses(
+        dosing_rule=protocol.bsa_dosing,
+        drug_name=drug_name,
+        started_on=started_on,
+        first_dose=first_dose,
+        doses=past,
+    )
+    problems += dose_problems
+    rule = protocol.bsa_dosing
+    if rule is not None and amounts:
+        # The label's lifetime limit counts every dose of the drug, the other plans' too.
+        total = earlier_mg_m2 + sum((a.mg_m2 for a in amounts.values()), Decimal(0))
+        if total > Decimal(str(rule.max_cumulative_mg_m2)):
+            elsewhere = (
+                f", {plain_mg(earlier_mg_m2)} mg/m² of it on the patient's other {drug_name} plans"
+                if earlier_mg_m2
+                else ""
+            )
+            problems.append(
+                Problem(
+                    "doses" if len(amounts) > 1 else "dose_mg_m2",
+                    f"{rule.text} ({rule.source}): this history makes {plain_mg(total)} mg/m² of "
+                    f"{drug_name} in all{elsewhere}.",
                 )
             )
     return problems
@@ -206,39 +213,82 @@ def overlap_problem(
         ends_after_start = stop is None or started_on < stop
         starts_before_end = stopped_on is None or start < stopped_on
         if ends_after_start and starts_before_end:
-            until = _d(stop) if stop is not None else "now"
+            until = show_day(stop) if stop is not None else "now"
             return Problem(
                 "started_on",
-                f"These dates overlap the {drug_name} plan from {_d(start)} to {until}.",
+                f"These dates overlap the {drug_name} plan from {show_day(start)} to {until}.",
             )
     return None
 
 
+@dataclass(frozen=True)
+class PastAdministration:
+    kind: str
+    given_on: date
+    note: str
+    dose: dosing.BsaDose | None = None
+
+
 def administration_days(
-    *, protocol: Protocol, started_on: date, doses: Iterable[date], courses: Iterable[date]
-) -> list[tuple[str, date, str]]:
-    """(kind, day, note) of the first dose (a course for a course-based drug, as
-    start_dmt_plan records it) and of every past dose and course, oldest first. The first dose
-    listed again is the same dose."""
+    *,
+    protocol: Protocol,
+    started_on: date,
+    doses: Iterable[date | PastDose],
+    courses: Iterable[date],
+    amounts: Mapping[date, dosing.BsaDose] | None = None,
+) -> list[PastAdministration]:
+    """The first dose (a course for a course-based drug, as start_dmt_plan records it) and
+    every past dose and course, oldest first, each dose with its mg/m² and BSA from `amounts`
+    (past_dose_amounts) for a drug dosed by body-surface area. The first dose listed again is
+    the same dose."""
     first_kind = AdministrationKind.COURSE if protocol.has_courses else AdministrationKind.DOSE
     given = {(first_kind, started_on)}
-    given |= {(AdministrationKind.DOSE, day) for day in doses}
+    given |= {(AdministrationKind.DOSE, as_past_dose(dose).day) for dose in doses}
     given |= {(AdministrationKind.COURSE, day) for day in courses}
+    amounts = amounts or {}
     return [
-        (kind, day, FIRST_DOSE_NOTE if day == started_on else HISTORY_NOTE)
+        PastAdministration(
+            kind,
+            day,
+            FIRST_DOSE_NOTE if day == started_on else HISTORY_NOTE,
+            amounts.get(day) if kind == AdministrationKind.DOSE else None,
+        )
         for kind, day in sorted(given, key=lambda pair: (pair[1], pair[0]))
     ]
 
 
 def administrations(
-    *, plan: DmtPlan, protocol: Protocol, doses: Iterable[date], courses: Iterable[date], by: User
+    *,
+    plan: DmtPlan,
+    protocol: Protocol,
+    doses: Sequence[date | PastDose],
+    courses: Iterable[date],
+    first_dose: dosing.DoseEntry | None,
+    by: User,
 ) -> list[DmtAdministration]:
     """The plan's administrations (administration_days), unsaved."""
     assert plan.started_on is not None
+    amounts = past_dose_amounts(
+        protocol=protocol, started_on=plan.started_on, first_dose=first_dose, doses=doses
+    )
     return [
-        DmtAdministration(plan=plan, kind=kind, given_on=day, note=note, recorded_by=by)
-        for kind, day, note in administration_days(
-            protocol=protocol, started_on=plan.started_on, doses=doses, courses=courses
+        DmtAdministration(
+            plan=plan,
+            kind=given.kind,
+            given_on=given.given_on,
+            note=given.note,
+            recorded_by=by,
+            dose_mg_m2=given.dose.mg_m2 if given.dose else None,
+            bsa_m2=given.dose.bsa_m2 if given.dose else None,
+            height_cm=given.dose.height_cm if given.dose else None,
+            weight_kg=given.dose.weight_kg if given.dose else None,
+        )
+        for given in administration_days(
+            protocol=protocol,
+            started_on=plan.started_on,
+            doses=doses,
+            courses=courses,
+            amounts=amounts,
         )
     ]
 
@@ -249,15 +299,18 @@ def record_past_therapy(
     drug_key: str,
     started_on: date,
     by: User,
-    doses: Sequence[date] = (),
+    doses: Sequence[date | PastDose] = (),
     courses: Sequence[date] = (),
+    first_dose: dosing.DoseEntry | None = None,
     stopped_on: date | None = None,
     stop_reason: str = "",
     stop_note: str = "",
     conditions: Iterable[str] = (),
 ) -> PastTherapy:
     """Record a DMT the patient was on before Myelin, in one transaction, then materialise its
-    monitoring from the real anchors. Raises HistoryError with every problem found."""
+    monitoring from the real anchors. For a drug dosed by body-surface area, `first_dose` and
+    each of `doses` carry the dose in mg/m² with the BSA. Raises HistoryError with every
+    problem found."""
     ensure(by, Perm.HISTORY_RECORD)
     if drug_key == GENERAL_DRUG_KEY or not drug_key:
         raise HistoryError([Problem("drug_key", "Choose a drug.")])
@@ -278,6 +331,12 @@ def record_past_therapy(
                         )
                     ]
                 )
+            # The patient's other administrations of the drug: the lifetime limits count them.
+            earlier = list(
+                DmtAdministration.objects.standing()
+                .filter(plan__patient=patient, plan__drug_key=drug_key)
+                .values_list("kind", "given_on", "dose_mg_m2")
+            )
             problems = past_therapy_problems(
                 protocol=protocol,
                 drug_name=version.drug_name,
@@ -289,15 +348,13 @@ def record_past_therapy(
                 doses=doses,
                 courses=courses,
                 today=today,
-                earlier_courses=list(
-                    DmtAdministration.objects.standing()
-                    .filter(
-                        plan__patient=patient,
-                        plan__drug_key=drug_key,
-                        kind=AdministrationKind.COURSE,
-                    )
-                    .values_list("given_on", flat=True)
-                ),
+                earlier_courses=[
+                    day for kind, day, _ in earlier if kind == AdministrationKind.COURSE
+                ],
+                first_dose=first_dose,
+                # A dose recorded without mg/m² is not known here; the gate before the next
+                # real dose reports the total as unknown.
+                earlier_mg_m2=sum((mg for _, _, mg in earlier if mg is not None), Decimal(0)),
             )
             others = list(DmtPlan.objects.filter(patient=patient, started_on__isnull=False))
             overlap = overlap_problem(
@@ -332,7 +389,14 @@ def record_past_therapy(
             # not stop it. What it counts towards (exposure, courses, cumulative dose) it counts
             # by its real given_on date.
             given = DmtAdministration.objects.bulk_create(
-                administrations(plan=plan, protocol=protocol, doses=doses, courses=courses, by=by)
+                administrations(
+                    plan=plan,
+                    protocol=protocol,
+                    doses=doses,
+                    courses=courses,
+                    first_dose=first_dose,
+                    by=by,
+                )
             )
             audit.record(
                 user=by,

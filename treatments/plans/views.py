@@ -213,6 +213,7 @@ def plan_history(request: ClinicRequest, external_id: uuid.UUID) -> HttpResponse
                 drug_key=data["drug_key"],
                 started_on=data["started_on"],
                 doses=data["doses"],
+                first_dose=form.first_dose(),
                 courses=data["courses"],
                 stopped_on=data["stopped_on"],
                 stop_reason=data["stop_reason"],
