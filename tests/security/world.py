@@ -153,6 +153,11 @@ def build_side(patient: Any, clinician: Any, tag: str) -> Side:
         by=clinician,
     )
     mdt_case = mdt.add_case(meeting=meeting, patient=patient, question="Escalate?", by=clinician)
+    # Decided, so every page that shows a case shows its decision (and a poisoned decision still
+    # has who and when, as the table requires).
+    mdt_case = mdt.record_outcome(
+        case=mdt_case, discussion="New lesions", decision="Escalate therapy", by=clinician
+    )
     mdt_action = mdt.add_action(
         case=mdt_case,
         description="Book MRI",
