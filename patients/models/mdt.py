@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from clinic import limits
 from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 
@@ -99,11 +100,13 @@ class MdtCase(models.Model):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="mdt_cases"
     )
-    question = models.TextField(help_text="What the team is asked to decide.")
+    question = models.TextField(
+        max_length=limits.NOTE, help_text="What the team is asked to decide."
+    )
     added_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     added_at = models.DateTimeField(auto_now_add=True)
-    discussion = models.TextField(blank=True)
-    decision = models.TextField(blank=True)
+    discussion = models.TextField(blank=True, max_length=limits.NOTE)
+    decision = models.TextField(blank=True, max_length=limits.NOTE)
     decided_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -192,6 +192,8 @@ def test_every_free_text_model_field_has_a_maximum_length():
         "treatments.InboundMessage.raw",  # the laboratory's message as it came
         "treatments.InboundMessage.reason",
         "treatments.ReviewItem.reason",
+        "treatments.AlertEmail.body",  # an email as it was sent
+        "treatments.DigestLog.body",
     }, unbounded
 
 

@@ -66,6 +66,8 @@ REFERENCE_DUTIES: dict[str, set[str]] = {
     "alemtuzumab": {"cbc", "creatinine", "urinalysis", "tsh"},
     "cladribine": {"lymphocytes"},
     "mitoxantrone": {"echo_lvef", "cbc", "lft"},
+    # After a transplant: counts, viral reactivation, thyroid, re-vaccination, EDSS and MRI.
+    "ahsct": {"cbc", "cmv_ebv_pcr", "tsh", "revaccination", "neuro_review", "mri_brain"},
 }
 
 

@@ -10,6 +10,7 @@ import pghistory
 from django.db import models
 from django.db.models import F, Q
 
+from clinic import limits
 from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 
@@ -23,7 +24,7 @@ class FamilyPlan(models.Model):
     )
     intended_conception_on = models.DateField("Intended conception date")
     breastfeeding_intended = models.BooleanField("Intends to breast-feed", default=True)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=limits.NOTE)
     # The DMT the plan was made against (its key), kept for the record; the planner reads the
     # current plan live.
     drug_key = models.CharField(max_length=40, blank=True)
@@ -102,7 +103,7 @@ class Pregnancy(models.Model):
     )
     ended_on = models.DateField("Delivery or end date", null=True, blank=True)
     breastfeeding = models.BooleanField("Breast-feeding", default=False)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=limits.NOTE)
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

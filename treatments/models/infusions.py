@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from clinic import limits
 from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 
@@ -47,7 +48,7 @@ class InfusionVisit(models.Model):
         "Observed after (minutes)", null=True, blank=True
     )
     reaction_grade = models.PositiveSmallIntegerField("Infusion reaction", null=True, blank=True)
-    reaction_note = models.TextField(blank=True)
+    reaction_note = models.TextField(blank=True, max_length=limits.NOTE)
     state = models.CharField(
         max_length=10, choices=InfusionState.choices, default=InfusionState.OPEN
     )
@@ -60,7 +61,7 @@ class InfusionVisit(models.Model):
     )
     # A neurologist's reason to record the infusion with the checklist incomplete, and what was
     # missing (the items, in words) when they did.
-    override_reason = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True, max_length=limits.REASON)
     override_missing = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -17,6 +17,7 @@ import pghistory
 from django.db import models
 from django.db.models import F, Q
 
+from clinic import limits
 from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 
@@ -72,7 +73,7 @@ class SupportiveGoal(models.Model):
     started_on = models.DateField("Set on")
     review_on = models.DateField("Review by")
     closed_on = models.DateField(null=True, blank=True)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=limits.NOTE)
     # Vitamin D (area vitamin_d): the last level known to the plan, in nmol/L, and what the
     # patient takes. A result in the lab catalogue, when it has one, is shown beside it.
     vitamin_d_level = models.DecimalField(
@@ -168,7 +169,7 @@ class SupportiveReview(models.Model):
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     reviewed_on = models.DateField()
     status = models.CharField(max_length=10, choices=GoalStatus.choices)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=limits.NOTE)
     next_review_on = models.DateField(null=True, blank=True)
     reviewed_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)

@@ -7,6 +7,7 @@ import pghistory
 from django.db import models
 from django.db.models import F, Q
 
+from clinic import limits
 from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 
@@ -35,7 +36,7 @@ class Transplant(models.Model):
     mobilised_on = models.DateField("Mobilisation date", null=True, blank=True)
     transplanted_on = models.DateField("Stem-cell reinfusion (day 0)")
     conditioning = models.CharField(max_length=12, choices=Conditioning.choices)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=limits.NOTE)
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic import limits
 from clinic.dates import from_1900
 from patients.models.scoping import PatientOwnedQuerySet
 
@@ -63,7 +64,7 @@ class TriageCall(models.Model):
     # What the caller reports.
     onset_on = models.DateField("Symptoms began on")
     duration_hours = models.PositiveIntegerField("Symptoms have lasted (hours)")
-    symptoms = models.TextField("New or worse symptoms")
+    symptoms = models.TextField("New or worse symptoms", max_length=limits.NOTE)
     # FS keys of patients.models.clinical (FS_ORDER), as on a relapse record.
     systems = models.JSONField("Systems affected", default=list, blank=True)
     fever = models.BooleanField("Fever (38 °C or more)", default=False)
@@ -89,7 +90,7 @@ class TriageCall(models.Model):
     catalogue_version = models.CharField(max_length=20)
     # What the nurse decided, and its clock (none for a pseudo-relapse).
     outcome = models.CharField(max_length=20, choices=TriageOutcome.choices)
-    advice = models.TextField("Advice given", blank=True)
+    advice = models.TextField("Advice given", blank=True, max_length=limits.NOTE)
     due_at = models.DateTimeField("Review due by", null=True, blank=True)
     review_at = models.DateTimeField("Urgent review booked for", null=True, blank=True)
     relapse = models.ForeignKey(
@@ -106,7 +107,7 @@ class TriageCall(models.Model):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    close_note = models.TextField(blank=True)
+    close_note = models.TextField(blank=True, max_length=limits.NOTE)
 
     objects = TriageCallQuerySet.as_manager()
 

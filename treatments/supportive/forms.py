@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from clinic import limits
 from clinic.accounts.models import User
 from clinic.forms import DateField, PatientDatesMixin
 from treatments.models import GoalStatus, ScreeningTool, SupportiveArea
@@ -84,7 +85,9 @@ class GoalForm(PatientDatesMixin, ReadingsMixin):
     owner = _Owner(queryset=User.objects.none(), empty_label=None)
     started_on = DateField(label="Set on")
     review_on = DateField(label="Review by")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=limits.NOTE, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     field_order = ["area", "goal", "owner", "started_on", "review_on", "note"]
 
@@ -105,7 +108,9 @@ class ReviewForm(PatientDatesMixin, ReadingsMixin):
     reviewed_on = DateField(label="Reviewed on")
     status = forms.ChoiceField(choices=GoalStatus.choices, label="Status after this review")
     next_review_on = DateField(label="Next review by", required=False)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=limits.NOTE, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     field_order = ["reviewed_on", "status", "next_review_on", "note"]
 

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic import limits
 from clinic.forms import DateField, PatientDatesMixin
 from patients.models.clinical import FS_CHOICES, Severity
 from treatments.errors import ServiceErrorMixin
@@ -41,7 +42,9 @@ class TriageCallForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
         f"({RELAPSE_TRIAGE.duration_source}).",
     )
     symptoms = forms.CharField(
-        label="New or worse symptoms", widget=forms.Textarea(attrs={"rows": 3})
+        label="New or worse symptoms",
+        max_length=limits.NOTE,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     systems = forms.MultipleChoiceField(
         label="Systems affected",
@@ -79,7 +82,10 @@ class TriageCallForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
         "with a reason in the advice.",
     )
     advice = forms.CharField(
-        label="Advice given", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="Advice given",
+        required=False,
+        max_length=limits.NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -135,6 +141,7 @@ class RelapseTreatmentForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
 class CloseCallForm(ServiceErrorMixin, forms.Form):
     note = forms.CharField(
         label="How the call ended",
+        max_length=limits.NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Seen in clinic, advice followed, admitted, handed on ...",
     )
