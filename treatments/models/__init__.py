@@ -47,6 +47,7 @@ from treatments.models.monitoring import (
     ItemStatus,
     MonitoringItem,
     MonitoringItemQuerySet,
+    OverdueRecheck,
 )
 from treatments.models.plans import (
     CURRENT_STATUSES,
@@ -142,6 +143,7 @@ __all__ = [
     "MonitoringItemQuerySet",
     "OutcomeMeasurement",
     "OutcomeSource",
+    "OverdueRecheck",
     "PlanProgress",
     "PlanStatus",
     "PmlCategoryChange",
