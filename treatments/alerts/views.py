@@ -5,6 +5,7 @@ from datetime import datetime, time
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +19,7 @@ from clinic.audit.models import Category
 from clinic.forms import DateField
 from clinic.permissions import Perm, ensure, requires
 from treatments.alerts import services as alerts
+from treatments.alerts.rows import alert_row
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
 
 
@@ -85,6 +87,7 @@ def inbox(request: ClinicRequest) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("page", None)
+    token = get_token(request)
     return render_page(
         request,
         "alerts/inbox.html",
@@ -92,7 +95,10 @@ def inbox(request: ClinicRequest) -> HttpResponse:
             "form": form,
             "page": page,
             # Each row with the steps this user may take on it (its buttons).
-            "rows": [(alert, alerts.allowed_steps(request.user, alert)) for alert in page],
+            "rows": [
+                alert_row(alert, alerts.allowed_steps(request.user, alert), csrf_token=token)
+                for alert in page
+            ],
             "querystring_prefix": query.urlencode() + "&" if query else "",
             "now": timezone.now(),
         },
@@ -124,9 +130,12 @@ def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None
             "alerts/inbox.html",
             {
                 "alert": alert,
-                "steps": alerts.allowed_steps(request.user, alert),
-                "error": error,
-                "now": timezone.now(),
+                "row": alert_row(
+                    alert,
+                    alerts.allowed_steps(request.user, alert),
+                    csrf_token=get_token(request),
+                    error=error,
+                ),
             },
             partial="alert-row",
         )

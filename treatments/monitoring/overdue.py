@@ -55,9 +55,10 @@ _RAISE = """
         CASE WHEN m.merged_why = '' THEN m.explanation
              ELSE m.explanation || ' Also the general duty: ' || m.merged_why END,
         %(action)s, left(m.source, 200), 'treatments.monitoringitem', m.id::text,
-        COALESCE(p.nurse_id, p.neurologist_id), 'open', %(at)s, '', '', false
+        (SELECT COALESCE(p.nurse_id, p.neurologist_id) FROM patients_patient p
+         WHERE p.id = m.patient_id),
+        'open', %(at)s, '', '', false
     FROM marked m
-    JOIN patients_patient p ON p.id = m.patient_id
     LEFT JOIN names n ON n.code = m.investigation
     ON CONFLICT (condition_key) DO UPDATE SET
         status = 'open', title = EXCLUDED.title, detail = EXCLUDED.detail,
@@ -75,12 +76,14 @@ FROM raised
 _FLAG_CHUNK_HEAD = """
 WITH chunk AS (
     SELECT id FROM treatments_monitoringitem
-    WHERE status IN ('scheduled', 'booked') AND window_closes_on < %(today)s AND overdue_since IS NULL
+    WHERE status IN ('scheduled', 'booked') AND window_closes_on < %(today)s
+      AND overdue_since IS NULL
+    ORDER BY window_closes_on
     LIMIT %(size)s
     FOR UPDATE SKIP LOCKED
 ), marked AS (
     UPDATE treatments_monitoringitem m SET overdue_since = %(today)s
-    FROM chunk WHERE m.id = chunk.id
+    WHERE m.id = ANY(ARRAY(SELECT id FROM chunk))
     RETURNING m.id, m.patient_id, m.investigation, m.due_on, m.window_closes_on,
               m.explanation, m.merged_why, m.source
 )"""
@@ -89,7 +92,8 @@ _FLAG_CHUNK = _FLAG_CHUNK_HEAD + _RAISE
 _TAKE_RECHECKS = """
 DELETE FROM treatments_overduerecheck
 WHERE item_id IN (
-    SELECT item_id FROM treatments_overduerecheck LIMIT %(size)s FOR UPDATE SKIP LOCKED
+    SELECT item_id FROM treatments_overduerecheck ORDER BY item_id
+    LIMIT %(size)s FOR UPDATE SKIP LOCKED
 )
 RETURNING item_id
 """
