@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from functools import lru_cache
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -54,6 +57,25 @@ _ROW_PEOPLE = [
 ]
 
 
+@lru_cache(maxsize=256)
+def _filter_fields(query: str) -> SafeString:
+    """The filter form's fields as HTML, for one query string. They show nothing but the
+    choices and what was asked, so each distinct query is rendered once per process (the
+    widgets' templates cost as much as the thirty rows of the page)."""
+    form = InboxFilterForm(QueryDict(query) or None)
+    return mark_safe(  # noqa: S308 - format_html escaped every part
+        "".join(
+            format_html(
+                '<div class="field"><label for="{}">{}</label>{}</div>',
+                field.id_for_label,
+                field.label,
+                field,
+            )
+            for field in form
+        )
+    )
+
+
 def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ignore[no-untyped-def]
     data = form.cleaned_data if form.is_valid() else {}
     # The people a row names come in the same query, and of them only what a row shows: no
@@ -93,6 +115,7 @@ def inbox(request: ClinicRequest) -> HttpResponse:
         "alerts/inbox.html",
         {
             "form": form,
+            "filter_fields": _filter_fields(request.GET.urlencode()),
             "page": page,
             # Each row with the steps this user may take on it (its buttons).
             "rows": [
