@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -156,7 +157,7 @@ class Chunk:
         return not (self.claimed or self.rechecked)
 
 
-def _parameters(today: date, at: datetime, size: int) -> dict[str, object]:
+def _parameters(today: date, at: datetime, size: int) -> dict[str, Any]:
     codes = list(INVESTIGATIONS)
     return {
         "today": today,
@@ -176,7 +177,7 @@ def _lease() -> None:
         )
 
 
-def _counts(sql: str, parameters: dict[str, object]) -> tuple[int, int, int]:
+def _counts(sql: str, parameters: dict[str, Any]) -> tuple[int, int, int]:
     """Run one of the raising statements inside the caller's chunk transaction; its counts
     (items marked, alerts created, alerts reopened)."""
     with connection.cursor() as cursor:

@@ -24,8 +24,9 @@ def sweep_overdue(self: Any) -> dict[str, int]:
     are this worker's share. Run inline (eagerly) there is nobody to share with."""
     if not self.request.is_eager:
         queue = (self.request.delivery_info or {}).get("routing_key")
+        route = {"queue": queue} if queue else {}
         for _ in range(settings.SWEEP_WORKERS - 1):
-            sweep_overdue_part.apply_async(queue=queue, expires=SWEEP_PART_EXPIRES_SECONDS)
+            sweep_overdue_part.apply_async(expires=SWEEP_PART_EXPIRES_SECONDS, **route)
     return sweeps.sweep_overdue().as_dict()
 
 
