@@ -6,9 +6,11 @@ from django.db import migrations, models
 
 # The overdue sweep's to-do list is filled by the database itself, whatever path changed a row
 # (treatments.models.monitoring.OverdueRecheck): a flagged item whose status or window changed,
-# and a flagged open item whose overdue alert stopped standing (resolved automatically, or
-# deleted). Together with monitoring_unflagged_open_idx this keeps "no flagged item without its
-# alert" true without the sweep re-reading every flagged item.
+# a flagged open item whose overdue alert stopped standing (resolved automatically, or
+# deleted), and the item of an overdue alert someone other than the sweep raised or reopened.
+# Together with monitoring_unflagged_open_idx this keeps "no flagged item without its alert"
+# (and "no overdue alert without an overdue item") true without the sweep re-reading every
+# flagged item.
 TRIGGERS = """
 CREATE FUNCTION myelin_recheck_item() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -43,6 +45,35 @@ FOR EACH ROW WHEN (
     AND NOT (OLD.status = 'resolved' AND OLD.resolved_automatically)
 ) EXECUTE FUNCTION myelin_recheck_alert_item();
 
+-- An overdue alert raised or reopened by anyone but the sweep (which flags the item first):
+-- the sweep checks that its item is overdue at all, and resolves it if not.
+CREATE FUNCTION myelin_recheck_raised_alert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO treatments_overduerecheck (item_id)
+    SELECT NEW.raised_by_id::bigint
+    WHERE NOT EXISTS (
+        SELECT 1 FROM treatments_monitoringitem m
+        WHERE m.id = NEW.raised_by_id::bigint
+          AND m.overdue_since IS NOT NULL AND m.status IN ('scheduled', 'booked'))
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER alert_overdue_recheck_raised
+AFTER INSERT ON treatments_alert
+FOR EACH ROW WHEN (
+    NEW.kind = 'overdue_monitoring' AND NEW.raised_by_type = 'treatments.monitoringitem'
+    AND NEW.raised_by_id ~ '^[0-9]{1,18}$' AND NEW.status <> 'resolved'
+) EXECUTE FUNCTION myelin_recheck_raised_alert();
+
+CREATE TRIGGER alert_overdue_recheck_reopened
+AFTER UPDATE OF status ON treatments_alert
+FOR EACH ROW WHEN (
+    NEW.kind = 'overdue_monitoring' AND NEW.raised_by_type = 'treatments.monitoringitem'
+    AND NEW.raised_by_id ~ '^[0-9]{1,18}$'
+    AND OLD.status = 'resolved' AND NEW.status <> 'resolved'
+) EXECUTE FUNCTION myelin_recheck_raised_alert();
+
 CREATE TRIGGER alert_overdue_recheck_deleted
 AFTER DELETE ON treatments_alert
 FOR EACH ROW WHEN (
@@ -52,6 +83,9 @@ FOR EACH ROW WHEN (
 """
 
 DROP_TRIGGERS = """
+DROP TRIGGER IF EXISTS alert_overdue_recheck_reopened ON treatments_alert;
+DROP TRIGGER IF EXISTS alert_overdue_recheck_raised ON treatments_alert;
+DROP FUNCTION IF EXISTS myelin_recheck_raised_alert();
 DROP TRIGGER IF EXISTS alert_overdue_recheck_deleted ON treatments_alert;
 DROP TRIGGER IF EXISTS alert_overdue_recheck_resolved ON treatments_alert;
 DROP FUNCTION IF EXISTS myelin_recheck_alert_item();

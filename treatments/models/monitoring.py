@@ -325,8 +325,10 @@ class OverdueRecheck(models.Model):
 
     Rows are written by database triggers (migration 0019), whatever path made the change (a
     service, a bulk update, an import, a person): a flagged item whose status or window
-    changed, and a flagged open item whose overdue alert stopped standing (resolved
-    automatically, or deleted). treatments.monitoring.sweeps.sweep_overdue takes them with
+    changed, a flagged open item whose overdue alert stopped standing (resolved
+    automatically, or deleted), and the item of an overdue alert raised or reopened by anyone
+    but the sweep (which flags the item first), so that an alert with no overdue item behind
+    it is resolved. treatments.monitoring.sweeps.sweep_overdue takes them with
     SKIP LOCKED, puts the item's alert right (resolve, raise or reopen) and deletes the row in
     the same transaction. No foreign key: the trigger fires inside other writers' statements,
     and a row whose item is gone is simply dropped.
