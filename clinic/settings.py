@@ -352,6 +352,9 @@ TASK_REDELIVERY_SECONDS = (
     _VISIBILITY_TIMEOUT_SECONDS + _RESTORE_INTERVAL_SECONDS * _RESTORE_THROTTLE
 )
 HEARTBEAT_INTERVAL_SECONDS = env_int("MYELIN_HEARTBEAT_SECONDS", 60, minimum=5)
+# How many workers one overdue sweep run is offered to (treatments.monitoring.tasks): each
+# claims chunks with SKIP LOCKED, so more workers finish a large backlog sooner.
+SWEEP_WORKERS = env_int("MYELIN_SWEEP_WORKERS", 2, minimum=1)
 # Tasks are found by autodiscovery (clinic/celery.py): each sub-domain's tasks.py.
 
 

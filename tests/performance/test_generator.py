@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patients.models import EdssAssessment, Patient
-from treatments.models import Alert, AlertKind, MonitoringItem
+from treatments.models import Alert, AlertKind, CarePlan, MonitoringItem
 from treatments.monitoring import sweeps
 
 
@@ -53,3 +53,17 @@ def test_a_generated_clinic_is_already_swept(generated_clinic):
     result = sweeps.sweep_overdue(at=timezone.now())
 
     assert (result.created, result.claimed, result.reopened, result.resolved) == (0, 0, 0, 0)
+
+
+def test_a_large_clinic_is_written_a_batch_of_patients_at_a_time(
+    generated_clinic, monkeypatch, capsys
+):
+    from treatments.bench import generate
+
+    monkeypatch.setattr(generate, "PATIENT_BATCH", 10)  # 90,000 patients: 2,000 at a time
+    generated_clinic(patients=24, caseload=12)
+
+    assert CarePlan.objects.count() == Patient.objects.count() == 24
+    assert not Patient.objects.filter(monitoring_items__isnull=True).exists()
+    said = capsys.readouterr().err
+    assert "[generate] patients 21-24 of 24:" in said  # each phase says how long it took

@@ -11,27 +11,24 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Sequence
-from datetime import datetime
 
 from clinic.celery import app
-from treatments.alerts.services import AlertSpec
-from treatments.monitoring import sweeps
+from treatments.monitoring import overdue, sweeps
 
 CHUNK_SIZE = 10
 PAUSE_SECONDS = float(os.environ.get("MYELIN_TEST_CHUNK_PAUSE", "1.0"))
 VISIBILITY_TIMEOUT = 6  # longer than a run here (four chunks of a second), as in production
 
-_real_raise = sweeps._raise
+_real_counts = overdue._counts
 
 
-def _raise_slowly(specs: Sequence[AlertSpec], *, at: datetime) -> tuple[int, int]:
-    counts = _real_raise(specs, at=at)
+def _counts_slowly(sql: str, parameters: dict[str, object]) -> tuple[int, int, int]:
+    counts = _real_counts(sql, parameters)
     time.sleep(PAUSE_SECONDS)  # still inside the chunk's transaction: killed here, it rolls back
     return counts
 
 
-sweeps._raise = _raise_slowly
+overdue._counts = _counts_slowly
 sweeps.sweep_overdue = functools.partial(sweeps.sweep_overdue, chunk_size=CHUNK_SIZE)  # type: ignore[assignment]
 
 app.conf.broker_transport_options = {

@@ -22,7 +22,7 @@ from tests.sweeps.conftest import NOW, TODAY, MakeItems, build_items
 from treatments.alerts import services as alerts
 from treatments.alerts.services import AlertSpec
 from treatments.models import Alert, AlertGrade, AlertKind, MonitoringItem
-from treatments.monitoring import sweeps
+from treatments.monitoring import overdue, sweeps
 from treatments.monitoring import tasks as sweep_tasks
 
 YESTERDAY = TODAY.replace(day=TODAY.day - 1)
@@ -82,25 +82,25 @@ def test_a_sweep_killed_halfway_loses_nothing_once_the_next_run_completes(
     patient_a: Patient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_items(patient_a, 35, closes_on=YESTERDAY)
-    real_raise = sweeps._raise
+    real_counts = overdue._counts
     calls = 0
 
-    def dies_in_the_second_chunk(*args: Any, **kwargs: Any) -> tuple[int, int]:
+    def dies_in_the_second_chunk(*args: Any, **kwargs: Any) -> tuple[int, int, int]:
         nonlocal calls
         calls += 1
         if calls == 2:
-            real_raise(*args, **kwargs)  # half the work done, then the worker dies
+            real_counts(*args, **kwargs)  # the chunk's work done, then the worker dies
             raise WorkerKilled
-        return real_raise(*args, **kwargs)
+        return real_counts(*args, **kwargs)
 
-    monkeypatch.setattr(sweeps, "_raise", dies_in_the_second_chunk)
+    monkeypatch.setattr(overdue, "_counts", dies_in_the_second_chunk)
     with pytest.raises(WorkerKilled):
         sweeps.sweep_overdue(at=NOW, chunk_size=10)
     # The first chunk committed; the dying chunk rolled back whole (no stamp without alert).
     assert Alert.objects.count() == 10
     assert MonitoringItem.objects.filter(overdue_since__isnull=False).count() == 10
 
-    monkeypatch.setattr(sweeps, "_raise", real_raise)
+    monkeypatch.setattr(overdue, "_counts", real_counts)
     redelivered = sweeps.sweep_overdue(at=NOW, chunk_size=10)
 
     assert redelivered.created == 25

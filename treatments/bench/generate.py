@@ -41,7 +41,7 @@ from treatments.bench.shape import (
     GenPlan,
     Staff,
 )
-from treatments.bench.writing import bulk_rows, copy_rows, reserve_ids
+from treatments.bench.writing import PATIENT_BATCH, bulk_rows, copy_rows, phase, reserve_ids
 from treatments.models import (
     Alert,
     CarePlan,
@@ -74,9 +74,10 @@ def generate(shape: ClinicShape) -> Counts:
     catalogue_services.load_catalogue()
     with transaction.atomic():
         _skip_row_triggers()
-        teams, staff = _clinicians(shape, rng, counts)
+        with phase("clinicians"):
+            teams, staff = _clinicians(shape, rng, counts)
         populate(shape, rng, staff, counts, slots=_slots(shape, teams, staff))
-    with connection.cursor() as cursor:
+    with phase("ANALYZE"), connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return counts
 
@@ -105,13 +106,20 @@ def populate(
         v.drug_key: v
         for v in ProtocolVersion.objects.filter(region=region).order_by("effective_from")
     }
-    patients = _patients(shape, rng, slots, counts, mrns)
-    clinical_picture(shape, rng, patients, counts)
-    plans = _plans(shape, rng, patients, versions, counts)
-    _monitoring(shape, rng, patients, plans, versions, review_months, counts)
-    _referrals_and_rehab(shape, rng, patients, staff, counts)
+    with phase("patients"):
+        patients = _patients(shape, rng, slots, counts, mrns)
+    # Everything below is per patient: written a batch of patients at a time, so memory stays
+    # bounded (a batch's items, not ten million) whatever the clinic's size.
+    for start in range(0, len(patients), PATIENT_BATCH):
+        batch = patients[start : start + PATIENT_BATCH]
+        with phase(f"patients {start + 1:,}-{start + len(batch):,} of {len(patients):,}"):
+            clinical_picture(shape, rng, batch, counts)
+            plans = _plans(shape, rng, batch, versions, counts)
+            _monitoring(shape, rng, batch, plans, versions, review_months, counts)
+            _referrals_and_rehab(shape, rng, batch, staff, counts)
     ids = [p.id for p in patients]
-    _derive_status(ids)
+    with phase("derived columns"):
+        _derive_status(ids)
     return ids
 
 

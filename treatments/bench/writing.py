@@ -3,7 +3,10 @@ with database-side work."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import sys
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -67,3 +70,15 @@ def bulk_rows(model: type[models.Model], rows: list[dict[str, Any]], counts: Cou
         row["id"] = row_id
     copy_rows(model, rows, counts)
     return ids
+
+
+# Patients generated (and their rows held in memory) at a time.
+PATIENT_BATCH = 2000
+
+
+@contextlib.contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Say how long a phase of the generation took (on standard error, for `make bench`)."""
+    started = time.monotonic()
+    yield
+    print(f"[generate] {name}: {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)

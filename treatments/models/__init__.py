@@ -49,6 +49,7 @@ from treatments.models.monitoring import (
     ItemStatus,
     MonitoringItem,
     MonitoringItemQuerySet,
+    OverdueRecheck,
 )
 from treatments.models.plans import (
     CURRENT_STATUSES,
@@ -167,6 +168,7 @@ __all__ = [
     "NotificationPreference",
     "OutcomeMeasurement",
     "OutcomeSource",
+    "OverdueRecheck",
     "PlanProgress",
     "PlanStatus",
     "PmlCategoryChange",

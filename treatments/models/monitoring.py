@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pghistory
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 from clinic import limits
 from patients.models.scoping import PatientOwnedQuerySet
@@ -199,6 +200,14 @@ class MonitoringItem(models.Model):
                 & Q(status__in=["scheduled", "booked", "cancelled"]),
                 name="monitoring_overdue_since_idx",
             ),
+            # Open items never flagged this episode: the overdue sweep's candidates. After a
+            # complete run none of them has a window closed before today, so a sweep with
+            # nothing due is one probe of this (small) index, however large the table.
+            models.Index(
+                fields=["window_closes_on"],
+                condition=Q(overdue_since__isnull=True) & Q(status__in=["scheduled", "booked"]),
+                name="monitoring_unflagged_open_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -309,3 +318,25 @@ class MonitoringItem(models.Model):
 
     def can_take_result(self) -> bool:
         return self.is_open
+
+
+class OverdueRecheck(models.Model):
+    """An item whose overdue episode may have changed behind the overdue sweep's back: the
+    sweep's durable to-do list, so that it never has to re-read every flagged item.
+
+    Rows are written by database triggers (migration 0019), whatever path made the change (a
+    service, a bulk update, an import, a person): a flagged item whose status or window
+    changed, a flagged open item whose overdue alert stopped standing (resolved
+    automatically, or deleted), and the item of an overdue alert raised or reopened by anyone
+    but the sweep (which flags the item first), so that an alert with no overdue item behind
+    it is resolved. treatments.monitoring.sweeps.sweep_overdue takes them with
+    SKIP LOCKED, puts the item's alert right (resolve, raise or reopen) and deletes the row in
+    the same transaction. No foreign key: the trigger fires inside other writers' statements,
+    and a row whose item is gone is simply dropped.
+    """
+
+    item_id = models.BigIntegerField(primary_key=True)
+    queued_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"recheck item {self.item_id}"

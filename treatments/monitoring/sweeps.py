@@ -66,6 +66,7 @@ from treatments.models import (
     ItemStatus,
     MonitoringItem,
 )
+from treatments.monitoring import overdue
 from treatments.plans import schedule
 from treatments.protocols.engine import add_months
 
@@ -243,76 +244,39 @@ def _item_reasons() -> list[tuple[Q | Exists, str]]:
 # ---------------------------------------------------------------------------------------------
 # Overdue monitoring
 # ---------------------------------------------------------------------------------------------
-def _overdue_spec(item: MonitoringItem) -> AlertSpec:
-    return AlertSpec(
-        patient_id=item.patient_id,
-        kind=AlertKind.OVERDUE_MONITORING,
-        grade=AlertGrade.WARNING,
-        condition_key=f"overdue:item:{item.pk}",
-        title=(
-            f"{item.investigation_name} overdue: due {item.due_on:%d %b %Y}, "
-            f"window closed {item.window_closes_on:%d %b %Y}"
-        ),
-        detail=item.why,
-        action="Book it or record the result; if it is not needed, waive it with a reason.",
-        source=item.source,
-        raised_by_type=ITEM_TYPE,
-        raised_by_id=str(item.pk),
-    )
-
-
 def overdue_candidates(*, on: date) -> QuerySet[MonitoringItem]:
-    """Overdue items a sweep still has to act on: never flagged this episode, or without a
-    standing alert. Empty after a complete run, which is what makes a repeat free."""
-    return MonitoringItem.objects.overdue(on=on).filter(
-        Q(overdue_since__isnull=True) | ~_standing("overdue:item:")
-    )
+    """Overdue items the sweep still has to flag: never flagged this episode (served by
+    monitoring_unflagged_open_idx). Empty after a complete run, which is what makes a repeat
+    an index probe. Flagged items whose alert may have stopped standing are on the recheck
+    list (OverdueRecheck), which the database's triggers keep."""
+    return MonitoringItem.objects.overdue(on=on).filter(overdue_since__isnull=True)
+
+
+OVERDUE_CHUNK_SIZE = 2000
 
 
 @_recorded_as("sweep_overdue")
-def sweep_overdue(*, at: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> SweepResult:
+def sweep_overdue(
+    *, at: datetime | None = None, chunk_size: int = OVERDUE_CHUNK_SIZE
+) -> SweepResult:
     """Flag every open item whose window closed before today (clinic time): one WARNING alert
     `overdue:item:<id>` for the patient's nurse, and `overdue_since` set on the row once per
-    episode. Resolve the alerts of items that are no longer overdue."""
+    episode; and settle the recheck list (resolve the alerts of items no longer overdue, raise
+    or reopen those of items still overdue). Set-based, chunk by chunk, each chunk claimed with
+    SKIP LOCKED (treatments.monitoring.overdue): any number of workers may run it at once,
+    each doing what the others have not taken, until nothing is left."""
     at = _now(at)
     today = clinic_today(at)
     result = SweepResult()
-    candidates, last = overdue_candidates(on=today), 0
-    while True:
-        # One transaction per chunk: a run killed here loses this chunk only, and the next run
-        # finds exactly the rows still without a standing alert.
-        with transaction.atomic():
-            chunk = _lock_chunk(candidates, after=last, size=chunk_size)
-            if not chunk:
-                break
-            ids = [item.pk for item in chunk]
-            # Compare-and-swap: only rows still unflagged are stamped; the count says who won.
-            claimed = MonitoringItem.objects.filter(pk__in=ids, overdue_since__isnull=True).update(
-                overdue_since=today
+    for take in (overdue.recheck_chunk, overdue.flag_chunk):
+        while not (chunk := take(today=today, at=at, size=chunk_size)).empty:
+            result += SweepResult(
+                created=chunk.created,
+                reopened=chunk.reopened,
+                claimed=chunk.claimed,
+                resolved=chunk.resolved,
             )
-            specs, failed = _specs(chunk, _overdue_spec, sweep="Overdue")
-            created, reopened = _raise(specs, at=at)
-        result += SweepResult(created=created, reopened=reopened, claimed=claimed, failed=failed)
-        last = ids[-1]
-
-    active = Alert.objects.filter(
-        kind=AlertKind.OVERDUE_MONITORING, raised_by_type=ITEM_TYPE, status__in=ACTIVE_STATUSES
-    )
-    moved = Exists(_item_of_alert().filter(status__in=OPEN_STATUSES, window_closes_on__gte=today))
-    resolved = _resolve(
-        active,
-        [
-            *_item_reasons(),
-            (moved, "Closed automatically: the window was moved and is open again."),
-        ],
-        at,
-    )
-    # A new episode gets a new date: clear it where the window moved later or the item was
-    # cancelled (served by monitoring_overdue_since_idx).
-    MonitoringItem.objects.filter(overdue_since__isnull=False).filter(
-        Q(status=ItemStatus.CANCELLED) | Q(status__in=OPEN_STATUSES, window_closes_on__gte=today)
-    ).update(overdue_since=None)
-    return result + SweepResult(resolved=resolved)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

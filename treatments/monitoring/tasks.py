@@ -6,14 +6,36 @@ twice, or redelivered after a worker died mid-run (acks_late) changes nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
+from django.conf import settings
 
 from treatments.monitoring import sweeps
 from treatments.plans import duties
 
 
-@shared_task(name="treatments.sweep_overdue")
-def sweep_overdue() -> dict[str, int]:
+@shared_task(name="treatments.sweep_overdue", bind=True)
+def sweep_overdue(self: Any) -> dict[str, int]:
+    """The beat's overdue sweep. It first asks SWEEP_WORKERS - 1 more workers to join in
+    (the same queue, the same expiry as a beat message), then works itself: every participant
+    claims chunks with SKIP LOCKED until none is left, so the work spreads over whoever is
+    free, and a helper that arrives late finds nothing (an index probe). The counts returned
+    are this worker's share. Run inline (eagerly) there is nobody to share with."""
+    if not self.request.is_eager:
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        route = {"queue": queue} if queue else {}
+        for _ in range(settings.SWEEP_WORKERS - 1):
+            sweep_overdue_part.apply_async(expires=SWEEP_PART_EXPIRES_SECONDS, **route)
+    return sweeps.sweep_overdue().as_dict()
+
+
+SWEEP_PART_EXPIRES_SECONDS = 900
+
+
+@shared_task(name="treatments.sweep_overdue_part")
+def sweep_overdue_part() -> dict[str, int]:
+    """A helper of one overdue sweep run (see sweep_overdue): the same work, shared."""
     return sweeps.sweep_overdue().as_dict()
 
 
