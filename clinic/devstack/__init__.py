@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from clinic.devstack.debian import ensure_chromium, ensure_pdf_libraries
-from clinic.devstack.output import fail, is_root, say
+from clinic.devstack.output import fail, is_root, running_banner, say
 from clinic.devstack.pgruntime import pg_service_bin, reachable_by_others
 from clinic.supervisor import Program, Supervisor
 
@@ -400,15 +400,6 @@ GUNICORN_LOG_OPTIONS = (
     '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
 )
 
-DEMO_LOGINS = [
-    ("Neurologist", "dr.okafor"),
-    ("MS nurse", "nurse.patel"),
-    ("Physiotherapist", "physio.lindqvist"),
-    ("Psychologist", "psych.moreau"),
-    ("Clinic admin", "admin.chen"),
-    ("Neurologist, other team (sees none of team A)", "dr.santos"),
-]
-
 
 @contextlib.contextmanager
 def services() -> Iterator[Stack]:
@@ -528,19 +519,7 @@ def cmd_run() -> int:
         signal.signal(signal.SIGTERM, on_signal)
         supervisor.start()
         url = f"http://127.0.0.1:{web_port}/"
-        banner = [
-            "",
-            "=" * 72,
-            f"  Myelin is running at {url}",
-            "",
-            "  Demo logins (password for all: see MYELIN_DEMO_PASSWORD, default 'myelin-demo-2026'):",
-            *[f"    {role:<48} {username}" for role, username in DEMO_LOGINS],
-            "",
-            f"  System status (admin): {url}system/status/",
-            "  Press Ctrl-C to stop everything.",
-            "=" * 72,
-            "",
-        ]
+        banner = running_banner(url)
         serving = False
         timed_out = False
         deadline = time.monotonic() + 60

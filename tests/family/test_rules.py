@@ -15,9 +15,9 @@ from treatments.protocols.family import (
     family_drug_keys,
     family_rule,
     plan_conception,
-    pregnancy_date_problems,
     restart_after_delivery,
 )
+from treatments.protocols.family_dates import pregnancy_date_problems
 
 TODAY = date(2026, 6, 15)
 CONCEIVE = date(2027, 1, 15)

@@ -33,7 +33,7 @@ def test_the_import_figure_imports_every_result_and_reports_a_rate(
     generated_clinic(patients=12, caseload=6)
     results_before = Result.objects.count()
     # The figure runs on a scratch copy of the bench database; here, on the test database.
-    monkeypatch.setattr(run, "_on_scratch_copy", lambda step: step())
+    monkeypatch.setattr(run, "on_scratch_copy", lambda step: step())
     monkeypatch.setattr(run, "LAB_RESULTS", 100)
     monkeypatch.setattr(run, "LAB_WORKERS", 0)  # evaluation in this process (see below)
     monkeypatch.setattr(run, "FIGURES", [])

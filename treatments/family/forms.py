@@ -12,7 +12,7 @@ from django.utils import timezone
 from clinic.forms import DateField, PatientDatesMixin
 from treatments.errors import ServiceErrorMixin
 from treatments.models import PregnancyOutcome
-from treatments.protocols import family as rules
+from treatments.protocols import family_dates
 
 
 class FamilyPlanForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
@@ -26,7 +26,9 @@ class FamilyPlanForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
 
     def clean_intended_conception_on(self) -> date:
         day: date = self.cleaned_data["intended_conception_on"]
-        problems = rules.conception_date_problems(conceive_on=day, today=timezone.localdate())
+        problems = family_dates.conception_date_problems(
+            conceive_on=day, today=timezone.localdate()
+        )
         if problems:
             raise forms.ValidationError(next(iter(problems.values())))
         return day
@@ -56,7 +58,7 @@ class PregnancyForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
         data = super().clean() or {}
         conceived_on = data.get("conceived_on")
         if conceived_on is not None:
-            problems = rules.pregnancy_date_problems(
+            problems = family_dates.pregnancy_date_problems(
                 sex=self.patient.sex,
                 born_on=self.patient.date_of_birth,
                 conceived_on=conceived_on,
@@ -85,7 +87,7 @@ class PregnancyEndForm(PatientDatesMixin, ServiceErrorMixin, forms.Form):
         data = super().clean() or {}
         ended_on = data.get("ended_on")
         if ended_on is not None:
-            problems = rules.pregnancy_date_problems(
+            problems = family_dates.pregnancy_date_problems(
                 sex=self.pregnancy.patient.sex,
                 born_on=self.pregnancy.patient.date_of_birth,
                 conceived_on=self.pregnancy.conceived_on,

@@ -35,6 +35,7 @@ from treatments.models import (
 )
 from treatments.plans.schedule import close_item_alerts
 from treatments.protocols import family as rules
+from treatments.protocols import family_dates
 
 if TYPE_CHECKING:
     from clinic.accounts.models import User
@@ -170,7 +171,9 @@ def save_family_plan(
     ensure(by, Perm.FAMILY_PLAN_RECORD)
     _editable(patient, by)
     today = timezone.localdate()
-    _first_problem(rules.conception_date_problems(conceive_on=intended_conception_on, today=today))
+    _first_problem(
+        family_dates.conception_date_problems(conceive_on=intended_conception_on, today=today)
+    )
     if Pregnancy.objects.filter(patient=patient, outcome=PregnancyOutcome.ONGOING).exists():
         raise TreatmentError(
             "This patient has an ongoing pregnancy: record its end before planning another.",
@@ -259,7 +262,7 @@ def record_pregnancy(
     _editable(patient, by)
     today = timezone.localdate()
     _first_problem(
-        rules.pregnancy_date_problems(
+        family_dates.pregnancy_date_problems(
             sex=patient.sex, born_on=patient.date_of_birth, conceived_on=conceived_on, today=today
         )
     )
@@ -346,7 +349,7 @@ def end_pregnancy(
     _first_problem(
         {
             field: message
-            for field, message in rules.pregnancy_date_problems(
+            for field, message in family_dates.pregnancy_date_problems(
                 sex=patient.sex,
                 born_on=patient.date_of_birth,
                 conceived_on=pregnancy.conceived_on,

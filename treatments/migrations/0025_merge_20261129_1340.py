@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('treatments', '0019_overdue_sweep_by_index_and_recheck'),
-        ('treatments', '0024_free_text_limits'),
+        ("treatments", "0019_overdue_sweep_by_index_and_recheck"),
+        ("treatments", "0024_free_text_limits"),
     ]
 
-    operations = [
-    ]
+    operations = []
