@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from treatments.bench import figures as collected
 from treatments.bench import lab_import, run
 from treatments.labimport import hl7v2
 from treatments.models import InboundMessage, MessageState, Result
@@ -36,12 +37,12 @@ def test_the_import_figure_imports_every_result_and_reports_a_rate(
     monkeypatch.setattr(run, "on_scratch_copy", lambda step: step())
     monkeypatch.setattr(run, "LAB_RESULTS", 100)
     monkeypatch.setattr(run, "LAB_WORKERS", 0)  # evaluation in this process (see below)
-    monkeypatch.setattr(run, "FIGURES", [])
+    monkeypatch.setattr(collected, "FIGURES", [])
 
     with django_capture_on_commit_callbacks(execute=True):
         run.lab_import()
 
-    figures = {f.name: f for f in run.FIGURES}
+    figures = {f.name: f for f in collected.FIGURES}
     rate = figures["HL7 import rate (evaluation inline)"]
     assert rate.unit == "results/s"
     assert rate.target == ">= 300/s"

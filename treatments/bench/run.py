@@ -24,7 +24,8 @@ from typing import Any
 
 import django
 
-from treatments.bench.figures import FIGURES, figure, percentile
+from treatments.bench import figures
+from treatments.bench.figures import figure, percentile
 from treatments.bench.sweep import DUE_SQL, SWEEP_DUE, on_scratch_copy, sweep
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -435,13 +436,13 @@ def report(parameters: dict[str, Any]) -> None:
     print("Parameters: " + ", ".join(f"{k}={v}" for k, v in parameters.items()))
     print(f"{'Figure':<46} {'Value':>14} {'Unit':<8} {'Target':<14} Met")
     print("-" * 92)
-    for f in FIGURES:
+    for f in figures.FIGURES:
         value = f"{f.value:,.2f}" if isinstance(f.value, float) else str(f.value)
         met = "" if f.met is None else ("yes" if f.met else "NO")
         print(f"{f.name:<46} {value:>14} {f.unit:<8} {f.target[:40]:<14} {met}")
     print()
     print(json.dumps({"parameters": parameters}))
-    for f in FIGURES:
+    for f in figures.FIGURES:
         print(f.json())
 
 
