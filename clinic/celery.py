@@ -68,6 +68,12 @@ def _send(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         logger.error("Could not queue task %s: the message broker is unreachable", task.name)
 
 
+def enqueue_now(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Queue a task at once (from an on-commit callback: what it names is committed). A broker
+    outage is logged, never raised (see _send)."""
+    _send(task, args, kwargs)
+
+
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Queue a task once the current transaction commits (Celery's delay_on_commit, typed):
     a worker never sees an id whose row is not yet visible, and a rollback queues nothing.

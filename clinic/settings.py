@@ -398,6 +398,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300},
     },
+    # Results whose evaluation task was lost (treatments.monitoring.evaluation_queue).
+    "evaluate-pending-results": {
+        "task": "treatments.evaluate_pending_results",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # Natalizumab exposure crosses 24 months with no result to trigger a reassessment.
     "reassess-pml-risk": {
         "task": "treatments.reassess_pml_risk",

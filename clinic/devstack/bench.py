@@ -12,7 +12,6 @@ from clinic.devstack import ROOT, VAR, Stack, manage, services
 from clinic.devstack.debian import ensure_debian_package
 from clinic.devstack.output import say
 
-BENCH_DB = "myelin_bench"
 # 9,000 patients give about a million monitoring items with the generator's DMT mix; about
 # five minutes of generation on a 2-core machine, well inside make bench's 20 minutes.
 BENCH_PARAMETERS = {
@@ -24,13 +23,23 @@ BENCH_PARAMETERS = {
 }
 
 
+def bench_database(patients: int) -> str:
+    """One database per clinic size, so the 9,000- and the 90,000-patient clinics can both be
+    kept and reused (the larger takes the better part of an hour to generate)."""
+    return "myelin_bench" if patients == 9000 else f"myelin_bench_{patients}"
+
+
 def cmd_bench() -> int:
-    """Build (or reuse) the clinic-sized bench database, then print every figure."""
+    """Build (or reuse) the clinic-sized bench database, then print every figure.
+
+    `MYELIN_BENCH_STEPS` (space-separated step names of treatments.bench.run, e.g. "pages load")
+    runs only those; "none" only builds the database."""
     started = time.monotonic()
+    BENCH_DB = bench_database(BENCH_PARAMETERS["patients"])
     with services() as stack:
         base, _, _ = stack.database_url.rpartition("/")
         bench_url = f"{base}/{BENCH_DB}"
-        marker = VAR / "bench-marker.json"
+        marker = VAR / f"bench-marker-{BENCH_DB}.json"
         wanted = json.dumps(BENCH_PARAMETERS, sort_keys=True)
         env = {**os.environ, **stack.env(), "DATABASE_URL": bench_url}
         import psycopg
@@ -67,8 +76,12 @@ def cmd_bench() -> int:
         # The inbox load test drives gunicorn with wrk (a C load generator, so the client does
         # not take the server's CPU); without it the bench falls back to a Python client.
         ensure_debian_package("wrk", "wrk", "the inbox load test")
+        steps = os.environ.get("MYELIN_BENCH_STEPS", "").split()
+        if steps == ["none"]:
+            say(f"Bench database {BENCH_DB} ready; no figures asked for.")
+            return 0
         result = subprocess.run(
-            [sys.executable, "-m", "treatments.bench.run"],
+            [sys.executable, "-m", "treatments.bench.run", *steps],
             env={
                 **env,
                 "DJANGO_DEBUG": "false",

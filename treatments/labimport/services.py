@@ -3,12 +3,14 @@
 Every message is first stored as received (its own transaction, so nothing is lost whatever
 happens next), then imported in one transaction: the patient matched by MRN and checked by date
 of birth, each code matched to an analyte, each result recorded through
-`monitoring.services.record_result` (unit conversion, the lab's range, closing the open item,
-evaluation after commit) or, for a later status of the same order (a corrected or final
-result), amended like any clinical record (`treatments.corrections.results
-.amend_from_laboratory`: the earlier result kept and shown struck through). Anything that stops it rolls the whole import back and holds the message in the
-review queue with the reason in plain words. The same control id from the same sender twice
-creates nothing new. Every message, and every decision on it, is in the audit trail.
+`monitoring.services.create_result`, the path a typed result takes (unit conversion, the lab's
+range, closing the open item, evaluation after commit, here in batches), or, for a later status
+of the same order (a corrected or final result), amended like any clinical record
+(`treatments.corrections.results.amend_from_laboratory`: the earlier result kept and shown
+struck through). Anything that stops it rolls the whole import back and holds the message in
+the review queue with the reason in plain words. The same control id from the same sender twice
+creates nothing new. Every message, each result it created, and every decision on it, is in
+the audit trail (one write at the end of the message's transaction).
 """
 
 from __future__ import annotations
@@ -47,9 +49,11 @@ from treatments.models import (
     MessageFormat,
     MessageState,
     Problem,
+    Result,
     ReviewItem,
     ReviewStatus,
 )
+from treatments.monitoring import evaluation_queue
 from treatments.monitoring import services as monitoring
 
 if TYPE_CHECKING:
@@ -268,15 +272,20 @@ def _receive(arrivals: Sequence[_Arrival], *, channel: str, by: User | None) -> 
         codes=code_book(),
     )
     outcomes = []
-    for arrival, (message, duplicate) in zip(arrivals, stored, strict=True):
-        if not duplicate:
-            if arrival.problem is not None:
-                kind = Problem.UNSUPPORTED if arrival.problem.unsupported else Problem.UNPARSEABLE
-                _hold(message, ImportProblem(kind, arrival.problem.message), by=by)
-            else:
-                assert arrival.report is not None
-                import_message(message, arrival.report, by=by, run=run)
-        outcomes.append(Outcome(message, duplicate=duplicate))
+    # Each message commits on its own; their results are evaluated in batches (nothing is lost
+    # if this process dies before a batch is sent: the pending-evaluation sweep takes them).
+    with evaluation_queue.batched():
+        for arrival, (message, duplicate) in zip(arrivals, stored, strict=True):
+            if not duplicate:
+                if arrival.problem is not None:
+                    kind = (
+                        Problem.UNSUPPORTED if arrival.problem.unsupported else Problem.UNPARSEABLE
+                    )
+                    _hold(message, ImportProblem(kind, arrival.problem.message), by=by)
+                else:
+                    assert arrival.report is not None
+                    import_message(message, arrival.report, by=by, run=run)
+            outcomes.append(Outcome(message, duplicate=duplicate))
     return outcomes
 
 
@@ -409,7 +418,10 @@ def import_message(
             except ImportProblem as problem:
                 problem.patient = patient
                 raise
-            count = _store(planned, report=report, message=message, patient=patient, run=run)
+            created: list[Result] = []
+            count = _store(
+                planned, report=report, message=message, patient=patient, run=run, created=created
+            )
             message.state = MessageState.IMPORTED
             message.problem = ""
             message.reason = ""
@@ -426,14 +438,31 @@ def import_message(
                     closed_by=run.recorder,
                     note=note,
                 )
-            audit.record(
-                user=by,
-                patient=patient,
-                action=Action.CREATE,
-                category=Category.MONITORING,
-                obj=message,
-                detail=f"lab message imported: {count} result(s)",
+            # The audit chain's lock is held to the commit: taken last, it is held the least.
+            results_entries = [
+                audit.Entry(
+                    patient.pk,
+                    Action.CREATE,
+                    Category.MONITORING,
+                    "treatments.result",
+                    str(result.pk),
+                    f"result {result.investigation}",
+                )
+                for result in created
+            ]
+            message_entry = audit.Entry(
+                patient.pk,
+                Action.CREATE,
+                Category.MONITORING,
+                "treatments.inboundmessage",
+                str(message.pk),
+                f"lab message imported: {count} result(s)",
             )
+            if by == run.recorder:
+                audit.record_many(user=by, entries=[*results_entries, message_entry])
+            else:  # the interface account records the results; the message came from no one
+                audit.record_many(user=run.recorder, entries=results_entries)
+                audit.record_many(user=by, entries=[message_entry])
     except ImportProblem as problem:
         run.earlier = remembered
         _hold(message, problem, by=by)
@@ -446,7 +475,10 @@ def _store(
     message: InboundMessage,
     patient: Patient,
     run: ImportRun,
+    created: list[Result],
 ) -> int:
+    """Record the planned results; the new ones are added to `created` (audited by the caller,
+    with the message; an amendment audits itself)."""
     source = f"From {report.sending_facility or 'the laboratory'}, message {report.control_id}."
     count = 0
     for result in planned:
@@ -489,7 +521,8 @@ def _store(
                     )
                 )
             else:
-                stored = monitoring.record_result(
+                # Recorded on the import's authority (its own check is lab_upload/lab_review).
+                stored = monitoring.create_result(
                     patient=patient,
                     investigation=result.investigation,
                     taken_on=result.taken_on,
@@ -499,8 +532,8 @@ def _store(
                     lab=(report.sending_facility or "Laboratory")[:120],
                     note="\n".join(p for p in (status_note, result.note, source) if p),
                     by=run.recorder,
-                    from_laboratory=True,
                 )
+                created.append(stored)
                 if result.order_key:
                     run.remember(
                         ImportedResult.objects.create(

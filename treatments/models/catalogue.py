@@ -42,6 +42,10 @@ class ProtocolVersionQuerySet(models.QuerySet["ProtocolVersion"]):
         )
 
 
+_DECODED: dict[tuple[object, ...], Protocol] = {}
+_DECODED_MAX = 512
+
+
 class ProtocolVersion(models.Model):
     """One version of one drug's protocol for one label region, frozen as JSON.
 
@@ -73,7 +77,18 @@ class ProtocolVersion(models.Model):
 
     @cached_property
     def protocol(self) -> Protocol:
-        return protocol_from_dict(self.data)
+        # A version is frozen once loaded (a change is a new version), and its Protocol is
+        # immutable: decoded once per process, not once per plan row (evaluation and the
+        # sweeps load thousands of plans).
+        key = (self.pk, self.drug_key, self.region, self.version, self.loaded_at)
+        if self.pk is None or None in key:
+            return protocol_from_dict(self.data)
+        decoded = _DECODED.get(key)
+        if decoded is None:
+            if len(_DECODED) >= _DECODED_MAX:
+                _DECODED.clear()
+            decoded = _DECODED[key] = protocol_from_dict(self.data)
+        return decoded
 
     @property
     def is_general(self) -> bool:

@@ -48,7 +48,8 @@ class ResultQuerySet(PatientCorrectableQuerySet["Result"]):
         return self.standing().filter(reviewed_at__isnull=True)
 
 
-@pghistory.track()
+# Whether an evaluation is pending is bookkeeping, not the result's clinical history.
+@pghistory.track(exclude=["evaluation_pending"])
 class Result(Correctable):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="results"
@@ -79,6 +80,10 @@ class Result(Correctable):
     )
     note = models.TextField(blank=True, max_length=limits.NOTE)
     is_abnormal = models.BooleanField(default=False)
+    # Set when the result is saved, cleared in the transaction that evaluates it: a result whose
+    # evaluation was never queued (the broker down, a batch cut short by a killed process) is
+    # found by the pending-evaluation sweep through a partial index (treatments.safety.tasks).
+    evaluation_pending = models.BooleanField(default=False, db_default=False)
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
     reviewed_by = models.ForeignKey(
@@ -100,6 +105,11 @@ class Result(Correctable):
                 fields=["patient", "recorded_at"],
                 condition=Q(reviewed_at__isnull=True),
                 name="result_unreviewed_idx",
+            ),
+            models.Index(
+                fields=["recorded_at"],
+                condition=Q(evaluation_pending=True),
+                name="result_evaluation_pending_idx",
             ),
         ]
         constraints = [

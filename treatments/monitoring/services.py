@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from clinic.audit import services as audit
 from clinic.audit.models import Action, Category
-from clinic.celery import enqueue_on_commit
 from clinic.permissions import Perm, ensure
 from patients.models import Patient
 from treatments import grading, labs
@@ -36,6 +35,7 @@ from treatments.models import (
     ResultValue,
 )
 from treatments.models.results import flag_for
+from treatments.monitoring import evaluation_queue
 from treatments.plans.schedule import close_item_alerts, resync_plan
 from treatments.protocols import (
     InvestigationKind,
@@ -193,22 +193,21 @@ def record_result(
     mri_study_ref: str = "",
     lab: str = "",
     note: str = "",
-    from_laboratory: bool = False,
 ) -> Result:
     """Store a result in canonical units with the lab's range (else the clinic default, and
     which one was used) and close the item it answers.
 
-    A typed result needs the `result_record` capability. A result the laboratory sent
-    (`from_laboratory`, the HL7 and CSV import) is recorded on the import's authority: who may
-    upload or match lab messages is the import's own check (`lab_upload`, `lab_review`).
+    A typed result needs the `result_record` capability. A result the laboratory sent (the HL7
+    and CSV import) goes through `create_result` on the import's authority: who may upload or
+    match lab messages is the import's own check (`lab_upload`, `lab_review`), and the import
+    audits each result with its message.
 
     Without an item, the result closes the earliest open item of the same investigation (or of
     a component it contains) whose window holds the date: an outside lab's ALT still counts.
     A JCV result is judged by the PML risk engine when the result is evaluated (after commit);
     the category it sets switches the natalizumab plan's surveillance MRI on.
     """
-    if not from_laboratory:
-        ensure(by, Perm.RESULT_RECORD)
+    ensure(by, Perm.RESULT_RECORD)
     with transaction.atomic():
         result = create_result(
             patient=patient,
@@ -277,7 +276,9 @@ def create_result(
     if qualitative and qualitative not in QualitativeValue.values:
         raise TreatmentError("Choose a listed finding.", field="qualitative")
     abnormal = _is_abnormal(rows, qualitative, macular_oedema)
-    with transaction.atomic():
+    # No savepoint of its own: every caller runs it inside its transaction and lets a failure
+    # roll the whole of it back (recording, amending, importing a lab message).
+    with transaction.atomic(savepoint=False):
         result = Result.objects.create(
             patient=patient,
             investigation=investigation,
@@ -292,6 +293,7 @@ def create_result(
             is_abnormal=abnormal,
             recorded_by=by,
             amends=amends,
+            evaluation_pending=True,
         )
         for row in rows:
             row.result = result
@@ -309,7 +311,7 @@ def create_result(
                 )
                 close_item_alerts([target.pk], "Closed automatically: result recorded.")
         _resync_plans_triggered_by(patient, {row.analyte for row in rows}, taken_on)
-        enqueue_on_commit("treatments.evaluate_result", result.pk)
+        evaluation_queue.queue(result.pk)
     return result
 
 

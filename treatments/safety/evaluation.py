@@ -50,7 +50,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -62,7 +62,6 @@ from treatments.models import (
     Alert,
     AlertKind,
     DmtPlan,
-    MonitoringItem,
     Result,
     ResultValue,
 )
@@ -78,7 +77,7 @@ from treatments.safety.rules import (
     RESULT_TYPE,
     Evaluation,
     History,
-    plan_for_result,
+    plan_and_answer,
     readings_of,
     resolutions_for_normal,
     rule_specs,
@@ -132,7 +131,7 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
     """Decide what a result raises and resolves (no writes except CTCAE grades)."""
     on = on or timezone.localdate()
     values = list(result.values.all())
-    plan = plan_for_result(result)
+    plan, answered = plan_and_answer(result)
     protocol = plan.protocol_version.protocol if plan else None
     history = History.load(result.patient_id, _history_analytes(result, values, protocol))
     _store_ctcae_grades(values, history, plan)
@@ -159,12 +158,8 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
             pk__in=[int(a.raised_by_id) for a in earlier_alerts if a.raised_by_id.isdigit()]
         ).values_list("pk", "taken_on")
     }
-    events = plan.plan_events(list(plan.administrations.standing()))
-    answered = (
-        MonitoringItem.objects.filter(result=result, plan=plan)
-        .values_list("rule_key", "occurrence")
-        .first()
-    )
+    administrations = list(plan.administrations.standing())
+    events = plan.plan_events(administrations)
     context = reading_context(protocol, events, result.taken_on, answered)
     for reading in readings:
         for rule in rules:
@@ -188,25 +183,36 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
             result_dates=result_dates,
             outcome=outcome,
         )
-    gate_outcome(plan=plan, result=result, history=history, on=on, outcome=outcome)
+    gate_outcome(
+        plan=plan,
+        result=result,
+        history=history,
+        on=on,
+        outcome=outcome,
+        given=[(a.kind, a.given_on) for a in administrations],
+    )
     return outcome
 
 
 def evaluate_result(*, result_id: int, on: date | None = None) -> int:
     """Evaluate a saved result; return how many alerts this call raised. Idempotent.
 
+    The result row is locked for the evaluation, and its `evaluation_pending` mark cleared in
+    the same transaction: two evaluations of one result (a task and the pending sweep) run one
+    after the other, and a failed one leaves the mark for the sweep.
     A corrected result (amended, by a clinician or the laboratory) is a new row evaluated on its
     own; the original's alerts were resolved by the correction (treatments.corrections)."""
-    try:
-        result = Result.objects.get(pk=result_id)
-    except Result.DoesNotExist:
-        logger.warning("Result %s to evaluate no longer exists", result_id)
-        return 0
-    if not result.is_standing:
-        # Corrected before its evaluation ran: it counts for nothing (its amendment, if any, is
-        # evaluated on its own).
-        return 0
     with transaction.atomic():
+        result = Result.objects.select_for_update(of=("self",)).filter(pk=result_id).first()
+        if result is None:
+            logger.warning("Result %s to evaluate no longer exists", result_id)
+            return 0
+        if result.evaluation_pending:
+            Result.objects.filter(pk=result.pk).update(evaluation_pending=False)
+        if not result.is_standing:
+            # Corrected before its evaluation ran: it counts for nothing (its amendment, if
+            # any, is evaluated on its own).
+            return 0
         outcome = evaluate(result, on=on)
         created = raise_alerts(outcome.specs)
         for ids, note in outcome.resolutions:
@@ -218,3 +224,36 @@ def evaluate_result(*, result_id: int, on: date | None = None) -> int:
             patient_id=result.patient_id, reason=f"JCV result of {result.taken_on:%d %b %Y}"
         )
     return created
+
+
+def evaluate_results(*, result_ids: Sequence[int]) -> int:
+    """Evaluate several saved results (a batch from a lab import), each in its own transaction;
+    return how many alerts they raised. One that fails is logged by id and left pending for
+    the sweep; the others are evaluated all the same."""
+    created = 0
+    for result_id in result_ids:
+        try:
+            created += evaluate_result(result_id=result_id)
+        except Exception:
+            logger.exception(
+                "Evaluation of result %s failed; the pending sweep retries it", result_id
+            )
+    return created
+
+
+# Older than this, a pending result's task is taken as lost rather than still in the queue.
+PENDING_GRACE = timedelta(minutes=5)
+PENDING_SWEEP_LIMIT = 5000
+
+
+def evaluate_pending(*, now: datetime | None = None) -> int:
+    """The safety net: evaluate every result still marked pending after PENDING_GRACE (its task
+    was never queued or never finished). Returns how many were evaluated."""
+    before = (now or timezone.now()) - PENDING_GRACE
+    ids = list(
+        Result.objects.filter(evaluation_pending=True, recorded_at__lt=before)
+        .order_by("recorded_at")
+        .values_list("pk", flat=True)[:PENDING_SWEEP_LIMIT]
+    )
+    evaluate_results(result_ids=ids)
+    return len(ids)

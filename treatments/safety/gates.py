@@ -219,9 +219,15 @@ def _gate_key_prefix(plan: DmtPlan, check: GateCheck) -> str:
 
 
 def gate_outcome(
-    *, plan: DmtPlan, result: Result, history: History, on: date, outcome: Evaluation
+    *,
+    plan: DmtPlan,
+    result: Result,
+    history: History,
+    on: date,
+    outcome: Evaluation,
+    given: Sequence[tuple[str, date]] | None = None,
 ) -> None:
-    for check in gate_status(plan, on=on, history=history):
+    for check in gate_status(plan, on=on, history=history, given=given):
         reading = check.reading
         if reading is None or reading.result_id != result.pk:
             continue

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from treatments import grading, labs
 from treatments.alerts.services import AlertSpec
@@ -30,6 +30,7 @@ from treatments.models import (
     AlertKind,
     DmtPlan,
     Flag,
+    MonitoringItem,
     PlanStatus,
     Result,
     ResultValue,
@@ -164,17 +165,17 @@ class History:
         wanted = set(analytes)
         if not wanted:
             return cls([])
-        results = list(
-            Result.objects.standing()
-            .filter(patient_id=patient_id)
-            .filter(Q(investigation__in=wanted) | Q(values__analyte__in=wanted))
-            .distinct()
-        )
         values: dict[int, list[ResultValue]] = defaultdict(list)
         for row in ResultValue.objects.filter(
             result__patient_id=patient_id, result__correction="", analyte__in=wanted
         ):
             values[row.result_id].append(row)
+        # The results named by an analyte, or carrying a value of one (no join, no DISTINCT).
+        results = list(
+            Result.objects.standing()
+            .filter(patient_id=patient_id)
+            .filter(Q(investigation__in=wanted) | Q(pk__in=list(values)))
+        )
         readings = [
             reading
             for result in results
@@ -284,16 +285,32 @@ def describe(
 # ---------------------------------------------------------------------------------------------
 def plan_for_result(result: Result) -> DmtPlan | None:
     """The plan a result is judged under (see the module docstring)."""
-    item_plan = (
-        DmtPlan.objects.filter(items__result=result).select_related("protocol_version").first()
-    )
-    if item_plan is not None:
-        return item_plan
+    return plan_and_answer(result)[0]
+
+
+def plan_and_answer(result: Result) -> tuple[DmtPlan | None, tuple[str, int] | None]:
+    """The plan a result is judged under, and the (rule key, occurrence) of that plan's item the
+    result answered, if any: one query, the patient's plans with their protocol and patient."""
+    answering = MonitoringItem.objects.filter(plan=OuterRef("pk"), result=result).order_by("pk")
     plans = list(
         DmtPlan.objects.filter(patient_id=result.patient_id)
-        .select_related("protocol_version")
+        .select_related("protocol_version", "patient")
+        .annotate(
+            answered_rule=Subquery(answering.values("rule_key")[:1]),
+            answered_occurrence=Subquery(answering.values("occurrence")[:1]),
+        )
         .order_by("-planned_on", "-id")
     )
+    plan = _judging_plan(result, plans)
+    if plan is None or getattr(plan, "answered_rule", None) is None:
+        return plan, None
+    return plan, (plan.answered_rule, plan.answered_occurrence)  # type: ignore[attr-defined]
+
+
+def _judging_plan(result: Result, plans: Sequence[DmtPlan]) -> DmtPlan | None:
+    for plan in plans:  # the plan whose item the result answered
+        if getattr(plan, "answered_rule", None) is not None:
+            return plan
     for plan in plans:
         if (
             plan.started_on is not None

@@ -13,6 +13,19 @@ def evaluate_result(result_id: int) -> int:
     return evaluation.evaluate_result(result_id=result_id)
 
 
+@shared_task(name="treatments.evaluate_results")
+def evaluate_results(result_ids: list[int]) -> int:
+    """A lab import's results, in batches (treatments.monitoring.evaluation_queue)."""
+    return evaluation.evaluate_results(result_ids=result_ids)
+
+
+@shared_task(name="treatments.evaluate_pending_results")
+def evaluate_pending_results() -> int:
+    """Every few minutes: results whose evaluation task was lost (broker down, a killed
+    import); nothing due is one probe of a partial index."""
+    return evaluation.evaluate_pending()
+
+
 @shared_task(name="treatments.reassess_pml_risk")
 def reassess_pml_risk() -> int:
     """Daily: exposure crosses 24 months as time passes, with no new result to trigger it."""
