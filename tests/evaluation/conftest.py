@@ -15,6 +15,7 @@ from patients.models import Patient
 from tests.treatments.conftest import eu_clinic, start_plan, today, us_clinic  # noqa: F401
 from treatments.models import Alert, Result
 from treatments.monitoring import services as monitoring_services
+from treatments.safety import batch as evaluation_batch
 from treatments.safety import evaluation
 
 Value = tuple[str, str, str | None, str | None]  # analyte, value, LLN, ULN (canonical unit)
@@ -45,9 +46,15 @@ def entered(
 Record = Callable[..., Result]
 
 
-@pytest.fixture
-def record(nurse: User) -> Record:
-    """Record a result through the service and run its evaluation (the task body)."""
+@pytest.fixture(params=["alone", "batched"])
+def record(request: pytest.FixtureRequest, nurse: User) -> Record:
+    """Record a result through the service and run its evaluation: the single result's task
+    body, and (the same story again) the lab import's batch task, which must decide the same."""
+    evaluate_one = (
+        (lambda pk: evaluation.evaluate_result(result_id=pk))
+        if request.param == "alone"
+        else (lambda pk: evaluation_batch.evaluate_results(result_ids=[pk]))
+    )
 
     def _record(
         patient: Patient,
@@ -66,7 +73,7 @@ def record(nurse: User) -> Record:
             **extra,
         )
         if evaluate:
-            evaluation.evaluate_result(result_id=result.pk)
+            evaluate_one(result.pk)
         return result
 
     return _record

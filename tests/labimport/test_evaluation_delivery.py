@@ -17,6 +17,7 @@ from tests.labimport.conftest import Import
 from tests.labimport.messages import lft_panel, oru
 from tests.sweeps.test_reliability import redis_down  # noqa: F401
 from treatments.models import Alert, AlertKind, Result
+from treatments.safety import batch as evaluation_batch
 from treatments.safety import evaluation
 from treatments.safety import tasks as safety_tasks
 
@@ -69,14 +70,14 @@ def test_with_the_broker_down_the_results_wait_pending_and_the_sweep_evaluates_t
     assert Result.objects.get().evaluation_pending
     assert abnormal_alerts(patient_a) == 0  # not evaluated yet
     # Within its grace period a pending result is left to the task that may still be queued.
-    assert evaluation.evaluate_pending() == 0
+    assert evaluation_batch.evaluate_pending() == 0
 
-    later = timezone.now() + evaluation.PENDING_GRACE + timedelta(seconds=1)
-    assert evaluation.evaluate_pending(now=later) == 1
+    later = timezone.now() + evaluation_batch.PENDING_GRACE + timedelta(seconds=1)
+    assert evaluation_batch.evaluate_pending(now=later) == 1
 
     assert abnormal_alerts(patient_a) == 1
     assert not Result.objects.get().evaluation_pending
-    assert evaluation.evaluate_pending(now=later) == 0  # nothing left: nothing done twice
+    assert evaluation_batch.evaluate_pending(now=later) == 0  # nothing left: nothing done twice
 
 
 def test_one_failing_evaluation_leaves_only_itself_pending(
@@ -103,8 +104,8 @@ def test_one_failing_evaluation_leaves_only_itself_pending(
     assert abnormal_alerts(patient_a) == 1
     assert f"Evaluation of result {first.pk} failed" in caplog.text
 
-    later = timezone.now() + evaluation.PENDING_GRACE + timedelta(seconds=1)
+    later = timezone.now() + evaluation_batch.PENDING_GRACE + timedelta(seconds=1)
     assert safety_tasks.evaluate_pending_results.delay().get() == 0  # within its grace
-    assert evaluation.evaluate_pending(now=later) == 1
+    assert evaluation_batch.evaluate_pending(now=later) == 1
     first.refresh_from_db()
     assert not first.evaluation_pending

@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from clinic.accounts.models import Role, User
@@ -43,11 +45,13 @@ from treatments.labimport.matching import (
 from treatments.labimport.report import LabReport, ParseProblem
 from treatments.models import (
     SENDER_PROBLEMS,
+    DmtPlan,
     ImportedResult,
     InboundMessage,
     LabCodeMapping,
     MessageFormat,
     MessageState,
+    PlanStatus,
     Problem,
     Result,
     ReviewItem,
@@ -191,6 +195,10 @@ class ImportRun:
     codes: CodeBook
     recorder: User
     patients: dict[str, Patient] = field(default_factory=dict)
+    # The latest start of each patient's plans not stopped: a result dated after it cannot be
+    # the baseline of a plan (read once for the import, not once a result).
+    latest_start: dict[int, date] = field(default_factory=dict)
+    starts_read: set[int] = field(default_factory=set)
     earlier: dict[tuple[int, str, str], ImportedResult] = field(default_factory=dict)
 
     @classmethod
@@ -202,6 +210,17 @@ class ImportRun:
         for start in range(0, len(mrns), 5000):
             chunk = sorted(mrns)[start : start + 5000]
             run.patients.update((p.mrn, p) for p in Patient.objects.filter(mrn__in=chunk))
+        run.starts_read = {p.pk for p in run.patients.values()}
+        run.latest_start = {
+            patient_id: started_on
+            for patient_id, started_on in DmtPlan.objects.filter(
+                patient__in=run.starts_read, started_on__isnull=False
+            )
+            .exclude(status=PlanStatus.STOPPED)
+            .values("patient_id")
+            .annotate(latest=Max("started_on"))
+            .values_list("patient_id", "latest")
+        }
         keys = {
             _order_key(r.sending_facility, o.order_key)
             for r in reports
@@ -217,6 +236,13 @@ class ImportRun:
 
     def remember(self, row: ImportedResult) -> None:
         self.earlier[(row.patient_id, row.order_key, row.result.investigation)] = row
+
+
+def _may_trigger(run: ImportRun, patient: Patient, taken_on: date) -> bool:
+    if patient.pk not in run.starts_read:  # matched by hand from the review queue
+        return True
+    latest = run.latest_start.get(patient.pk)
+    return latest is not None and latest >= taken_on
 
 
 def _order_key(facility: str, order_key: str) -> str:
@@ -458,11 +484,8 @@ def import_message(
                 str(message.pk),
                 f"lab message imported: {count} result(s)",
             )
-            if by == run.recorder:
-                audit.record_many(user=by, entries=[*results_entries, message_entry])
-            else:  # the interface account records the results; the message came from no one
-                audit.record_many(user=run.recorder, entries=results_entries)
-                audit.record_many(user=by, entries=[message_entry])
+            # Who imported: the uploader, or the interface account for the MLLP listener.
+            audit.record_many(user=run.recorder, entries=[*results_entries, message_entry])
     except ImportProblem as problem:
         run.earlier = remembered
         _hold(message, problem, by=by)
@@ -532,6 +555,7 @@ def _store(
                     lab=(report.sending_facility or "Laboratory")[:120],
                     note="\n".join(p for p in (status_note, result.note, source) if p),
                     by=run.recorder,
+                    check_plan_triggers=_may_trigger(run, patient, result.taken_on),
                 )
                 created.append(stored)
                 if result.order_key:

@@ -20,7 +20,7 @@ from django.db import transaction
 
 from clinic.celery import enqueue_now, enqueue_on_commit
 
-BATCH_SIZE = 25
+BATCH_SIZE = 25  # as treatments.safety.batch.BATCH
 EVALUATE_ONE = "treatments.evaluate_result"
 EVALUATE_MANY = "treatments.evaluate_results"
 

@@ -251,9 +251,14 @@ def create_result(
     lab: str = "",
     note: str = "",
     amends: Result | None = None,
+    check_plan_triggers: bool = True,
 ) -> Result:
     """Validate and save a result, close its item and queue its evaluation (the shared part of
-    recording a result and of amending one; no permission check, no audit)."""
+    recording a result and of amending one; no permission check, no audit).
+
+    `check_plan_triggers=False` is for a caller that knows no plan of the patient starts on or
+    after the result's date, so the result cannot be a plan's baseline (the lab import reads
+    that once for all its messages)."""
     if taken_on > timezone.localdate():
         raise TreatmentError("The result date cannot be in the future.", field="taken_on")
     if item is not None:
@@ -310,7 +315,8 @@ def create_result(
                     update_fields=["status", "completed_on", "result", "settled_by", "updated_at"]
                 )
                 close_item_alerts([target.pk], "Closed automatically: result recorded.")
-        _resync_plans_triggered_by(patient, {row.analyte for row in rows}, taken_on)
+        if check_plan_triggers:
+            _resync_plans_triggered_by(patient, {row.analyte for row in rows}, taken_on)
         evaluation_queue.queue(result.pk)
     return result
 

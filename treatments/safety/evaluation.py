@@ -50,7 +50,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -61,6 +62,7 @@ from treatments.models import (
     ACTIVE_STATUSES,
     Alert,
     AlertKind,
+    DmtAdministration,
     DmtPlan,
     Result,
     ResultValue,
@@ -112,7 +114,7 @@ def _store_ctcae_grades(
     return len(changed)
 
 
-def _history_analytes(
+def history_analytes(
     result: Result, values: Sequence[ResultValue], protocol: Protocol | None
 ) -> set[str]:
     wanted = {row.analyte for row in values} | {result.investigation, "alt", "ast", "bilirubin"}
@@ -127,13 +129,54 @@ def _history_analytes(
     return wanted
 
 
-def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
+@dataclass
+class Inputs:
+    """What evaluating one result reads. `Inputs.load` reads them for one result (a query
+    each); treatments.safety.batch reads them for a batch of results (a query each for all)."""
+
+    values: list[ResultValue]
+    plan: DmtPlan | None
+    answered: tuple[str, int] | None
+    history: History
+    earlier_alerts: list[Alert] = field(default_factory=list)
+    result_dates: dict[str, tuple[date, int]] = field(default_factory=dict)
+    administrations: list[DmtAdministration] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, result: Result) -> Inputs:
+        values = list(result.values.all())
+        plan, answered = plan_and_answer(result)
+        protocol = plan.protocol_version.protocol if plan else None
+        history = History.load(result.patient_id, history_analytes(result, values, protocol))
+        inputs = cls(values=values, plan=plan, answered=answered, history=history)
+        if plan is None:
+            return inputs
+        inputs.earlier_alerts = list(
+            Alert.objects.filter(
+                patient_id=result.patient_id,
+                kind=AlertKind.ABNORMAL_RESULT,
+                status__in=ACTIVE_STATUSES,
+                raised_by_type=RESULT_TYPE,
+            ).exclude(raised_by_id=str(result.pk))
+        )
+        inputs.result_dates = {
+            str(pk): (taken_on, pk)
+            for pk, taken_on in Result.objects.filter(
+                pk__in=[
+                    int(a.raised_by_id) for a in inputs.earlier_alerts if a.raised_by_id.isdigit()
+                ]
+            ).values_list("pk", "taken_on")
+        }
+        inputs.administrations = list(plan.administrations.standing())
+        return inputs
+
+
+def evaluate(result: Result, *, on: date | None = None, inputs: Inputs | None = None) -> Evaluation:
     """Decide what a result raises and resolves (no writes except CTCAE grades)."""
     on = on or timezone.localdate()
-    values = list(result.values.all())
-    plan, answered = plan_and_answer(result)
+    inputs = inputs or Inputs.load(result)
+    values, plan, answered, history = inputs.values, inputs.plan, inputs.answered, inputs.history
     protocol = plan.protocol_version.protocol if plan else None
-    history = History.load(result.patient_id, _history_analytes(result, values, protocol))
     _store_ctcae_grades(values, history, plan)
     # This result's readings carry the re-graded rows (the history's copies were loaded first).
     readings = readings_of(result, values)
@@ -144,22 +187,7 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
     if plan is None or protocol is None:
         return outcome
     rules = value_rules(protocol)
-    earlier_alerts = list(
-        Alert.objects.filter(
-            patient_id=result.patient_id,
-            kind=AlertKind.ABNORMAL_RESULT,
-            status__in=ACTIVE_STATUSES,
-            raised_by_type=RESULT_TYPE,
-        ).exclude(raised_by_id=str(result.pk))
-    )
-    result_dates = {
-        str(pk): (taken_on, pk)
-        for pk, taken_on in Result.objects.filter(
-            pk__in=[int(a.raised_by_id) for a in earlier_alerts if a.raised_by_id.isdigit()]
-        ).values_list("pk", "taken_on")
-    }
-    administrations = list(plan.administrations.standing())
-    events = plan.plan_events(administrations)
+    events = plan.plan_events(inputs.administrations)
     context = reading_context(protocol, events, result.taken_on, answered)
     for reading in readings:
         for rule in rules:
@@ -179,8 +207,8 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
             reading=reading,
             plan=plan,
             history=history,
-            earlier_alerts=earlier_alerts,
-            result_dates=result_dates,
+            earlier_alerts=inputs.earlier_alerts,
+            result_dates=inputs.result_dates,
             outcome=outcome,
         )
     gate_outcome(
@@ -189,7 +217,7 @@ def evaluate(result: Result, *, on: date | None = None) -> Evaluation:
         history=history,
         on=on,
         outcome=outcome,
-        given=[(a.kind, a.given_on) for a in administrations],
+        given=[(a.kind, a.given_on) for a in inputs.administrations],
     )
     return outcome
 
@@ -226,34 +254,15 @@ def evaluate_result(*, result_id: int, on: date | None = None) -> int:
     return created
 
 
-def evaluate_results(*, result_ids: Sequence[int]) -> int:
-    """Evaluate several saved results (a batch from a lab import), each in its own transaction;
-    return how many alerts they raised. One that fails is logged by id and left pending for
-    the sweep; the others are evaluated all the same."""
+def evaluate_each(result_ids: Sequence[int], *, on: date | None = None) -> int:
+    """Evaluate results one by one, each in its own transaction. One that fails is logged by id
+    and left pending for the sweep; the others are evaluated all the same."""
     created = 0
     for result_id in result_ids:
         try:
-            created += evaluate_result(result_id=result_id)
+            created += evaluate_result(result_id=result_id, on=on)
         except Exception:
             logger.exception(
                 "Evaluation of result %s failed; the pending sweep retries it", result_id
             )
     return created
-
-
-# Older than this, a pending result's task is taken as lost rather than still in the queue.
-PENDING_GRACE = timedelta(minutes=5)
-PENDING_SWEEP_LIMIT = 5000
-
-
-def evaluate_pending(*, now: datetime | None = None) -> int:
-    """The safety net: evaluate every result still marked pending after PENDING_GRACE (its task
-    was never queued or never finished). Returns how many were evaluated."""
-    before = (now or timezone.now()) - PENDING_GRACE
-    ids = list(
-        Result.objects.filter(evaluation_pending=True, recorded_at__lt=before)
-        .order_by("recorded_at")
-        .values_list("pk", flat=True)[:PENDING_SWEEP_LIMIT]
-    )
-    evaluate_results(result_ids=ids)
-    return len(ids)

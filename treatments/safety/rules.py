@@ -12,7 +12,7 @@ import logging
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -171,17 +171,26 @@ class History:
         ):
             values[row.result_id].append(row)
         # The results named by an analyte, or carrying a value of one (no join, no DISTINCT).
-        results = list(
-            Result.objects.standing()
-            .filter(patient_id=patient_id)
-            .filter(Q(investigation__in=wanted) | Q(pk__in=list(values)))
+        results = Result.objects.standing().filter(patient_id=patient_id)
+        return cls.of(
+            results.filter(Q(investigation__in=wanted) | Q(pk__in=list(values))), values, wanted
         )
-        readings = [
-            reading
-            for result in results
-            for reading in readings_of(result, values.get(result.pk, []))
-            if reading.analyte in wanted
-        ]
+
+    @classmethod
+    def of(
+        cls,
+        results: Iterable[Result],
+        values: Mapping[int, Sequence[ResultValue]],
+        wanted: set[str],
+    ) -> History:
+        """The history of `wanted` analytes out of standing results and their values (any
+        superset: a batch loads them once for several patients and analytes)."""
+        readings = []
+        for result in results:
+            rows = [row for row in values.get(result.pk, ()) if row.analyte in wanted]
+            if result.investigation not in wanted and not rows:
+                continue
+            readings.extend(r for r in readings_of(result, rows) if r.analyte in wanted)
         return cls(readings)
 
     def series(self, analyte: str) -> list[Reading]:
@@ -301,15 +310,22 @@ def plan_and_answer(result: Result) -> tuple[DmtPlan | None, tuple[str, int] | N
         )
         .order_by("-planned_on", "-id")
     )
-    plan = _judging_plan(result, plans)
-    if plan is None or getattr(plan, "answered_rule", None) is None:
+    answering_plan = next(
+        (p.pk for p in plans if getattr(p, "answered_rule", None) is not None), None
+    )
+    plan = judging_plan(result, plans, answering_plan)
+    if plan is None or plan.pk != answering_plan:
         return plan, None
     return plan, (plan.answered_rule, plan.answered_occurrence)  # type: ignore[attr-defined]
 
 
-def _judging_plan(result: Result, plans: Sequence[DmtPlan]) -> DmtPlan | None:
-    for plan in plans:  # the plan whose item the result answered
-        if getattr(plan, "answered_rule", None) is not None:
+def judging_plan(
+    result: Result, plans: Sequence[DmtPlan], answering_plan: int | None
+) -> DmtPlan | None:
+    """Out of the patient's plans (newest planned first): the plan of the item the result
+    answered, else the plan running on its date, else the current one, else a planned one."""
+    for plan in plans:
+        if plan.pk == answering_plan:
             return plan
     for plan in plans:
         if (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from treatments.safety import evaluation
+from treatments.safety import batch, evaluation
 from treatments.safety import services as safety_services
 
 
@@ -16,14 +16,14 @@ def evaluate_result(result_id: int) -> int:
 @shared_task(name="treatments.evaluate_results")
 def evaluate_results(result_ids: list[int]) -> int:
     """A lab import's results, in batches (treatments.monitoring.evaluation_queue)."""
-    return evaluation.evaluate_results(result_ids=result_ids)
+    return batch.evaluate_results(result_ids=result_ids)
 
 
 @shared_task(name="treatments.evaluate_pending_results")
 def evaluate_pending_results() -> int:
     """Every few minutes: results whose evaluation task was lost (broker down, a killed
     import); nothing due is one probe of a partial index."""
-    return evaluation.evaluate_pending()
+    return batch.evaluate_pending()
 
 
 @shared_task(name="treatments.reassess_pml_risk")
