@@ -185,7 +185,7 @@ class History:
     ) -> History:
         """The history of `wanted` analytes out of standing results and their values (any
         superset: a batch loads them once for several patients and analytes)."""
-        readings = []
+        readings: list[Reading] = []
         for result in results:
             rows = [row for row in values.get(result.pk, ()) if row.analyte in wanted]
             if result.investigation not in wanted and not rows:
