@@ -61,12 +61,12 @@ def load_inputs(results: Sequence[Result]) -> dict[int, Inputs]:
     ):
         answering[result_id] = (plan_id, rule_key, occurrence)
     plans: dict[int, list[DmtPlan]] = defaultdict(list)
-    for plan in (
+    for each_plan in (
         DmtPlan.objects.filter(patient_id__in=patients)
         .select_related("protocol_version", "patient")
         .order_by("-planned_on", "-id")
     ):
-        plans[plan.patient_id].append(plan)
+        plans[each_plan.patient_id].append(each_plan)
 
     inputs: dict[int, Inputs] = {}
     wanted: dict[int, set[str]] = {}
@@ -95,12 +95,12 @@ def _histories(
     ):
         values[row.result_id].append(row)
     by_patient: dict[int, list[Result]] = defaultdict(list)
-    for row in (
+    for standing in (
         Result.objects.standing()
         .filter(patient_id__in=patients)
         .filter(Q(investigation__in=analytes) | Q(pk__in=list(values)))
     ):
-        by_patient[row.patient_id].append(row)
+        by_patient[standing.patient_id].append(standing)
     for result in results:
         inputs[result.pk].history = History.of(
             by_patient[result.patient_id], values, wanted[result.pk]
