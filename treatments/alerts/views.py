@@ -253,12 +253,17 @@ def inbox(request: ClinicRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("alert", None)
-    # Each row with the steps this user may take on it (its buttons); the linked alert is
-    # shown once, at the top, highlighted.
+    # Each row with the steps this user may take on it (its buttons), which depend on the
+    # alert's family alone; the linked alert is shown once, at the top, highlighted.
+    by_family: dict[str, dict[str, bool]] = {}
+
+    def steps(alert: Alert) -> dict[str, bool]:
+        if alert.family not in by_family:
+            by_family[alert.family] = alerts.allowed_steps(request.user, alert)
+        return by_family[alert.family]
+
     rows = [
-        alert_row(alert, alerts.allowed_steps(request.user, alert))
-        for alert in page
-        if linked is None or alert.pk != linked.pk
+        alert_row(alert, steps(alert)) for alert in page if linked is None or alert.pk != linked.pk
     ]
     return_to = request.get_full_path()
     return render_page(
@@ -271,9 +276,7 @@ def inbox(request: ClinicRequest) -> HttpResponse:
             "rows": rows,
             "groups": _groups(rows) if compact else [],
             "linked": linked,
-            "linked_row": alert_row(linked, alerts.allowed_steps(request.user, linked))
-            if linked
-            else None,
+            "linked_row": alert_row(linked, steps(linked)) if linked else None,
             "link_refused": link_refused,
             "may_bulk": may(request.user, Perm.ALERT_BULK_ACKNOWLEDGE),
             "return_to": return_to,
