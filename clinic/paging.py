@@ -10,11 +10,10 @@ is the first page. Never a server error, whatever `?page=` says.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Func, IntegerField, QuerySet, Subquery, Window
+from django.db.models import Count, QuerySet, Window
 
 # Any page number above this is "past the end" already (a million pages of rows), and keeps
 # LIMIT/OFFSET far inside PostgreSQL's bigint.
@@ -31,46 +30,15 @@ def page_number(number: str | None) -> int:
     return min(max(int(number), 1), MAX_PAGE)
 
 
-def get_page(
-    queryset: QuerySet[Any],
-    number: str | None,
-    per_page: int,
-    *,
-    related: Sequence[str] = (),
-    fields: Sequence[str] = (),
-) -> Page:
-    """The page `number` of `queryset`. With `related` (select_related) and `fields` (only), the
-    page's rows are picked and counted over the filtered table alone and only they are joined
-    to their related rows, still in one statement: a window count over the joined rows joined
-    every matching row first (seven hundred for a busy inbox, for a page of thirty)."""
+def get_page(queryset: QuerySet[Any], number: str | None, per_page: int) -> Page:
     wanted = page_number(number)
-    rows = _rows(queryset, related, fields, wanted, per_page)
+    counted = queryset.annotate(paging_total=Window(Count("pk")))
+    rows = list(counted[(wanted - 1) * per_page : wanted * per_page])
     if not rows and wanted > 1:  # past the end: the last page, as Paginator.get_page does
         total = queryset.count()
-        wanted = max(1, -(-total // per_page))
-        rows = _rows(queryset, related, fields, wanted, per_page)
+        last = max(1, -(-total // per_page))
+        rows = list(counted[(last - 1) * per_page : last * per_page])
+        wanted = last
     paginator = Paginator(queryset, per_page)
     paginator.__dict__["count"] = rows[0].paging_total if rows else 0  # the cached property
     return Page(rows, wanted, paginator)
-
-
-def _rows(
-    queryset: QuerySet[Any], related: Sequence[str], fields: Sequence[str], page: int, per_page: int
-) -> list[Any]:
-    start, stop = (page - 1) * per_page, page * per_page
-    if not related and not fields:
-        return list(queryset.annotate(paging_total=Window(Count("pk")))[start:stop])
-    # The total as a scalar subquery, which PostgreSQL computes once for the statement.
-    total = (
-        queryset.order_by()
-        .annotate(paging_total=Func("pk", function="COUNT", output_field=IntegerField()))
-        .values("paging_total")
-    )
-    ids = queryset.values("pk")[start:stop]
-    return list(
-        queryset.model._default_manager.filter(pk__in=Subquery(ids))
-        .select_related(*related)
-        .only(*fields)
-        .annotate(paging_total=Subquery(total))
-        .order_by(*(queryset.query.order_by or queryset.model._meta.ordering))
-    )

@@ -1,5 +1,4 @@
-"""One query gives a page of patients and the total, with Paginator's page semantics; a page
-whose rows come with related rows joins only the page's rows, in that one query too."""
+"""One query gives a page of patients and the total, with Paginator's page semantics."""
 
 from __future__ import annotations
 
@@ -17,12 +16,6 @@ def seven_patients(team_a):
     return Patient.objects.order_by("family_name")
 
 
-# The inbox's way: the rows' related rows (select_related) and only the columns shown.
-JOINED = {"related": ("care_team",), "fields": ("family_name", "care_team__name")}
-BOTH_WAYS = pytest.mark.parametrize("joined", [{}, JOINED], ids=["counted-by-window", "joined"])
-
-
-@BOTH_WAYS
 @pytest.mark.parametrize(
     ("number", "shown", "page_number"),
     [
@@ -42,9 +35,9 @@ BOTH_WAYS = pytest.mark.parametrize("joined", [{}, JOINED], ids=["counted-by-win
     ],
 )
 def test_a_page_knows_the_total_and_its_place(
-    seven_patients, number, shown, page_number, joined, django_assert_num_queries
+    seven_patients, number, shown, page_number, django_assert_num_queries
 ):
-    page = get_page(seven_patients, number, 3, **joined)
+    page = get_page(seven_patients, number, 3)
     assert len(page.object_list) == shown
     assert page.number == page_number
     assert page.paginator.count == 7
@@ -52,30 +45,14 @@ def test_a_page_knows_the_total_and_its_place(
     assert page.has_next() == (page_number < 3)
 
 
-@BOTH_WAYS
-def test_the_page_and_its_total_are_one_query(seven_patients, joined, django_assert_num_queries):
+def test_the_page_and_its_total_are_one_query(seven_patients, django_assert_num_queries):
     with django_assert_num_queries(1):
-        page = get_page(seven_patients, "2", 3, **joined)
+        page = get_page(seven_patients, "2", 3)
         assert [p.family_name for p in page] == ["Patient3", "Patient4", "Patient5"]
         assert page.paginator.num_pages == 3
 
 
-def test_a_joined_page_keeps_the_order_and_brings_the_related_rows(
-    seven_patients, team_a, django_assert_num_queries
-):
-    newest_first = seven_patients.order_by("-family_name")
-    with django_assert_num_queries(1):
-        page = get_page(newest_first, "1", 3, **JOINED)
-        assert [(p.family_name, p.care_team.name) for p in page] == [
-            ("Patient6", team_a.name),
-            ("Patient5", team_a.name),
-            ("Patient4", team_a.name),
-        ]
-        assert page.paginator.count == 7
-
-
-@BOTH_WAYS
-def test_an_empty_list_is_one_empty_page(joined, django_assert_num_queries):
-    page = get_page(Patient.objects.none(), "1", 3, **joined)
+def test_an_empty_list_is_one_empty_page(django_assert_num_queries):
+    page = get_page(Patient.objects.none(), "1", 3)
     assert list(page) == []
     assert page.paginator.num_pages == 1

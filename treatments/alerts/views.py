@@ -113,14 +113,17 @@ _ROW_PEOPLE = [
     for person in ("owner", "escalated_to", "resolved_by")
     for name in ("first_name", "last_name", "username")
 ]
-_ROW_FIELDS = (*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
 
 
 def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ignore[no-untyped-def]
-    """The alerts the inbox lists, filtered and ordered (the rows' people are joined by the
-    page: see `inbox`)."""
     data = form.cleaned_data if form.is_valid() else {}
-    qs = Alert.objects.visible_to(request.user)
+    # The people a row names come in the same query, and of them only what a row shows: no
+    # addresses, comorbidities or password hashes.
+    qs = (
+        Alert.objects.visible_to(request.user)
+        .select_related(*_ROW_RELATED)
+        .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
+    )
     if data.get("scope") == "team":
         qs = qs.filter(alerts.team_filter(request.user))
     else:
@@ -151,7 +154,7 @@ def _linked_alert(request: ClinicRequest) -> tuple[Alert | None, bool]:
     alert = (
         Alert.objects.visible_to(request.user)
         .select_related(*_ROW_RELATED)
-        .only(*_ROW_FIELDS)
+        .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
         .filter(pk=int(raw))
         .first()
     )
@@ -241,14 +244,8 @@ def _groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def inbox(request: ClinicRequest) -> HttpResponse:
     form = InboxFilterForm(request.GET or None)
     compact = form.is_valid() and form.cleaned_data.get("layout") == "compact"
-    # The people a row names come in the same query, and of them only what a row shows: no
-    # addresses, comorbidities or password hashes.
     page = paging.get_page(
-        _inbox_queryset(request, form),
-        request.GET.get("page"),
-        50 if compact else 30,
-        related=_ROW_RELATED,
-        fields=_ROW_FIELDS,
+        _inbox_queryset(request, form), request.GET.get("page"), 50 if compact else 30
     )
     linked, link_refused = _linked_alert(request)
     shown = {a.patient_id for a in page} | ({linked.patient_id} if linked else set())
