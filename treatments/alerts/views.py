@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -28,18 +29,18 @@ from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, Ale
 
 class _CachedSelect(BoundField):
     """A filter's <select>, rendered once per (field, value) and then reused: Django renders each
-    <option> through templates of its own, a tenth of the inbox page's time. Only a
-    value the field accepts is kept (so the cache holds a few dozen strings at most); a refused
-    value, which the widget marks invalid, is rendered afresh each time."""
+    <option> through templates of its own, a tenth of the inbox page's time. Only a value the
+    field accepts is kept (so the cache holds a few dozen strings at most); a refused value,
+    which the widget marks invalid, is rendered afresh each time."""
 
-    _rendered: ClassVar[dict[tuple[type, str, str, str | None], str]] = {}
+    _rendered: ClassVar[dict[tuple[type, str, str, str | None], SafeString]] = {}
 
     def as_widget(
         self,
         widget: forms.Widget | None = None,
         attrs: dict[str, Any] | None = None,
         only_initial: bool = False,
-    ) -> str:
+    ) -> SafeString:
         if widget is not None or attrs or only_initial or self.errors:
             return super().as_widget(widget, attrs, only_initial)
         value = self.value()
