@@ -176,8 +176,7 @@ def alert_row(alert: Alert, steps: dict[str, bool]) -> dict[str, Any]:
     status = labels["status"]
     if alert.status == AlertStatus.SNOOZED:
         status += " until " + _date(alert.snoozed_until, "d M")
-    people = alert.owner.display_name if alert.owner else ""
-    people = people or "unassigned"
+    people = (alert.owner.display_name if alert.owner else "") or "unassigned"
     if alert.escalated_to:
         people += " · escalated to " + alert.escalated_to.display_name
     resolved = ""
