@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import reverse
 
+from clinic.links import route
 from clinic.permissions import Can, Perm, may
 
 
@@ -13,37 +13,37 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         return {"nav_items": []}
     items: list[tuple[str, str]] = []
     if may(user, Perm.CASELOAD_VIEW):
-        items.append(("Caseload", reverse("caseload:page")))
+        items.append(("Caseload", route("caseload:page")))
     if may(user, Perm.PATIENT_VIEW):
-        items.append(("Patients", reverse("patients:list")))
+        items.append(("Patients", route("patients:list")))
     if may(user, Perm.WORKLIST_VIEW):
-        items.append(("Monitoring", reverse("treatments:worklist")))
+        items.append(("Monitoring", route("treatments:worklist")))
     if may(user, Perm.INFUSION_CHECKLIST):
-        items.append(("Infusions", reverse("treatments:infusion_day")))
+        items.append(("Infusions", route("treatments:infusion_day")))
     if may(user, Perm.LAB_REVIEW):
-        items.append(("Lab results", reverse("labimport:queue")))
+        items.append(("Lab results", route("labimport:queue")))
     if may(user, Perm.PATIENT_VIEW):
-        items.append(("Referrals", reverse("referrals:board")))
-        items.append(("Alerts", reverse("alerts:inbox")))
-        items.append(("MDT", reverse("mdt:meetings")))
+        items.append(("Referrals", route("referrals:board")))
+        items.append(("Alerts", route("alerts:inbox")))
+        items.append(("MDT", route("mdt:meetings")))
     if may(user, Perm.NOTIFICATIONS_VIEW):
-        items.append(("Notifications", reverse("notifications:page")))
+        items.append(("Notifications", route("notifications:page")))
     if may(user, Perm.QUALITY_VIEW):
-        items.append(("Quality", reverse("quality:dashboard")))
-    items.append(("DMT catalogue", reverse("treatments:catalogue")))
+        items.append(("Quality", route("quality:dashboard")))
+    items.append(("DMT catalogue", route("treatments:catalogue")))
     if user.can_break_glass and may(user, Perm.BREAK_GLASS):
-        items.append(("Emergency access", reverse("emergency:access")))
+        items.append(("Emergency access", route("emergency:access")))
     if may(user, Perm.USER_MANAGE):
-        items.append(("Users", reverse("staff:users")))
-        items.append(("Care teams", reverse("staff:teams")))
+        items.append(("Users", route("staff:users")))
+        items.append(("Care teams", route("staff:teams")))
     if may(user, Perm.SYSTEM_STATUS_VIEW):
-        items.append(("System status", reverse("clinic:status")))
+        items.append(("System status", route("clinic:status")))
     if may(user, Perm.AUDIT_VIEW):
-        items.append(("Audit", reverse("audit:report")))
+        items.append(("Audit", route("audit:report")))
     if may(user, Perm.LAB_UPLOAD) and not may(user, Perm.LAB_REVIEW):
-        items.append(("Lab import", reverse("labimport:messages")))
+        items.append(("Lab import", route("labimport:messages")))
     if may(user, Perm.GOLIVE_IMPORT):
-        items.append(("Go-live import", reverse("treatments:golive")))
+        items.append(("Go-live import", route("treatments:golive")))
     current = request.path
     # The most specific matching entry is the current page (/patients/caseload/ is Caseload,
     # not also Patients).

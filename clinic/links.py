@@ -4,7 +4,7 @@ reverse() walks the URL resolver on each call (20-30 microseconds); an inbox pag
 alerts with four links each spent more on that than on its database queries. `link()` reverses
 a route once with a stand-in argument and fills each later argument into the same path. It is
 for routes whose single argument is an int or a UUID (their converters print them unchanged);
-anything else uses reverse().
+anything else uses reverse(). `route()` does the same for routes without arguments.
 """
 
 from __future__ import annotations
@@ -29,3 +29,13 @@ def _path(viewname: str, takes_uuid: bool) -> tuple[str, str]:
 def link(viewname: str, arg: int | uuid.UUID) -> str:
     path, stand_in = _path(viewname, isinstance(arg, uuid.UUID))
     return get_script_prefix() + path.replace(stand_in, str(arg), 1)
+
+
+@functools.cache
+def _fixed_path(viewname: str) -> str:
+    return reverse(viewname).removeprefix(get_script_prefix())
+
+
+def route(viewname: str) -> str:
+    """reverse(viewname) for a route without arguments (the navigation bar's), reversed once."""
+    return get_script_prefix() + _fixed_path(viewname)

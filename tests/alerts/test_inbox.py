@@ -196,3 +196,26 @@ def test_a_resolve_without_a_note_says_so_and_keeps_the_form(signed_in, nurse, r
     assert f'value="{too_long}"' in no_js.content.decode()
     alert.refresh_from_db()
     assert alert.status == AlertStatus.OPEN
+
+
+def test_the_filters_show_each_time_what_was_chosen_and_what_was_refused(signed_in, nurse):
+    # The filter selects are rendered once per value and reused (treatments.alerts.views): the
+    # next request with another value, or a refused one, must not get an earlier rendering.
+    client = signed_in(nurse)
+
+    def grade_select(query: str) -> str:
+        body = client.get(f"/alerts/{query}").content.decode()
+        start = body.index('<select name="grade"')
+        return body[start : body.index("</select>", start)]
+
+    critical = grade_select("?grade=critical")
+    assert '<option value="critical" selected>' in critical
+    assert 'aria-invalid="true"' not in critical
+    assert '<option value="warning" selected>' in grade_select("?grade=warning")
+    refused = grade_select("?grade=bogus")
+    assert 'aria-invalid="true"' in refused
+    assert " selected>" not in refused
+    assert grade_select("?grade=critical") == critical
+    unfiltered = grade_select("")
+    assert '<option value="" selected>' in unfiltered
+    assert '<option value="critical">' in unfiltered

@@ -1,4 +1,5 @@
-"""`link()` gives exactly what reverse() gives, for int and UUID routes, under any prefix."""
+"""`link()` and `route()` give exactly what reverse() gives, for int and UUID routes and for routes
+without arguments, under any prefix."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 import pytest
 from django.urls import reverse, set_script_prefix
 
-from clinic.links import link
+from clinic.links import link, route
 
 
 @pytest.mark.parametrize(
@@ -20,5 +21,16 @@ def test_a_link_is_what_reverse_gives(viewname, arg, prefix):
     try:
         assert link(viewname, arg) == reverse(viewname, args=[arg])
         assert link(viewname, arg).startswith(prefix)
+    finally:
+        set_script_prefix("/")
+
+
+@pytest.mark.parametrize("viewname", ["home", "alerts:inbox", "patients:list", "audit:report"])
+@pytest.mark.parametrize("prefix", ["/", "/myelin/"])
+def test_a_route_is_what_reverse_gives(viewname, prefix):
+    set_script_prefix(prefix)
+    try:
+        assert route(viewname) == reverse(viewname)
+        assert route(viewname).startswith(prefix)
     finally:
         set_script_prefix("/")

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
+from django.forms import BoundField
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -18,11 +22,43 @@ from clinic.audit.access import get_scoped_or_404, refuse_read_only
 from clinic.audit.models import Category
 from clinic.forms import DateField
 from clinic.permissions import Perm, ensure, may, requires
+from clinic.templatetags.words import plain, source_words
 from treatments.alerts import services as alerts
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
 
 
+class _CachedSelect(BoundField):
+    """A filter's <select>, rendered once per (field, value) and then reused: Django renders each
+    <option> through templates of its own, a tenth of the inbox page's time. Only a value the
+    field accepts is kept (so the cache holds a few dozen strings at most); a refused value,
+    which the widget marks invalid, is rendered afresh each time."""
+
+    _rendered: ClassVar[dict[tuple[type, str, str, str | None], SafeString]] = {}
+
+    def as_widget(
+        self,
+        widget: forms.Widget | None = None,
+        attrs: dict[str, Any] | None = None,
+        only_initial: bool = False,
+    ) -> SafeString:
+        if widget is not None or attrs or only_initial or self.errors:
+            return super().as_widget(widget, attrs, only_initial)
+        value = self.value()
+        key = (
+            type(self.form),
+            self.html_name,
+            str(self.auto_id),
+            None if value is None else str(value),
+        )
+        html = self._rendered.get(key)
+        if html is None:
+            html = self._rendered[key] = super().as_widget()
+        return html
+
+
 class InboxFilterForm(forms.Form):
+    bound_field_class = _CachedSelect
+
     scope = forms.ChoiceField(
         choices=[("mine", "Assigned to me"), ("team", "My teams")], required=False
     )
@@ -126,20 +162,79 @@ def _linked_alert(request: ClinicRequest) -> tuple[Alert | None, bool]:
     return alert, alert is None
 
 
-def _groups(rows: list[tuple[Alert, dict[str, bool]]]) -> list[dict[str, Any]]:
+def _date(value: datetime | None, fmt: str) -> str:
+    """`value|date:fmt` as a template shows it (clinic time; nothing for no value)."""
+    return "" if value is None else formats.date_format(timezone.localtime(value), fmt)
+
+
+def alert_row(alert: Alert, steps: dict[str, bool]) -> dict[str, Any]:
+    """What an alert's row shows, worked out once, as text. The template engine pays for every
+    attribute it reads from a model (a failed dictionary lookup first, then the localisation of
+    a number) and for every filter; a page of thirty rows read some thirty each."""
+    labels = alert.labels
+    patient = alert.patient
+    status = labels["status"]
+    if alert.status == AlertStatus.SNOOZED:
+        status += " until " + _date(alert.snoozed_until, "d M")
+    people = (alert.owner.display_name if alert.owner else "") or "unassigned"
+    if alert.escalated_to:
+        people += " · escalated to " + alert.escalated_to.display_name
+    resolved = ""
+    if alert.status == AlertStatus.RESOLVED:
+        resolved = "Resolved " + _date(alert.resolved_at, "d M Y H:i")
+        if alert.resolved_automatically:
+            resolved += " automatically"
+        elif alert.resolved_by:
+            resolved += " by " + alert.resolved_by.display_name
+        resolved += ": " + alert.resolution_note
+    return {
+        "alert": alert,
+        "steps": steps,
+        "pk": str(alert.pk),
+        "grade": alert.grade,
+        "grade_text": labels["grade"]
+        + (f" · CTCAE {alert.ctcae_grade}" if alert.ctcae_grade else ""),
+        "kind_label": labels["kind"],
+        "status": alert.status,
+        "status_text": status,
+        "raised": labels["raised"],
+        "is_active": alert.is_active,
+        # Acknowledge button, and a tick box in the compact inbox.
+        "acknowledgeable": steps["acknowledge"]
+        and alert.is_active
+        and alert.status != AlertStatus.ACKNOWLEDGED,
+        "family": str(alert.family),
+        "patient_url": patient.get_absolute_url(),
+        "patient_name": patient.listing_name,
+        "mrn": patient.mrn,
+        "title": plain(alert.title),
+        # None when the alert has none (the row leaves its paragraph out).
+        "detail": plain(alert.detail) if alert.detail else None,
+        "action": plain(alert.action) if alert.action else None,
+        "source": source_words(alert.source) if alert.source else None,
+        "people": people,
+        "resolved": resolved,
+        "acknowledge_url": alert.acknowledge_url,
+        "snooze_url": alert.snooze_url,
+        "resolve_url": alert.resolve_url,
+    }
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The compact inbox's rows, grouped by patient and, within a patient, by kind (the rows
     come ordered that way): [{patient, count, ids, kinds: [{label, rows}]}]."""
     groups: list[dict[str, Any]] = []
-    for alert, steps in rows:
+    for row in rows:
+        alert = row["alert"]
         if not groups or groups[-1]["patient"].pk != alert.patient_id:
             groups.append({"patient": alert.patient, "count": 0, "ids": [], "kinds": []})
         group = groups[-1]
         group["count"] += 1
-        if alert.is_active and steps["acknowledge"] and alert.status != "acknowledged":
+        if row["acknowledgeable"]:
             group["ids"].append(alert.pk)
         if not group["kinds"] or group["kinds"][-1]["kind"] != alert.kind:
-            group["kinds"].append({"kind": alert.kind, "label": alert.labels["kind"], "rows": []})
-        group["kinds"][-1]["rows"].append((alert, steps))
+            group["kinds"].append({"kind": alert.kind, "label": row["kind_label"], "rows": []})
+        group["kinds"][-1]["rows"].append(row)
     return groups
 
 
@@ -158,13 +253,19 @@ def inbox(request: ClinicRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("alert", None)
-    # Each row with the steps this user may take on it (its buttons); the linked alert is
-    # shown once, at the top, highlighted.
+    # Each row with the steps this user may take on it (its buttons), which depend on the
+    # alert's family alone; the linked alert is shown once, at the top, highlighted.
+    by_family: dict[str, dict[str, bool]] = {}
+
+    def steps(alert: Alert) -> dict[str, bool]:
+        if alert.family not in by_family:
+            by_family[alert.family] = alerts.allowed_steps(request.user, alert)
+        return by_family[alert.family]
+
     rows = [
-        (alert, alerts.allowed_steps(request.user, alert))
-        for alert in page
-        if linked is None or alert.pk != linked.pk
+        alert_row(alert, steps(alert)) for alert in page if linked is None or alert.pk != linked.pk
     ]
+    return_to = request.get_full_path()
     return render_page(
         request,
         "alerts/inbox.html",
@@ -175,12 +276,21 @@ def inbox(request: ClinicRequest) -> HttpResponse:
             "rows": rows,
             "groups": _groups(rows) if compact else [],
             "linked": linked,
-            "linked_steps": alerts.allowed_steps(request.user, linked) if linked else {},
+            "linked_row": alert_row(linked, steps(linked)) if linked else None,
             "link_refused": link_refused,
             "may_bulk": may(request.user, Perm.ALERT_BULK_ACKNOWLEDGE),
-            "return_to": request.get_full_path(),
+            "return_to": return_to,
+            "next_param": quote(return_to),  # `return_to|urlencode`, once for every row
             "querystring_prefix": query.urlencode() + "&" if query else "",
             "now": timezone.now(),
+            # What a row reads that only a single row's render sets (absent, each row's lookup
+            # would fail through the whole context stack).
+            "highlight": False,
+            "error": None,
+            "action": None,
+            # One masked token for the page's forms (the context processor's lazy token masks
+            # the secret anew, with 32 random choices, for each row's form).
+            "csrf_token": get_token(request),
         },
         partial="alert-list",
     )
@@ -229,7 +339,7 @@ def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None
             "alerts/inbox.html",
             {
                 "alert": alert,
-                "steps": alerts.allowed_steps(request.user, alert),
+                "row": alert_row(alert, alerts.allowed_steps(request.user, alert)),
                 "error": error,
                 "now": timezone.now(),
             },
@@ -249,7 +359,7 @@ def _refused(request: ClinicRequest, alert: Alert, action: str, error: str) -> H
     alert.refresh_from_db()
     context = {
         "alert": alert,
-        "steps": alerts.allowed_steps(request.user, alert),
+        "row": alert_row(alert, alerts.allowed_steps(request.user, alert)),
         "action": action,
         "action_title": ACTION_TITLES[action],
         "error": error,
