@@ -261,7 +261,7 @@ def load() -> None:
                 ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
             ).stdout.split()
         ]
-        figure(f"inbox throughput ({tool})", rate, "req/s", ">= 60 req/s", rate >= 60)
+        figure(f"inbox throughput ({tool})", rate, "req/s", ">= 100 req/s", rate >= 100)
         figure(f"inbox p99 under load ({tool})", p99, "ms", "<= 250 ms", p99 <= 250)
         peak = max((_rss_peak(pid) for pid in workers), default=0.0)
         figure("web worker peak RSS", peak, "MB", "< 120 MB", peak < 120)
