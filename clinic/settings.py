@@ -166,6 +166,10 @@ REDIS_URL = env_str("REDIS_URL", default=None, required=PRODUCTION) or "redis://
 
 # The cache holds copies of sessions (see clinic.accounts.sessions), nothing that cannot be
 # rebuilt from PostgreSQL. Short time-outs: a stalled Redis must not stall the pages.
+# The quality dashboard's figures are kept this long (treatments.quality.services); 0: always
+# worked out afresh.
+QUALITY_CACHE_SECONDS = env_int("MYELIN_QUALITY_CACHE_SECONDS", 600, minimum=0, maximum=86400)
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -193,6 +193,14 @@ def _audit_checkpoints_of_this_test(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _quality_figures_worked_out_each_time() -> None:
+    # Tests change the data between two looks at the dashboard; its cache has a test of its own.
+    from django.conf import settings
+
+    settings.QUALITY_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing() -> None:
     # The real hasher is deliberately slow (about 0.5 s a password); tests do not need that.
     from django.conf import settings

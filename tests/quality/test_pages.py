@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from django.db import connection
@@ -205,3 +206,29 @@ def PERIOD_DAY(n: int):
     from datetime import date, timedelta
 
     return date(2026, 1, 5) + timedelta(days=n * 3)
+
+
+def test_the_figures_are_kept_a_few_minutes_and_say_when_they_were_worked_out(
+    signed_in, nurse, clinic, settings
+):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.QUALITY_CACHE_SECONDS = 600
+    client = signed_in(nurse)
+    first = client.get(DASHBOARD, PERIOD).content.decode()
+    assert "4 of 8 items whose window closed in the period" in first
+    assert "figures as of 12:00" in first  # the clinic day's frozen clock
+
+    # An item closing later changes the figures only once the kept ones expire.
+    plan = DmtPlan.objects.filter(patient=clinic.alice).first()
+    day = date(2026, 3, 15)
+    item(plan, "fbc", day, ItemStatus.DONE_IN_WINDOW, done=day)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(DASHBOARD, PERIOD).content.decode()
+    assert "4 of 8 items whose window closed in the period" in again
+    assert not any("treatments_monitoringitem" in q["sql"] for q in queries.captured_queries)
+
+    cache.clear()
+    fresh = client.get(DASHBOARD, PERIOD).content.decode()
+    assert "5 of 9 items whose window closed in the period" in fresh

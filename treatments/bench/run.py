@@ -137,7 +137,11 @@ BENCH_ADMIN = "bench.admin"
 
 def quality() -> None:
     """The quality dashboard over its default period (the last 12 months): the whole clinic,
-    as a clinic admin sees it, and one team, as its nurse sees it."""
+    as a clinic admin sees it, and one team, as its nurse sees it, each worked out afresh for
+    every request; then the whole clinic as the page serves it again within
+    QUALITY_CACHE_SECONDS (from the cache)."""
+    from django.test.utils import override_settings
+
     from clinic.accounts.models import Role, User
     from treatments.bench.generate import BENCH_PASSWORD
 
@@ -148,9 +152,20 @@ def quality() -> None:
     if created:
         admin.set_password(BENCH_PASSWORD)
         admin.save(update_fields=["password"])
-    time_page(
-        "quality dashboard, whole clinic", admin.username, "/quality/", target_ms=QUALITY_TARGET_MS
-    )
+    with override_settings(QUALITY_CACHE_SECONDS=0):
+        time_page(
+            "quality dashboard, whole clinic",
+            admin.username,
+            "/quality/",
+            target_ms=QUALITY_TARGET_MS,
+        )
+    with override_settings(QUALITY_CACHE_SECONDS=600):
+        time_page(
+            "quality dashboard, whole clinic, kept figures",
+            admin.username,
+            "/quality/",
+            target_ms=QUALITY_TARGET_MS,
+        )
     nurse = (
         User.objects.filter(role=Role.NURSE, email__endswith="@bench.invalid")
         .order_by("id")
@@ -159,9 +174,10 @@ def quality() -> None:
     if nurse is None:
         figure("quality dashboard, one team", "not available", "", "no generated nurse")
         return
-    time_page(
-        "quality dashboard, one team", nurse.username, "/quality/", target_ms=QUALITY_TARGET_MS
-    )
+    with override_settings(QUALITY_CACHE_SECONDS=0):
+        time_page(
+            "quality dashboard, one team", nurse.username, "/quality/", target_ms=QUALITY_TARGET_MS
+        )
 
 
 LAB_RESULTS = int(os.environ.get("MYELIN_BENCH_LAB_RESULTS", "10000"))

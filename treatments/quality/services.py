@@ -28,6 +28,7 @@ patients. What each figure counts, deliberately:
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,9 +36,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from clinic.accounts.models import CareTeam
 from patients.models import EdssAssessment, Patient, PatientStatus, Referral
@@ -549,6 +553,7 @@ class Dashboard:
     edss: EdssCoverage
     referrals: Referrals
     acknowledgement: Acknowledgement
+    worked_out_at: datetime | None = None
 
 
 def dashboard(*, scope: Scope, period: Period) -> Dashboard:
@@ -560,4 +565,28 @@ def dashboard(*, scope: Scope, period: Period) -> Dashboard:
         edss=edss_coverage(scope=scope, period=period),
         referrals=referral_response(scope=scope, period=period),
         acknowledgement=acknowledgement_time(scope=scope, period=period),
+        worked_out_at=timezone.now(),
     )
+
+
+def recent_dashboard(*, scope: Scope, period: Period) -> Dashboard:
+    """The dashboard as worked out at most `settings.QUALITY_CACHE_SECONDS` ago (the page says
+    when). Its statements read a year of the whole clinic's monitoring, about 1.4 s at 90,000
+    patients: a team lead opening it again, or a colleague with the same teams and period, gets
+    the same figures from the cache. Counts only, never a patient; with Redis down it is
+    worked out every time."""
+    seconds = settings.QUALITY_CACHE_SECONDS
+    if seconds <= 0:
+        return dashboard(scope=scope, period=period)
+    teams = "all" if scope.team_ids is None else ",".join(map(str, scope.team_ids))
+    key = f"quality:v1:{teams}:{period.start}:{period.end}:{period.today}"
+    try:
+        cached = cache.get(key)
+    except RedisError:
+        return dashboard(scope=scope, period=period)
+    if isinstance(cached, Dashboard):
+        return cached
+    board = dashboard(scope=scope, period=period)
+    with contextlib.suppress(RedisError):
+        cache.set(key, board, timeout=seconds)
+    return board

@@ -43,7 +43,7 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
         "can_drill": may(request.user, Perm.QUALITY_DRILLDOWN),
     }
     if form.is_valid():
-        board = services.dashboard(scope=form.scope(), period=form.period())
+        board = services.recent_dashboard(scope=form.scope(), period=form.period())
         context |= {
             "board": board,
             "charts": trend_charts(board, today=form.today),
