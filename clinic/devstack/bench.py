@@ -14,8 +14,9 @@ from clinic.devstack.output import say
 
 # 9,000 patients give about a million monitoring items with the generator's DMT mix; about
 # five minutes of generation on a 2-core machine, well inside make bench's 20 minutes.
+PATIENTS = int(os.environ.get("MYELIN_BENCH_PATIENTS", "9000"))
 BENCH_PARAMETERS = {
-    "patients": int(os.environ.get("MYELIN_BENCH_PATIENTS", "9000")),
+    "patients": PATIENTS,
     "seed": int(os.environ.get("MYELIN_BENCH_SEED", "1")),
     "clinicians_per_team": "4,3,2",
     "caseload": 100,
@@ -35,32 +36,32 @@ def cmd_bench() -> int:
     `MYELIN_BENCH_STEPS` (space-separated step names of treatments.bench.run, e.g. "pages load")
     runs only those; "none" only builds the database."""
     started = time.monotonic()
-    BENCH_DB = bench_database(BENCH_PARAMETERS["patients"])
+    bench_db = bench_database(PATIENTS)
     with services() as stack:
         base, _, _ = stack.database_url.rpartition("/")
-        bench_url = f"{base}/{BENCH_DB}"
-        marker = VAR / f"bench-marker-{BENCH_DB}.json"
+        bench_url = f"{base}/{bench_db}"
+        marker = VAR / f"bench-marker-{bench_db}.json"
         wanted = json.dumps(BENCH_PARAMETERS, sort_keys=True)
         env = {**os.environ, **stack.env(), "DATABASE_URL": bench_url}
         import psycopg
 
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
             exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]
+                "SELECT 1 FROM pg_database WHERE datname = %s", [bench_db]
             ).fetchone()
             reuse = exists is not None and marker.exists() and marker.read_text() == wanted
             if not reuse:
                 marker.unlink(missing_ok=True)
-                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-                conn.execute(f"CREATE DATABASE {BENCH_DB}")
+                conn.execute(f"DROP DATABASE IF EXISTS {bench_db} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {bench_db}")
         bench_stack = Stack(bench_url, stack.redis_url)
         manage(
             bench_stack, "migrate", "--no-input", quiet=True
         )  # also brings a reused one up to date
         if reuse:
-            say(f"Reusing the bench database {BENCH_DB} (same parameters).")
+            say(f"Reusing the bench database {bench_db} (same parameters).")
         else:
-            say(f"Building the bench database {BENCH_DB}: {wanted}")
+            say(f"Building the bench database {bench_db}: {wanted}")
             p = BENCH_PARAMETERS
             manage(
                 bench_stack,
@@ -78,7 +79,7 @@ def cmd_bench() -> int:
         ensure_debian_package("wrk", "wrk", "the inbox load test")
         steps = os.environ.get("MYELIN_BENCH_STEPS", "").split()
         if steps == ["none"]:
-            say(f"Bench database {BENCH_DB} ready; no figures asked for.")
+            say(f"Bench database {bench_db} ready; no figures asked for.")
             return 0
         result = subprocess.run(
             [sys.executable, "-m", "treatments.bench.run", *steps],
