@@ -47,10 +47,8 @@ Deliberate choices (each is also stated where it is applied):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -59,27 +57,18 @@ from django.utils import timezone
 
 from treatments.alerts.services import auto_resolve, raise_alerts
 from treatments.models import (
-    ACTIVE_STATUSES,
-    Alert,
-    AlertKind,
-    DmtAdministration,
     DmtPlan,
     Result,
     ResultValue,
 )
-from treatments.protocols import (
-    Protocol,
-    analytes_of,
-)
 from treatments.safety.applies import reading_context, rule_applies
-from treatments.safety.gates import gate_history_analytes, gate_outcome
+from treatments.safety.gates import gate_outcome
 from treatments.safety.hys_law import hys_law_spec
+from treatments.safety.inputs import Inputs
 from treatments.safety.rules import (
     JCV,
-    RESULT_TYPE,
     Evaluation,
     History,
-    plan_and_answer,
     readings_of,
     resolutions_for_normal,
     rule_specs,
@@ -112,63 +101,6 @@ def _store_ctcae_grades(
     if changed:
         ResultValue.objects.bulk_update(changed, ["ctcae_grade"])
     return len(changed)
-
-
-def history_analytes(
-    result: Result, values: Sequence[ResultValue], protocol: Protocol | None
-) -> set[str]:
-    wanted = {row.analyte for row in values} | {result.investigation, "alt", "ast", "bilirubin"}
-    if protocol is not None:
-        for rule in value_rules(protocol):
-            wanted.add(rule.analyte or "")
-            wanted.update(c.analyte for c in rule.also)
-        wanted |= gate_history_analytes(protocol)
-    with contextlib.suppress(LookupError):
-        wanted.update(analytes_of(result.investigation))
-    wanted.discard("")
-    return wanted
-
-
-@dataclass
-class Inputs:
-    """What evaluating one result reads. `Inputs.load` reads them for one result (a query
-    each); treatments.safety.batch reads them for a batch of results (a query each for all)."""
-
-    values: list[ResultValue]
-    plan: DmtPlan | None
-    answered: tuple[str, int] | None
-    history: History
-    earlier_alerts: list[Alert] = field(default_factory=list)
-    result_dates: dict[str, tuple[date, int]] = field(default_factory=dict)
-    administrations: list[DmtAdministration] = field(default_factory=list)
-
-    @classmethod
-    def load(cls, result: Result) -> Inputs:
-        values = list(result.values.all())
-        plan, answered = plan_and_answer(result)
-        protocol = plan.protocol_version.protocol if plan else None
-        history = History.load(result.patient_id, history_analytes(result, values, protocol))
-        inputs = cls(values=values, plan=plan, answered=answered, history=history)
-        if plan is None:
-            return inputs
-        inputs.earlier_alerts = list(
-            Alert.objects.filter(
-                patient_id=result.patient_id,
-                kind=AlertKind.ABNORMAL_RESULT,
-                status__in=ACTIVE_STATUSES,
-                raised_by_type=RESULT_TYPE,
-            ).exclude(raised_by_id=str(result.pk))
-        )
-        inputs.result_dates = {
-            str(pk): (taken_on, pk)
-            for pk, taken_on in Result.objects.filter(
-                pk__in=[
-                    int(a.raised_by_id) for a in inputs.earlier_alerts if a.raised_by_id.isdigit()
-                ]
-            ).values_list("pk", "taken_on")
-        }
-        inputs.administrations = list(plan.administrations.standing())
-        return inputs
 
 
 def evaluate(result: Result, *, on: date | None = None, inputs: Inputs | None = None) -> Evaluation:

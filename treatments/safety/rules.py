@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 
 from treatments import grading, labs
 from treatments.alerts.services import AlertSpec
@@ -30,7 +30,6 @@ from treatments.models import (
     AlertKind,
     DmtPlan,
     Flag,
-    MonitoringItem,
     PlanStatus,
     Result,
     ResultValue,
@@ -292,33 +291,6 @@ def describe(
 # ---------------------------------------------------------------------------------------------
 # Plans and protocols
 # ---------------------------------------------------------------------------------------------
-def plan_for_result(result: Result) -> DmtPlan | None:
-    """The plan a result is judged under (see the module docstring)."""
-    return plan_and_answer(result)[0]
-
-
-def plan_and_answer(result: Result) -> tuple[DmtPlan | None, tuple[str, int] | None]:
-    """The plan a result is judged under, and the (rule key, occurrence) of that plan's item the
-    result answered, if any: one query, the patient's plans with their protocol and patient."""
-    answering = MonitoringItem.objects.filter(plan=OuterRef("pk"), result=result).order_by("pk")
-    plans = list(
-        DmtPlan.objects.filter(patient_id=result.patient_id)
-        .select_related("protocol_version", "patient")
-        .annotate(
-            answered_rule=Subquery(answering.values("rule_key")[:1]),
-            answered_occurrence=Subquery(answering.values("occurrence")[:1]),
-        )
-        .order_by("-planned_on", "-id")
-    )
-    answering_plan = next(
-        (p.pk for p in plans if getattr(p, "answered_rule", None) is not None), None
-    )
-    plan = judging_plan(result, plans, answering_plan)
-    if plan is None or plan.pk != answering_plan:
-        return plan, None
-    return plan, (plan.answered_rule, plan.answered_occurrence)  # type: ignore[attr-defined]
-
-
 def judging_plan(
     result: Result, plans: Sequence[DmtPlan], answering_plan: int | None
 ) -> DmtPlan | None:
