@@ -56,3 +56,43 @@ def test_an_empty_list_is_one_empty_page(django_assert_num_queries):
     page = get_page(Patient.objects.none(), "1", 3)
     assert list(page) == []
     assert page.paginator.num_pages == 1
+
+
+def test_a_costly_list_finds_its_page_by_id_and_reads_only_those_rows(
+    seven_patients, django_assert_num_queries
+):
+    asked: list[list[int]] = []
+
+    def fetch(ids):
+        asked.append(ids)
+        return Patient.objects.filter(pk__in=ids).order_by("-family_name")  # any order
+
+    with django_assert_num_queries(2):
+        page = get_page(seven_patients, "2", 3, fetch=fetch)
+        assert [p.family_name for p in page] == ["Patient3", "Patient4", "Patient5"]
+    assert len(asked[0]) == 3
+    assert page.paginator.count == 7
+    assert page.number == 2
+
+
+def test_a_row_gone_before_it_was_read_is_left_out(seven_patients):
+    page = get_page(
+        seven_patients,
+        "1",
+        3,
+        fetch=lambda ids: Patient.objects.filter(pk__in=ids).exclude(family_name="Patient1"),
+    )
+    assert [p.family_name for p in page] == ["Patient0", "Patient2"]
+    assert page.paginator.count == 7
+
+
+def test_a_costly_list_past_its_end_is_its_last_page(seven_patients):
+    page = get_page(seven_patients, "99", 3, fetch=lambda ids: Patient.objects.filter(pk__in=ids))
+    assert [p.family_name for p in page] == ["Patient6"]
+    assert page.number == 3
+
+
+def test_an_empty_costly_list_reads_no_rows():
+    page = get_page(Patient.objects.none(), "1", 3, fetch=lambda ids: 1 / 0)  # never called
+    assert list(page) == []
+    assert page.paginator.num_pages == 1

@@ -24,7 +24,8 @@ CASELOAD_BUDGET = 5
 # each with its own fixed count (pinned in tests/patients/test_patient_pages.py).
 PATIENT_PAGE_BUDGET = 9
 WORKLIST_BUDGET = 10  # + the tab counts (open triage calls included) and the rows
-INBOX_BUDGET = 4
+# The page's ids and total (scoped, no joins), then those rows with their people.
+INBOX_BUDGET = 5
 REFERRAL_BOARD_BUDGET = 5
 # The team choices (the form's and the scope's) and the dashboard's five aggregate statements.
 QUALITY_BUDGET = 9

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.forms import BoundField
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
@@ -116,15 +117,22 @@ _ROW_PEOPLE = [
 ]
 
 
-def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm):  # type: ignore[no-untyped-def]
+def _rows(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    """Alerts with the people a row names, in the same query, and of them only what a row
+    shows: no addresses, comorbidities or password hashes."""
+    return alerts.select_related(*_ROW_RELATED).only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
+
+
+def _fetch_rows(ids: list[int]) -> QuerySet[Alert]:
+    """The rows of a page the scoped inbox query found (paging.get_page's `fetch`)."""
+    return _rows(Alert.objects.filter(pk__in=ids))
+
+
+def _inbox_queryset(request: ClinicRequest, form: InboxFilterForm) -> QuerySet[Alert]:
+    """The alerts the inbox lists, scoped and ordered: it finds the page, and `_fetch_rows`
+    reads that page's rows (joining thirty alerts to their people, not the whole inbox)."""
     data = form.cleaned_data if form.is_valid() else {}
-    # The people a row names come in the same query, and of them only what a row shows: no
-    # addresses, comorbidities or password hashes.
-    qs = (
-        Alert.objects.visible_to(request.user)
-        .select_related(*_ROW_RELATED)
-        .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
-    )
+    qs = Alert.objects.visible_to(request.user)
     if data.get("scope") == "team":
         qs = qs.filter(alerts.team_filter(request.user))
     else:
@@ -152,13 +160,7 @@ def _linked_alert(request: ClinicRequest) -> tuple[Alert | None, bool]:
         return None, False
     if not (raw.isascii() and raw.isdigit() and len(raw) < 12):
         return None, True
-    alert = (
-        Alert.objects.visible_to(request.user)
-        .select_related(*_ROW_RELATED)
-        .only(*_ALERT_FIELDS, *_ROW_PATIENT, *_ROW_PEOPLE)
-        .filter(pk=int(raw))
-        .first()
-    )
+    alert = _rows(Alert.objects.visible_to(request.user).filter(pk=int(raw))).first()
     return alert, alert is None
 
 
@@ -245,7 +247,10 @@ def inbox(request: ClinicRequest) -> HttpResponse:
     form = InboxFilterForm(request.GET or None)
     compact = form.is_valid() and form.cleaned_data.get("layout") == "compact"
     page = paging.get_page(
-        _inbox_queryset(request, form), request.GET.get("page"), 50 if compact else 30
+        _inbox_queryset(request, form),
+        request.GET.get("page"),
+        50 if compact else 30,
+        fetch=_fetch_rows,
     )
     linked, link_refused = _linked_alert(request)
     shown = {a.patient_id for a in page} | ({linked.patient_id} if linked else set())
