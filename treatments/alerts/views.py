@@ -11,6 +11,7 @@ from django.forms import BoundField
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,6 +26,7 @@ from clinic.forms import DateField
 from clinic.permissions import Perm, ensure, may, requires
 from clinic.templatetags.words import plain, source_words
 from treatments.alerts import services as alerts
+from treatments.alerts.cards import card
 from treatments.models import ACTIVE_STATUSES, Alert, AlertGrade, AlertKind, AlertStatus
 
 
@@ -270,6 +272,12 @@ def inbox(request: ClinicRequest) -> HttpResponse:
     rows = [
         alert_row(alert, steps(alert)) for alert in page if linked is None or alert.pk != linked.pk
     ]
+    # One masked token for the page's forms (the context processor's lazy token masks the
+    # secret anew, with 32 random choices, for each form).
+    csrf_token = get_token(request)
+    if not compact:
+        for row in rows:
+            row["card"] = card(row, csrf_token=csrf_token)
     return_to = request.get_full_path()
     return render_page(
         request,
@@ -281,21 +289,17 @@ def inbox(request: ClinicRequest) -> HttpResponse:
             "rows": rows,
             "groups": _groups(rows) if compact else [],
             "linked": linked,
-            "linked_row": alert_row(linked, steps(linked)) if linked else None,
+            "linked_card": (
+                card(alert_row(linked, steps(linked)), csrf_token=csrf_token, highlight=True)
+                if linked
+                else ""
+            ),
             "link_refused": link_refused,
             "may_bulk": may(request.user, Perm.ALERT_BULK_ACKNOWLEDGE),
             "return_to": return_to,
             "next_param": quote(return_to),  # `return_to|urlencode`, once for every row
             "querystring_prefix": query.urlencode() + "&" if query else "",
-            "now": timezone.now(),
-            # What a row reads that only a single row's render sets (absent, each row's lookup
-            # would fail through the whole context stack).
-            "highlight": False,
-            "error": None,
-            "action": None,
-            # One masked token for the page's forms (the context processor's lazy token masks
-            # the secret anew, with 32 random choices, for each row's form).
-            "csrf_token": get_token(request),
+            "csrf_token": csrf_token,
         },
         partial="alert-list",
     )
@@ -337,19 +341,10 @@ def _visible_alert(request: ClinicRequest, alert_id: int, verb: str) -> Alert:
 
 
 def _after_action(request: ClinicRequest, alert: Alert, error: str | None = None) -> HttpResponse:
-    if getattr(request, "htmx", False):
+    if getattr(request, "htmx", False):  # the alert's card, swapped into its place
         alert.refresh_from_db()
-        return render_page(
-            request,
-            "alerts/inbox.html",
-            {
-                "alert": alert,
-                "row": alert_row(alert, alerts.allowed_steps(request.user, alert)),
-                "error": error,
-                "now": timezone.now(),
-            },
-            partial="alert-row",
-        )
+        row = alert_row(alert, alerts.allowed_steps(request.user, alert))
+        return HttpResponse(card(row, csrf_token=get_token(request), error=error))
     if error:
         messages.error(request, error)
     return redirect(safe_next(request) or "alerts:inbox")
@@ -364,18 +359,26 @@ def _refused(request: ClinicRequest, alert: Alert, action: str, error: str) -> H
     alert.refresh_from_db()
     context = {
         "alert": alert,
-        "row": alert_row(alert, alerts.allowed_steps(request.user, alert)),
         "action": action,
         "action_title": ACTION_TITLES[action],
         "error": error,
         "values": {key: request.POST.get(key, "") for key in ("until", "reason", "note")},
         "next": safe_next(request),
         "standalone": not getattr(request, "htmx", False),
-        "now": timezone.now(),
     }
-    if getattr(request, "htmx", False):
-        return render(request, "alerts/inbox.html#alert-row", context, status=422)
-    return render(request, "alerts/action.html", context, status=422)
+    if not getattr(request, "htmx", False):
+        return render(request, "alerts/action.html", context, status=422)
+    action_form = render_to_string("alerts/action.html#action-form", context, request)
+    return HttpResponse(
+        card(
+            alert_row(alert, alerts.allowed_steps(request.user, alert)),
+            csrf_token=get_token(request),
+            error=error,
+            action=action,
+            action_form=action_form,
+        ),
+        status=422,
+    )
 
 
 @requires(Perm.ALERT_SAFETY_ACKNOWLEDGE, Perm.ALERT_REFERRAL_ACKNOWLEDGE, what="acknowledge alerts")
