@@ -408,6 +408,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300},
     },
+    # The whole clinic's quality dashboard, kept worked out (treatments.quality.services).
+    "refresh-quality-dashboard": {
+        "task": "treatments.refresh_quality_dashboard",
+        "schedule": max(60.0, QUALITY_CACHE_SECONDS / 2),
+        "options": {"expires": max(60, QUALITY_CACHE_SECONDS // 2)},
+    },
     # Natalizumab exposure crosses 24 months with no result to trigger a reassessment.
     "reassess-pml-risk": {
         "task": "treatments.reassess_pml_risk",

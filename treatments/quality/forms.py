@@ -10,16 +10,11 @@ from django import forms
 from clinic.accounts.models import CareTeam, User
 from clinic.forms import DateField
 from treatments.protocols import add_months
-from treatments.quality.services import Period, Scope, scope_for_teams
+from treatments.quality.services import Period, Scope, default_period, scope_for_teams
 
 # A longer period is a different question (and a slower page): ask for it in pieces.
 MAX_MONTHS = 36
 EARLIEST = date(2000, 1, 1)
-
-
-def default_period(today: date) -> tuple[date, date]:
-    """The last twelve calendar months, this one included."""
-    return add_months(today.replace(day=1), -11), today
 
 
 class QualityFilterForm(forms.Form):

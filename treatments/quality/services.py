@@ -571,22 +571,46 @@ def dashboard(*, scope: Scope, period: Period) -> Dashboard:
 
 def recent_dashboard(*, scope: Scope, period: Period) -> Dashboard:
     """The dashboard as worked out at most `settings.QUALITY_CACHE_SECONDS` ago (the page says
-    when). Its statements read a year of the whole clinic's monitoring, about 1.4 s at 90,000
+    when). Its statements read a year of the whole clinic's monitoring, about 1 s at 90,000
     patients: a team lead opening it again, or a colleague with the same teams and period, gets
-    the same figures from the cache. Counts only, never a patient; with Redis down it is
-    worked out every time."""
-    seconds = settings.QUALITY_CACHE_SECONDS
-    if seconds <= 0:
+    the same figures from the cache, and the whole clinic's default view is kept worked out by
+    `refresh_whole_clinic`. Counts only, never a patient; with Redis down it is worked out
+    every time."""
+    if settings.QUALITY_CACHE_SECONDS <= 0:
         return dashboard(scope=scope, period=period)
-    teams = "all" if scope.team_ids is None else ",".join(map(str, scope.team_ids))
-    key = f"quality:v1:{teams}:{period.start}:{period.end}:{period.today}"
     try:
-        cached = cache.get(key)
+        cached = cache.get(_cache_key(scope, period))
     except RedisError:
         return dashboard(scope=scope, period=period)
     if isinstance(cached, Dashboard):
         return cached
-    board = dashboard(scope=scope, period=period)
+    return _keep(dashboard(scope=scope, period=period))
+
+
+def refresh_whole_clinic(*, today: date) -> Dashboard | None:
+    """Work out the whole clinic's dashboard over its default period and keep it, so the
+    clinic admin opening the page (the one view that reads every team's year, about 1 s at
+    90,000 patients) is served kept figures at once. Run by the beat more often than the
+    figures expire; nothing when figures are not kept."""
+    if settings.QUALITY_CACHE_SECONDS <= 0:
+        return None
+    start, end = default_period(today)
+    return _keep(dashboard(scope=scope_for_teams(None), period=Period(start, end, today)))
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The dashboard's default period: the last 12 months, this one included."""
+    return add_months(today.replace(day=1), -11), today
+
+
+def _cache_key(scope: Scope, period: Period) -> str:
+    teams = "all" if scope.team_ids is None else ",".join(map(str, scope.team_ids))
+    return f"quality:v1:{teams}:{period.start}:{period.end}:{period.today}"
+
+
+def _keep(board: Dashboard) -> Dashboard:
     with contextlib.suppress(RedisError):
-        cache.set(key, board, timeout=seconds)
+        cache.set(
+            _cache_key(board.scope, board.period), board, timeout=settings.QUALITY_CACHE_SECONDS
+        )
     return board
