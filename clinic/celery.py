@@ -1,4 +1,5 @@
 import functools
+import importlib
 import logging
 import os
 from typing import Any
@@ -56,8 +57,12 @@ def _log_through_django_settings(**kwargs: Any) -> None:
 def _send(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     if isinstance(task, str):
         if task not in app.tasks:
-            # Outside a worker nothing has run autodiscovery yet: do it once, here.
-            app.loader.import_default_modules()
+            # Outside a worker nothing has imported the task modules yet: import them once,
+            # here. Not through app.loader.import_default_modules(): its Django fixup would set
+            # Django up again in this process, its system checks (about a second) and its
+            # logging configuration with them.
+            for package in _task_packages():
+                importlib.import_module(f"{package}.tasks")
         task = app.tasks[task]
     try:
         task.delay(*args, **kwargs)
