@@ -260,6 +260,38 @@ def test_prior_immunosuppressant_with_a_positive_jcv_schedules_3_monthly_mri_at_
     assert cancelled.exists()
 
 
+def test_a_surveillance_change_that_nothing_re_synchronises_is_refused_whole(
+    on_natalizumab: Any, patient_a: Patient, record: Record, neurologist: User
+) -> None:
+    """Safety tells the plan's schedule through a signal (it cannot import plans): were the
+    receiver ever not connected, the change fails loudly instead of leaving the old MRI."""
+    from treatments.plans import schedule
+    from treatments.safety.signals import pml_surveillance_changed
+
+    safety_services.update_pml_inputs(
+        plan=on_natalizumab,
+        prior_immunosuppressant="no",
+        extended_interval_dosing=False,
+        by=neurologist,
+    )
+    jcv(record, patient_a, DAY, "positive", "0.6")
+    uid = "plans.resync_on_pml_surveillance"
+    assert pml_surveillance_changed.disconnect(dispatch_uid=uid)
+    try:
+        with pytest.raises(RuntimeError, match="re-synchronised"):
+            safety_services.update_pml_inputs(
+                plan=on_natalizumab,
+                prior_immunosuppressant="yes",
+                extended_interval_dosing=False,
+                by=neurologist,
+            )
+    finally:
+        pml_surveillance_changed.connect(schedule._resync_on_pml_surveillance, dispatch_uid=uid)
+
+    assert profile(on_natalizumab).schedule_condition == "jcv_positive"
+    assert _mri_due(on_natalizumab, "mri_pml_high_risk") == []
+
+
 def test_a_high_index_schedules_3_monthly_mri_without_any_plan_condition(
     on_natalizumab: Any, patient_a: Patient, record: Record, neurologist: User
 ) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.dispatch import receiver
 from django.utils import timezone
 
 from patients.models import Patient, PatientStatus, Sex
@@ -46,6 +47,7 @@ from treatments.protocols import (
     schedule,
     triggered_conditions,
 )
+from treatments.safety.signals import pml_surveillance_changed
 
 if TYPE_CHECKING:
     pass
@@ -325,6 +327,13 @@ def resync_plan(*, plan: DmtPlan, on: date) -> SyncReport:
     """A plan's items changed outside the daily sweep (a dose, a stop, a condition, a PML
     category): its own items, then the patient's general duties, which merge with them."""
     return sync_plan_monitoring(plan=plan, on=on) + sync_care_plan(patient=plan.patient, on=on)
+
+
+@receiver(pml_surveillance_changed, dispatch_uid="plans.resync_on_pml_surveillance")
+def _resync_on_pml_surveillance(sender: Any, *, plan: DmtPlan, on: date, **kwargs: Any) -> None:
+    """A PML category changed the plan's surveillance (treatments.safety.services): its MRI
+    items follow, in the same transaction."""
+    resync_plan(plan=plan, on=on)
 
 
 def _upsert(

@@ -44,8 +44,8 @@ from treatments.models import (
     SideEffectAction,
     SideEffectReport,
 )
-from treatments.plans.schedule import resync_plan
 from treatments.safety import pml
+from treatments.safety.signals import pml_surveillance_changed
 
 logger = logging.getLogger("myelin.safety")
 
@@ -325,8 +325,11 @@ def reassess_pml_risk(
             if previous or risk.grade != pml.INFO:
                 raise_alerts([pml_alert(plan, risk, previous=previous, reason=reason)])
         if surveillance_changed and plan.started_on is not None:
-            # The category sets the MRI the worklist schedules, not only the panel's text.
-            resync_plan(plan=plan, on=on)
+            # The category sets the MRI the worklist schedules, not only the panel's text: the
+            # plan's schedule re-synchronises it (a change nobody received is an error).
+            resynced = pml_surveillance_changed.send(sender=PmlProfile, plan=plan, on=on)
+            if not resynced:
+                raise RuntimeError("Nothing re-synchronised the plan's monitoring.")
     return profile
 
 
