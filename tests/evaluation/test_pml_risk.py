@@ -226,27 +226,29 @@ def _mri_due(plan: Any, rule_key: str) -> list[date]:
     )
 
 
+def _jcv_positive_at_a_low_index(plan: Any, patient: Patient, record: Record, by: User) -> None:
+    safety_services.update_pml_inputs(
+        plan=plan, prior_immunosuppressant="no", extended_interval_dosing=False, by=by
+    )
+    jcv(record, patient, DAY, "positive", "0.6")
+
+
+def _prior_immunosuppressant_comes_to_light(plan: Any, by: User) -> None:
+    safety_services.update_pml_inputs(
+        plan=plan, prior_immunosuppressant="yes", extended_interval_dosing=False, by=by
+    )
+
+
 def test_prior_immunosuppressant_with_a_positive_jcv_schedules_3_monthly_mri_at_any_index(
     on_natalizumab: Any, patient_a: Patient, record: Record, neurologist: User
 ) -> None:
-    safety_services.update_pml_inputs(
-        plan=on_natalizumab,
-        prior_immunosuppressant="no",
-        extended_interval_dosing=False,
-        by=neurologist,
-    )
-    jcv(record, patient_a, DAY, "positive", "0.6")
+    _jcv_positive_at_a_low_index(on_natalizumab, patient_a, record, neurologist)
     # Low index, no prior immunosuppressant: MRI every 6 months from month 18.
     assert _mri_due(on_natalizumab, "mri_jcv_positive")[:2] == [date(2026, 7, 1), date(2027, 1, 1)]
     assert _mri_due(on_natalizumab, "mri_pml_high_risk") == []
 
     # Mitoxantrone before natalizumab comes to light: high risk whatever the index.
-    safety_services.update_pml_inputs(
-        plan=on_natalizumab,
-        prior_immunosuppressant="yes",
-        extended_interval_dosing=False,
-        by=neurologist,
-    )
+    _prior_immunosuppressant_comes_to_light(on_natalizumab, neurologist)
 
     assert profile(on_natalizumab).schedule_condition == "pml_high_risk"
     assert _mri_due(on_natalizumab, "mri_pml_high_risk")[:3] == [
@@ -268,23 +270,12 @@ def test_a_surveillance_change_that_nothing_re_synchronises_is_refused_whole(
     from treatments.plans import schedule
     from treatments.safety.signals import pml_surveillance_changed
 
-    safety_services.update_pml_inputs(
-        plan=on_natalizumab,
-        prior_immunosuppressant="no",
-        extended_interval_dosing=False,
-        by=neurologist,
-    )
-    jcv(record, patient_a, DAY, "positive", "0.6")
+    _jcv_positive_at_a_low_index(on_natalizumab, patient_a, record, neurologist)
     uid = "plans.resync_on_pml_surveillance"
     assert pml_surveillance_changed.disconnect(dispatch_uid=uid)
     try:
         with pytest.raises(RuntimeError, match="re-synchronised"):
-            safety_services.update_pml_inputs(
-                plan=on_natalizumab,
-                prior_immunosuppressant="yes",
-                extended_interval_dosing=False,
-                by=neurologist,
-            )
+            _prior_immunosuppressant_comes_to_light(on_natalizumab, neurologist)
     finally:
         pml_surveillance_changed.connect(schedule._resync_on_pml_surveillance, dispatch_uid=uid)
 
