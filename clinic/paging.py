@@ -52,8 +52,8 @@ def get_page(
     if fetch is not None:
         counted = counted.values_list("pk", "paging_total")  # type: ignore[assignment]
 
-    def page_of(number: int) -> list[Any]:
-        return list(counted[(number - 1) * per_page : number * per_page])
+    def page_of(page: int) -> list[Any]:
+        return list(counted[(page - 1) * per_page : page * per_page])
 
     rows = page_of(wanted)
     if not rows and wanted > 1:  # past the end: the last page, as Paginator.get_page does

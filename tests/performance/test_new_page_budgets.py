@@ -123,27 +123,25 @@ def held_messages(
 
 
 @ROWS
-def test_the_lab_review_queue_stays_within_budget_whatever_is_held(
-    rows: int, nurse: User, signed_in: Any, held_messages: Callable[[int], None]
+@pytest.mark.parametrize(
+    ("url_name", "budget"),
+    [("labimport:queue", LAB_QUEUE_BUDGET), ("labimport:messages", LAB_MESSAGES_BUDGET)],
+    ids=["review-queue", "message-log"],
+)
+def test_the_lab_pages_stay_within_budget_whatever_was_received(
+    url_name: str,
+    budget: int,
+    rows: int,
+    nurse: User,
+    signed_in: Any,
+    held_messages: Callable[[int], None],
 ) -> None:
     held_messages(rows)
 
-    queries, page = _second_visit(signed_in(nurse), reverse("labimport:queue"))
+    queries, page = _second_visit(signed_in(nurse), reverse(url_name))
 
     assert len(page.context["page"]) == rows
-    assert queries == LAB_QUEUE_BUDGET
-
-
-@ROWS
-def test_the_lab_message_log_stays_within_budget_whatever_was_received(
-    rows: int, nurse: User, signed_in: Any, held_messages: Callable[[int], None]
-) -> None:
-    held_messages(rows)
-
-    queries, page = _second_visit(signed_in(nurse), reverse("labimport:messages"))
-
-    assert len(page.context["page"]) == rows
-    assert queries == LAB_MESSAGES_BUDGET
+    assert queries == budget
 
 
 # Infusions -------------------------------------------------------------------------------------

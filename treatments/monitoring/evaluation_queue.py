@@ -19,8 +19,8 @@ from contextvars import ContextVar
 from django.db import transaction
 
 from clinic.celery import enqueue_now, enqueue_on_commit
+from treatments.safety.batch import BATCH as BATCH_SIZE  # the results a task evaluates together
 
-BATCH_SIZE = 25  # as treatments.safety.batch.BATCH
 EVALUATE_ONE = "treatments.evaluate_result"
 EVALUATE_MANY = "treatments.evaluate_results"
 

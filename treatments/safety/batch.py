@@ -22,9 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from treatments.alerts.services import auto_resolve, raise_alerts
-from treatments.models import (
-    Result,
-)
+from treatments.models import Result
 from treatments.safety import evaluation
 from treatments.safety.inputs import load_inputs
 from treatments.safety.rules import JCV
